@@ -1,0 +1,11 @@
+; The blocks okstra-lsp reads from the tree-sitter-md block tree, in document order.
+; Everything else (paragraphs, fenced code, HTML blocks) is never plan content.
+; Matches inside block quotes are dropped in code (syntax::outline), because a
+; quoted heading or table is an example, not part of the plan.
+(atx_heading) @heading
+(setext_heading) @heading
+(pipe_table) @table
+; Rows the parser's error recovery left outside their table (empty cells such
+; as `||` can do that): the outline attaches them to the preceding table.
+(ERROR (pipe_table_row) @orphan_row)
+(list) @list

@@ -1,0 +1,307 @@
+//! Whole-plan facts that several rules, fixes and the batch share: the
+//! depends-on graph (petgraph) and the predicted-path overlap index.
+//!
+//! Invariant: pure functions of the plan model; no LSP types, no I/O.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+
+use globset::{Glob, GlobBuilder, GlobMatcher};
+use petgraph::graphmap::DiGraphMap;
+
+use crate::model::{PathKind, Plan, PredictedPath, Span};
+
+/// The depends-on graph: an edge `a -> b` means "stage a depends on stage b".
+/// Nodes are the Stage Map's stage numbers; self-edges and edges to unknown
+/// stages are left out (their own rules report them).
+#[derive(Debug, Clone, Default)]
+pub struct DepGraph {
+    pub graph: DiGraphMap<u32, ()>,
+}
+
+impl DepGraph {
+    pub fn new(plan: &Plan) -> DepGraph {
+        let mut graph = DiGraphMap::new();
+        for row in plan.map_rows() {
+            if let Some(&n) = row.stage.value() {
+                graph.add_node(n);
+            }
+        }
+        for row in plan.map_rows() {
+            let Some(&n) = row.stage.value() else { continue };
+            for dep in row.deps() {
+                if dep.stage != n && graph.contains_node(dep.stage) {
+                    graph.add_edge(n, dep.stage, ());
+                }
+            }
+        }
+        DepGraph { graph }
+    }
+
+    /// Whether `from` depends on `to`, directly or through other stages.
+    pub fn reaches(&self, from: u32, to: u32) -> bool {
+        if from == to {
+            return true;
+        }
+        self.path(from, to).is_some()
+    }
+
+    /// A shortest depends-on path from `from` to `to` (both included).
+    pub fn path(&self, from: u32, to: u32) -> Option<Vec<u32>> {
+        if !self.graph.contains_node(from) || !self.graph.contains_node(to) {
+            return None;
+        }
+        let mut prev: HashMap<u32, u32> = HashMap::new();
+        let mut queue = VecDeque::from([from]);
+        while let Some(n) = queue.pop_front() {
+            for next in self.graph.neighbors(n) {
+                if next == to {
+                    let mut path = vec![to, n];
+                    let mut cur = n;
+                    while cur != from {
+                        cur = prev[&cur];
+                        path.push(cur);
+                    }
+                    path.reverse();
+                    return Some(path);
+                }
+                if next != from && !prev.contains_key(&next) {
+                    prev.insert(next, n);
+                    queue.push_back(next);
+                }
+            }
+        }
+        None
+    }
+
+    /// Every edge that lies on a cycle, with one whole cycle through it
+    /// (`[a, b, …, a]`, each stage depending on the next).
+    pub fn cycle_edges(&self) -> Vec<(u32, u32, Vec<u32>)> {
+        let mut out = Vec::new();
+        for scc in petgraph::algo::tarjan_scc(&self.graph) {
+            if scc.len() < 2 {
+                continue;
+            }
+            let members: BTreeSet<u32> = scc.iter().copied().collect();
+            for &a in &members {
+                let mut targets: Vec<u32> =
+                    self.graph.neighbors(a).filter(|b| members.contains(b)).collect();
+                targets.sort_unstable();
+                for b in targets {
+                    if let Some(back) = self.path(b, a) {
+                        let mut cycle = vec![a];
+                        cycle.extend(back);
+                        out.push((a, b, cycle));
+                    }
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// Whether adding `from depends on to` would close a cycle.
+    pub fn would_cycle(&self, from: u32, to: u32) -> bool {
+        from == to || self.reaches(to, from)
+    }
+}
+
+/// Two stages whose predicted files overlap, with the paths that do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Overlap {
+    /// `a` comes first in the document.
+    pub a: u32,
+    pub b: u32,
+    /// (a's path, b's path) pairs that overlap.
+    pub paths: Vec<(PredictedPath, PredictedPath)>,
+}
+
+/// Finds every pair of stages whose predicted paths overlap, through an index
+/// from path (and each of its parent folders) to the stages that predict it,
+/// so the cost follows the number of shared paths, not stages².
+pub fn overlaps(plan: &Plan) -> Vec<Overlap> {
+    // First section of each stage number only: duplicates are reported apart.
+    let mut seen = BTreeSet::new();
+    let stages: Vec<(usize, u32, &[PredictedPath])> = plan
+        .stages
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| seen.insert(s.number))
+        .map(|(i, s)| (i, s.number, s.predicted()))
+        .collect();
+
+    let mut files: HashMap<&str, Vec<(usize, &PredictedPath)>> = HashMap::new();
+    let mut dirs: HashMap<&str, Vec<(usize, &PredictedPath)>> = HashMap::new();
+    let mut globs: Vec<(usize, &PredictedPath, Option<GlobMatcher>)> = Vec::new();
+    for &(order, _, paths) in &stages {
+        for p in paths {
+            match p.kind {
+                PathKind::File => files.entry(p.path.as_str()).or_default().push((order, p)),
+                PathKind::Dir => dirs.entry(p.path.trim_end_matches('/')).or_default().push((order, p)),
+                PathKind::Glob => globs.push((order, p, glob(&p.path))),
+            }
+        }
+    }
+
+    let number = |order: usize| plan.stages[order].number;
+    let mut pairs: BTreeMap<(usize, usize), Vec<(PredictedPath, PredictedPath)>> = BTreeMap::new();
+    let mut add = |x: (usize, &PredictedPath), y: (usize, &PredictedPath)| {
+        if number(x.0) == number(y.0) {
+            return;
+        }
+        let (first, second) = if x.0 < y.0 { (x, y) } else { (y, x) };
+        let list = pairs.entry((first.0, second.0)).or_default();
+        if !list.iter().any(|(p, q)| p == first.1 && q == second.1) {
+            list.push((first.1.clone(), second.1.clone()));
+        }
+    };
+
+    // Same file, and a file or folder under a predicted folder.
+    for (path, holders) in &files {
+        for (i, x) in holders.iter().enumerate() {
+            for y in &holders[i + 1..] {
+                add(*x, *y);
+            }
+        }
+        for parent in parents(path) {
+            if let Some(ds) = dirs.get(parent) {
+                for d in ds {
+                    for x in holders {
+                        add(*x, *d);
+                    }
+                }
+            }
+        }
+        // `src` predicted as a file and `src/` as a folder are the same place.
+        if let Some(ds) = dirs.get(path) {
+            for d in ds {
+                for x in holders {
+                    add(*x, *d);
+                }
+            }
+        }
+    }
+    for (path, holders) in &dirs {
+        for (i, x) in holders.iter().enumerate() {
+            for y in &holders[i + 1..] {
+                add(*x, *y);
+            }
+        }
+        for parent in parents(path) {
+            if let Some(ds) = dirs.get(parent) {
+                for d in ds {
+                    for x in holders {
+                        add(*x, *d);
+                    }
+                }
+            }
+        }
+    }
+    // Globs are rare: test each against the other paths directly.
+    for (gi, (order, gp, matcher)) in globs.iter().enumerate() {
+        for holders in files.values() {
+            for x in holders {
+                if matcher.as_ref().is_some_and(|m| m.is_match(&x.1.path)) {
+                    add(*x, (*order, gp));
+                }
+            }
+        }
+        let prefix = literal_prefix(&gp.path);
+        for holders in dirs.values() {
+            for d in holders {
+                let dir = d.1.path.as_str();
+                if prefix.starts_with(dir) || dir.starts_with(prefix) {
+                    add(*d, (*order, gp));
+                }
+            }
+        }
+        for (other_order, other, _) in &globs[gi + 1..] {
+            let p2 = literal_prefix(&other.path);
+            if prefix.starts_with(p2) || p2.starts_with(prefix) {
+                add((*order, gp), (*other_order, other));
+            }
+        }
+    }
+
+    pairs
+        .into_iter()
+        .map(|((x, y), paths)| Overlap { a: number(x), b: number(y), paths })
+        .collect()
+}
+
+fn glob(pattern: &str) -> Option<GlobMatcher> {
+    GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .build()
+        .or_else(|_| Glob::new(&globset::escape(pattern)))
+        .ok()
+        .map(|g| g.compile_matcher())
+}
+
+/// The part of a glob before its first wildcard.
+fn literal_prefix(pattern: &str) -> &str {
+    let end = pattern.find(['*', '?', '[']).unwrap_or(pattern.len());
+    &pattern[..end]
+}
+
+/// `a/b/c` -> `a/b`, `a`.
+fn parents(path: &str) -> impl Iterator<Item = &str> {
+    path.char_indices().rev().filter(|(_, c)| *c == '/').map(move |(i, _)| &path[..i]).filter(|p| !p.is_empty())
+}
+
+/// Text of a span, for messages.
+pub fn text(src: &str, span: &Span) -> String {
+    src.get(span.clone()).unwrap_or("").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Field;
+
+    fn plan_with(deps: &[(u32, &[u32])]) -> Plan {
+        let rows = deps
+            .iter()
+            .map(|(n, ds)| crate::model::StageMapRow {
+                range: 0..0,
+                cells: vec![],
+                stage: Field::Ok(*n, 0..0),
+                title: None,
+                depends_on: Field::Ok(
+                    ds.iter().map(|d| crate::model::DepRef { stage: *d, range: 0..0 }).collect(),
+                    0..0,
+                ),
+                steps: Field::Missing,
+            })
+            .collect();
+        Plan {
+            stage_map: Some(crate::model::StageMap {
+                heading: 0..0,
+                heading_level: 2,
+                table: Some(crate::model::MapTable {
+                    range: 0..0,
+                    header: 0..0,
+                    delimiter: None,
+                    columns: Default::default(),
+                    rows,
+                }),
+            }),
+            ..Plan::default()
+        }
+    }
+
+    #[test]
+    fn cycles_name_every_edge_once() {
+        let g = DepGraph::new(&plan_with(&[(1, &[3]), (2, &[1]), (3, &[2]), (4, &[1])]));
+        let edges: Vec<(u32, u32)> = g.cycle_edges().iter().map(|(a, b, _)| (*a, *b)).collect();
+        assert_eq!(edges, [(1, 3), (2, 1), (3, 2)]);
+        assert_eq!(g.cycle_edges()[0].2, [1, 3, 2, 1]);
+        assert!(g.reaches(4, 3));
+        assert!(!g.reaches(1, 4));
+        assert!(g.would_cycle(1, 4));
+    }
+
+    #[test]
+    fn parents_walk_up() {
+        assert_eq!(parents("a/b/c.rs").collect::<Vec<_>>(), ["a/b", "a"]);
+    }
+}

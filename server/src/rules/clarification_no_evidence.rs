@@ -1,0 +1,63 @@
+//! `clarification-no-evidence` (warning): a §5 Statement lacks
+//! `Evidence checked: <path:line>` or `Evidence checked: none — <reason>`.
+//!
+//! Why: okstra asks planners to look before they ask; the evidence line shows
+//! they did.
+//! Fix: append `Evidence checked: src/file.rs:40` (or `none — <why>`).
+
+use super::{Context, Finding, Rule, Severity, finding};
+
+pub const RULE: Rule = Rule {
+    code: "clarification-no-evidence",
+    severity: Severity::Warning,
+    summary: "a §5 Statement lacks `Evidence checked: <path:line>` or `Evidence checked: none — <reason>`",
+    check,
+};
+
+/// Whether `text` carries a usable evidence line.
+pub(crate) fn has_evidence(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    let Some(at) = lower.find("evidence checked:") else { return false };
+    let rest = text[at + "evidence checked:".len()..].trim().trim_start_matches('`');
+    let rest_lower = rest.to_lowercase();
+    if let Some(after) = rest_lower.strip_prefix("none") {
+        let reason = after.trim_start().trim_start_matches(['—', '–', '-', ':']).trim();
+        return !reason.is_empty() && after.trim_start().starts_with(['—', '–', '-', ':']);
+    }
+    // `path:line`: some token with a colon followed by digits.
+    rest.split(|c: char| c.is_whitespace() || c == ',' || c == '`').any(|tok| {
+        tok.rsplit_once(':').is_some_and(|(path, line)| {
+            !path.is_empty() && !line.is_empty() && line.trim_end_matches(|c: char| !c.is_ascii_digit()).chars().all(|c| c.is_ascii_digit() || c == '-') && line.starts_with(|c: char| c.is_ascii_digit())
+        })
+    })
+}
+
+fn check(ctx: &Context, out: &mut Vec<Finding>) {
+    let Some(t) = ctx.plan.clarifications.as_ref().and_then(|c| c.table.as_ref()) else { return };
+    for row in &t.rows {
+        let range = row.statement.clone().unwrap_or(row.range.clone());
+        if !has_evidence(ctx.text(&range)) {
+            let id = row.id.value().map_or("this row".to_string(), |n| format!("C-{n}"));
+            out.push(finding(
+                &RULE,
+                range,
+                format!("{id}'s Statement has no `Evidence checked: <path:line>` (or `Evidence checked: none — <reason>`): say what you looked at"),
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_evidence;
+
+    #[test]
+    fn evidence_forms() {
+        assert!(has_evidence("Order? Evidence checked: `src/api.rs:40`"));
+        assert!(has_evidence("x. Evidence checked: src/a.rs:1-9"));
+        assert!(has_evidence("x. evidence checked: none — greenfield"));
+        assert!(!has_evidence("x. Evidence checked: none"));
+        assert!(!has_evidence("x. Evidence checked: src/api.rs"));
+        assert!(!has_evidence("Order of stages?"));
+    }
+}

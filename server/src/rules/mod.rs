@@ -1,0 +1,243 @@
+//! Rules: pure functions from the plan model to findings, one rule per file
+//! (plan-format §3). Each file starts with a doc comment (what, why, fix),
+//! exposes `RULE` and has fixtures under `fixtures/rules/<code>/`.
+//!
+//! Invariant: rules speak byte ranges; only the outputs (CLI, LSP) turn them
+//! into lines and columns. No rule panics on any plan.
+
+use std::cell::OnceCell;
+use std::collections::HashSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::analysis::{self, DepGraph, Overlap};
+use crate::config::Config;
+use crate::model::{Plan, Span};
+
+mod clarification_duplicate_id;
+mod clarification_no_evidence;
+mod clarification_no_recommendation;
+mod clarification_not_blocking;
+mod clarification_orphan_ref;
+mod clarification_orphan_row;
+mod depends_on_cycle;
+mod depends_on_self;
+mod depends_on_unknown;
+mod exit_contract_no_files;
+mod majority_disagree_no_ref;
+mod open_questions_block;
+mod parallel_file_overlap;
+mod s9_file_overlap;
+mod stage_duplicate;
+mod stage_map_missing;
+mod stage_map_row_invalid;
+mod stage_missing_map_row;
+mod stage_missing_section;
+mod stage_missing_subsection;
+mod step_count_mismatch;
+mod step_table_columns;
+mod steps_over_cap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+/// One rule of plan-format §3.
+pub struct Rule {
+    pub code: &'static str,
+    pub severity: Severity,
+    /// One line for `--help`-style listings and docs.
+    pub summary: &'static str,
+    pub check: fn(&Context, &mut Vec<Finding>),
+}
+
+/// Every rule, in the order of plan-format §3.
+pub const RULES: &[&Rule] = &[
+    &stage_map_missing::RULE,
+    &stage_map_row_invalid::RULE,
+    &stage_duplicate::RULE,
+    &stage_missing_section::RULE,
+    &stage_missing_map_row::RULE,
+    &stage_missing_subsection::RULE,
+    &step_table_columns::RULE,
+    &steps_over_cap::RULE,
+    &step_count_mismatch::RULE,
+    &depends_on_unknown::RULE,
+    &depends_on_self::RULE,
+    &depends_on_cycle::RULE,
+    &s9_file_overlap::RULE,
+    &parallel_file_overlap::RULE,
+    &exit_contract_no_files::RULE,
+    &clarification_orphan_ref::RULE,
+    &clarification_orphan_row::RULE,
+    &majority_disagree_no_ref::RULE,
+    &clarification_not_blocking::RULE,
+    &clarification_duplicate_id::RULE,
+    &clarification_no_evidence::RULE,
+    &clarification_no_recommendation::RULE,
+    &open_questions_block::RULE,
+];
+
+/// Reported instead of analysis for documents over `Config::max_document_bytes`.
+pub const DOCUMENT_TOO_LARGE: &str = "document-too-large";
+
+pub fn rule(code: &str) -> Option<&'static Rule> {
+    RULES.iter().copied().find(|r| r.code == code)
+}
+
+/// A problem found in a plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub code: &'static str,
+    pub severity: Severity,
+    pub range: Span,
+    pub message: String,
+    pub related: Vec<Related>,
+    /// What a fix needs to know (travels in `Diagnostic.data`).
+    pub fix: Option<FixHint>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Related {
+    pub range: Span,
+    pub message: String,
+}
+
+/// The subject of a finding, for the code actions that repair it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum FixHint {
+    Overlap { a: u32, b: u32 },
+    CycleEdge { from: u32, to: u32 },
+    StepCount { stage: u32, counted: usize },
+    OrphanRef { id: u32 },
+    OverCap { stage: u32 },
+}
+
+/// What every rule may read: the plan and the facts derived from it once.
+pub struct Context<'a> {
+    pub src: &'a str,
+    pub plan: &'a Plan,
+    pub config: &'a Config,
+    pub graph: DepGraph,
+    overlaps: OnceCell<Vec<Overlap>>,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(src: &'a str, plan: &'a Plan, config: &'a Config) -> Context<'a> {
+        Context { src, plan, config, graph: DepGraph::new(plan), overlaps: OnceCell::new() }
+    }
+
+    pub fn text(&self, span: &Span) -> &'a str {
+        self.src.get(span.clone()).unwrap_or("")
+    }
+
+    pub fn overlaps(&self) -> &[Overlap] {
+        self.overlaps.get_or_init(|| analysis::overlaps(self.plan))
+    }
+
+    /// Stage numbers of the Stage Map.
+    pub fn map_numbers(&self) -> HashSet<u32> {
+        self.plan.map_rows().iter().filter_map(|r| r.stage.value().copied()).collect()
+    }
+
+    /// Stage `n`'s depends-on is readable and empty (`(none)`).
+    pub fn is_root(&self, n: u32) -> bool {
+        self.plan
+            .map_row(n)
+            .is_some_and(|r| matches!(&r.depends_on, crate::model::Field::Ok(v, _) if v.is_empty()))
+    }
+
+    /// Where a stage is best pointed at: its heading, else its map row.
+    pub fn stage_anchor(&self, n: u32) -> Option<Span> {
+        self.plan
+            .stage(n)
+            .map(|s| s.heading.clone())
+            .or_else(|| self.plan.map_row(n).map(|r| r.range.clone()))
+    }
+}
+
+/// Runs every rule. Non-plans get nothing (plan-format §1) except
+/// `stage-map-missing`; configured severities apply; findings come sorted.
+pub fn check(src: &str, plan: &Plan, config: &Config) -> Vec<Finding> {
+    let ctx = Context::new(src, plan, config);
+    let mut out = Vec::new();
+    if !plan.is_plan() {
+        (stage_map_missing::RULE.check)(&ctx, &mut out);
+    } else {
+        for rule in RULES {
+            (rule.check)(&ctx, &mut out);
+        }
+    }
+    apply_overrides(&mut out, config);
+    out.sort_by(|a, b| (a.range.start, a.range.end, a.code).cmp(&(b.range.start, b.range.end, b.code)));
+    out
+}
+
+fn apply_overrides(out: &mut Vec<Finding>, config: &Config) {
+    if config.severity_overrides.is_empty() {
+        return;
+    }
+    out.retain_mut(|f| match config.severity_overrides.get(f.code) {
+        None => true,
+        Some(o) => match o.severity() {
+            Some(s) => {
+                f.severity = s;
+                true
+            }
+            None => false,
+        },
+    });
+}
+
+/// The finding for a document too large to analyse.
+pub fn too_large(len: usize, limit: usize) -> Finding {
+    Finding {
+        code: DOCUMENT_TOO_LARGE,
+        severity: Severity::Warning,
+        range: 0..0,
+        message: format!(
+            "this document is {len} bytes, over the {limit}-byte limit (maxDocumentBytes): okstra-lsp does not analyse it"
+        ),
+        related: Vec::new(),
+        fix: None,
+    }
+}
+
+/// A finding with the rule's default severity and no related places.
+pub(crate) fn finding(rule: &Rule, range: Span, message: String) -> Finding {
+    Finding { code: rule.code, severity: rule.severity, range, message, related: Vec::new(), fix: None }
+}
+
+pub(crate) fn related(range: Span, message: impl Into<String>) -> Related {
+    Related { range, message: message.into() }
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::*;
+
+    /// Runs one rule on `src`; returns (code, text at range, message).
+    pub fn run(rule: &Rule, src: &str) -> Vec<(String, String)> {
+        let config = Config::default();
+        let plan = crate::model::parse(src, &config);
+        let ctx = Context::new(src, &plan, &config);
+        let mut out = Vec::new();
+        (rule.check)(&ctx, &mut out);
+        out.into_iter().map(|f| (src[f.range.clone()].to_string(), f.message)).collect()
+    }
+}

@@ -1,0 +1,94 @@
+//! `parallel-file-overlap` (warning): two stages that can be ready at the same
+//! moment (neither reaches the other through depends-on), not both roots,
+//! predict overlapping files.
+//!
+//! Why: it is the hazard S9 guards against, which S9 misses because it only
+//! compares `depends-on (none)` stages: `2 -> 1` and `3 -> 1` both become
+//! ready when stage 1 is done.
+//! Fix: merge the two stages, or order them with a depends-on link.
+
+use super::{Context, FixHint, Finding, Rule, Severity, finding, related};
+use crate::analysis::Overlap;
+
+pub const RULE: Rule = Rule {
+    code: "parallel-file-overlap",
+    severity: Severity::Warning,
+    summary: "two stages that can be ready at the same moment predict overlapping files",
+    check,
+};
+
+fn check(ctx: &Context, out: &mut Vec<Finding>) {
+    for overlap in ctx.overlaps() {
+        let (a, b) = (overlap.a, overlap.b);
+        if ctx.is_root(a) && ctx.is_root(b) {
+            continue; // S9's case
+        }
+        if ctx.plan.map_row(a).is_none() || ctx.plan.map_row(b).is_none() {
+            continue;
+        }
+        if ctx.graph.reaches(a, b) || ctx.graph.reaches(b, a) {
+            continue;
+        }
+        out.push(report(ctx, &RULE, overlap, "are not ordered by depends-on, so they can be ready at the same time,", ""));
+    }
+}
+
+/// The finding for an overlap: on stage b's first shared path, related to
+/// stage a's, naming both stages and every shared path.
+pub(super) fn report(ctx: &Context, rule: &Rule, overlap: &Overlap, why: &str, tail: &str) -> Finding {
+    let (a, b) = (overlap.a, overlap.b);
+    let mut shared: Vec<String> = Vec::new();
+    for (pa, pb) in &overlap.paths {
+        let s = if pa.path == pb.path { format!("`{}`", pa.path) } else { format!("`{}` / `{}`", pa.path, pb.path) };
+        if !shared.contains(&s) {
+            shared.push(s);
+        }
+    }
+    let (first_a, first_b) = &overlap.paths[0];
+    let mut f = finding(
+        rule,
+        first_b.range.clone(),
+        format!(
+            "stages {a} and {b} {why} but both predict {}: merge them, or make one depend on the other{}",
+            shared.join(", "),
+            if tail.is_empty() { String::new() } else { format!(" {tail}") }
+        ),
+    );
+    f.related.push(related(first_a.range.clone(), format!("stage {a} predicts `{}`", first_a.path)));
+    for (pa, pb) in overlap.paths.iter().skip(1).take(10) {
+        f.related.push(related(pb.range.clone(), format!("stage {b} predicts `{}`", pb.path)));
+        f.related.push(related(pa.range.clone(), format!("stage {a} predicts `{}`", pa.path)));
+    }
+    if let Some(h) = ctx.stage_anchor(a) {
+        f.related.push(related(h, format!("stage {a}")));
+    }
+    f.fix = Some(FixHint::Overlap { a, b });
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::test_support::run;
+
+    fn plan(dep2: &str, dep3: &str) -> String {
+        format!(
+            "## Stage Map\n| Stage | Title | depends-on | Steps |\n|---|---|---|---|\n| 1 | a | (none) | 0 |\n| 2 | b | {dep2} | 0 |\n| 3 | c | {dep3} | 0 |\n\
+             ### Stage 1: a\n#### Stage Exit Contract\n- Predicted files: `x.rs`\n\
+             ### Stage 2: b\n#### Stage Exit Contract\n- Predicted files: `src/api.rs`\n\
+             ### Stage 3: c\n#### Stage Exit Contract\n- Predicted files: `src/api.rs`\n"
+        )
+    }
+
+    #[test]
+    fn siblings_after_a_common_parent() {
+        let hits = run(&super::RULE, &plan("1", "1"));
+        assert_eq!(hits.len(), 1);
+        assert!(hits[0].1.contains("stages 2 and 3"));
+    }
+
+    #[test]
+    fn ordered_or_both_roots_do_not_fire() {
+        assert!(run(&super::RULE, &plan("1", "2")).is_empty());
+        assert!(run(&super::RULE, &plan("(none)", "(none)")).is_empty(), "that is S9");
+    }
+}

@@ -1,0 +1,66 @@
+//! `s9-file-overlap` (error): okstra check S9. Two stages that are both
+//! `depends-on (none)` predict overlapping files in their Stage Exit Contracts.
+//!
+//! Why: both are ready at once, so two parallel implementation runs would edit
+//! the same files concurrently (okstra's parallel-safety invariant).
+//! Fix: merge the two stages, or order them with a depends-on link (both are
+//! offered as quick fixes).
+
+use super::{Context, Finding, Rule, Severity};
+
+pub const RULE: Rule = Rule {
+    code: "s9-file-overlap",
+    severity: Severity::Error,
+    summary: "two stages that are both `depends-on (none)` predict overlapping files (okstra check S9)",
+    check,
+};
+
+fn check(ctx: &Context, out: &mut Vec<Finding>) {
+    for overlap in ctx.overlaps() {
+        if ctx.is_root(overlap.a) && ctx.is_root(overlap.b) {
+            out.push(super::parallel_file_overlap::report(
+                ctx,
+                &RULE,
+                overlap,
+                "are both `depends-on (none)`, so they can run in parallel,",
+                "(okstra check S9)",
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::test_support::run;
+
+    pub(crate) fn plan(dep2: &str, files1: &str, files2: &str) -> String {
+        format!(
+            "## Stage Map\n| Stage | Title | depends-on | Steps |\n|---|---|---|---|\n| 1 | a | (none) | 0 |\n| 2 | b | {dep2} | 0 |\n| 3 | c | (none) | 0 |\n\
+             ### Stage 1: a\n#### Stage Exit Contract\n- Predicted files: {files1}\n\
+             ### Stage 2: b\n#### Stage Exit Contract\n- Predicted files: {files2}\n\
+             ### Stage 3: c\n#### Stage Exit Contract\n- Predicted files: `other/`\n"
+        )
+    }
+
+    #[test]
+    fn roots_sharing_a_file() {
+        let hits = run(&super::RULE, &plan("(none)", "`src/a.rs`, `src/b.rs`", "`./src/a.rs`"));
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].0, "./src/a.rs");
+        assert!(hits[0].1.contains("stages 1 and 2"), "{}", hits[0].1);
+        assert!(hits[0].1.contains("`src/a.rs`"), "{}", hits[0].1);
+    }
+
+    #[test]
+    fn folders_and_globs_overlap() {
+        assert_eq!(run(&super::RULE, &plan("(none)", "`src/`", "`src/x/y.rs`")).len(), 1);
+        assert_eq!(run(&super::RULE, &plan("(none)", "`src/*.rs`", "`src/y.rs`")).len(), 1);
+        assert!(run(&super::RULE, &plan("(none)", "`src/*.rs`", "`src/x/y.rs`")).is_empty());
+    }
+
+    #[test]
+    fn ordered_stages_do_not_fire() {
+        assert!(run(&super::RULE, &plan("1", "`src/a.rs`", "`src/a.rs`")).is_empty());
+        assert!(run(&super::RULE, &plan("(none)", "`src/a.rs`", "`src/ab.rs`")).is_empty());
+    }
+}

@@ -1,0 +1,62 @@
+//! `stage-duplicate` (error): a stage number appears twice in the Stage Map,
+//! or two stage sections share a number.
+//!
+//! Why: okstra keys runs, `consumers.jsonl` rows and depends-on by number.
+//! Fix: renumber one of them (and the depends-on cells that meant it).
+
+use std::collections::HashMap;
+
+use super::{Context, Finding, Rule, Severity, finding, related};
+
+pub const RULE: Rule = Rule {
+    code: "stage-duplicate",
+    severity: Severity::Error,
+    summary: "a stage number appears twice in the Stage Map, or two stage sections share a number",
+    check,
+};
+
+fn check(ctx: &Context, out: &mut Vec<Finding>) {
+    let mut first_row = HashMap::new();
+    for row in ctx.plan.map_rows() {
+        let (Some(&n), Some(span)) = (row.stage.value(), row.stage.span()) else { continue };
+        match first_row.get(&n) {
+            None => {
+                first_row.insert(n, span);
+            }
+            Some(first) => {
+                let mut f = finding(&RULE, span, format!("stage {n} appears twice in the Stage Map: give this row its own number"));
+                f.related.push(related(first.clone(), format!("first row of stage {n}")));
+                out.push(f);
+            }
+        }
+    }
+    let mut first_section = HashMap::new();
+    for stage in &ctx.plan.stages {
+        match first_section.get(&stage.number) {
+            None => {
+                first_section.insert(stage.number, stage.heading.clone());
+            }
+            Some(first) => {
+                let mut f = finding(
+                    &RULE,
+                    stage.heading.clone(),
+                    format!("a second section for stage {}: renumber it or merge it into the first", stage.number),
+                );
+                f.related.push(related(first.clone(), format!("first section of stage {}", stage.number)));
+                out.push(f);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::test_support::run;
+
+    #[test]
+    fn rows_and_sections() {
+        let src = "## Stage Map\n| Stage | Title | depends-on | Steps |\n|---|---|---|---|\n| 1 | a | - | 1 |\n| 1 | b | - | 1 |\n### Stage 1: a\n### Stage 1: b\n### Stage 2: c\n";
+        let hits: Vec<String> = run(&super::RULE, src).into_iter().map(|h| h.0).collect();
+        assert_eq!(hits, ["1", "### Stage 1: b"]);
+    }
+}

@@ -1,0 +1,514 @@
+//! Syntax layer: tree-sitter-md parses, and the flat outline of blocks the plan
+//! model reads (headings, pipe tables, lists), each with byte ranges.
+//!
+//! Invariant: nothing here knows about plans or LSP; every range is a byte range
+//! into the source text, and nothing panics on any input.
+
+use std::cell::RefCell;
+use std::ops::Range;
+
+use tree_sitter::{Node, Parser, Query, QueryCursor, StreamingIterator, Tree};
+
+/// The tree-sitter query that selects the outline's blocks.
+pub const OUTLINE_QUERY: &str = include_str!("../../queries/outline.scm");
+
+thread_local! {
+    static BLOCK_PARSER: RefCell<Parser> = RefCell::new(new_parser(&tree_sitter_md::LANGUAGE.into()));
+    static INLINE_PARSER: RefCell<Parser> = RefCell::new(new_parser(&tree_sitter_md::INLINE_LANGUAGE.into()));
+    static OUTLINE: Query = Query::new(&tree_sitter_md::LANGUAGE.into(), OUTLINE_QUERY)
+        .expect("queries/outline.scm is valid for tree-sitter-md (checked by a test)");
+}
+
+fn new_parser(language: &tree_sitter::Language) -> Parser {
+    let mut parser = Parser::new();
+    // The grammar and the tree-sitter runtime are pinned together in Cargo.lock;
+    // a mismatch is a build defect that the first test catches.
+    parser
+        .set_language(language)
+        .expect("tree-sitter-md grammar matches the tree-sitter runtime");
+    parser
+}
+
+/// Parses `text` with the block grammar, reusing `old` (already edited with
+/// `Tree::edit`) for an incremental reparse.
+pub fn parse_blocks(text: &str, old: Option<&Tree>) -> Tree {
+    BLOCK_PARSER.with(|p| {
+        let mut p = p.borrow_mut();
+        match p.parse(text, old) {
+            Some(tree) => tree,
+            // Only possible with a cancellation flag or timeout, which we never
+            // set; a fresh parse is the safe answer.
+            None => {
+                p.reset();
+                p.parse(text, None).unwrap_or_else(|| unreachable_tree(&mut p))
+            }
+        }
+    })
+}
+
+fn unreachable_tree(p: &mut Parser) -> Tree {
+    p.reset();
+    p.parse("", None).expect("parsing the empty string always succeeds")
+}
+
+/// One block of the outline, in document order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Block {
+    Heading(Heading),
+    Table(Table),
+    List(List),
+}
+
+impl Block {
+    pub fn range(&self) -> Range<usize> {
+        match self {
+            Block::Heading(h) => h.range.clone(),
+            Block::Table(t) => t.range.clone(),
+            Block::List(l) => l.range.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Heading {
+    pub level: u8,
+    /// The whole heading line(s), without the final line break.
+    pub range: Range<usize>,
+    /// The heading's text, trimmed (no `#` markers, no closing `#`s).
+    pub text: Range<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Table {
+    pub range: Range<usize>,
+    pub header: Row,
+    /// The `|---|---|` row.
+    pub delimiter: Option<Range<usize>>,
+    pub rows: Vec<Row>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    /// The row's line, without its line break.
+    pub range: Range<usize>,
+    pub cells: Vec<Cell>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cell {
+    /// The cell's content with surrounding whitespace trimmed (may be empty,
+    /// then positioned where the content would start).
+    pub range: Range<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct List {
+    pub range: Range<usize>,
+    pub items: Vec<ListItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListItem {
+    pub range: Range<usize>,
+    /// The item's first paragraph (its inline text), trimmed; empty when the
+    /// item has no paragraph.
+    pub text: Range<usize>,
+    pub children: Vec<ListItem>,
+}
+
+/// The outline of the whole tree.
+pub fn outline(tree: &Tree, src: &str) -> Vec<Block> {
+    outline_in(tree, src, 0..src.len())
+}
+
+/// The outline of the blocks that start inside `range` (lets a caller
+/// re-derive one section without walking the whole document).
+pub fn outline_in(tree: &Tree, src: &str, range: Range<usize>) -> Vec<Block> {
+    OUTLINE.with(|query| {
+        let mut cursor = QueryCursor::new();
+        cursor.set_byte_range(range.clone());
+        let names = query.capture_names();
+        let mut blocks: Vec<Block> = Vec::new();
+        let mut captures = cursor.captures(query, tree.root_node(), src.as_bytes());
+        while let Some((m, index)) = captures.next() {
+            let capture = m.captures()[*index];
+            let node = capture.node;
+            if node.start_byte() < range.start || node.start_byte() >= range.end.max(range.start + 1) {
+                continue;
+            }
+            if inside(node, &["block_quote"]) {
+                continue;
+            }
+            match names[capture.index as usize] {
+                "heading" => blocks.push(Block::Heading(heading(node, src))),
+                "table" => blocks.push(Block::Table(table(node, src))),
+                "orphan_row" => {
+                    // Attach to the table just before it, when nothing else
+                    // came in between; otherwise it is not plan content.
+                    if let Some(Block::Table(t)) = blocks.last_mut() {
+                        let row = row(node, src);
+                        if row.range.start >= t.range.end || t.rows.iter().all(|r| r.range != row.range) {
+                            t.range.end = t.range.end.max(row.range.end);
+                            t.rows.push(row);
+                        }
+                    }
+                }
+                "list" => {
+                    if !inside(node, &["list"]) {
+                        blocks.push(Block::List(list(node, src)));
+                    }
+                }
+                _ => {}
+            }
+        }
+        blocks
+    })
+}
+
+fn inside(node: Node, kinds: &[&str]) -> bool {
+    let mut cur = node.parent();
+    while let Some(n) = cur {
+        if kinds.contains(&n.kind()) {
+            return true;
+        }
+        cur = n.parent();
+    }
+    false
+}
+
+fn heading(node: Node, src: &str) -> Heading {
+    let mut level = 1u8;
+    let mut text = None;
+    let mut cursor = node.walk();
+    for child in node.children(&mut cursor) {
+        match child.kind() {
+            "atx_h1_marker" => level = 1,
+            "atx_h2_marker" => level = 2,
+            "atx_h3_marker" => level = 3,
+            "atx_h4_marker" => level = 4,
+            "atx_h5_marker" => level = 5,
+            "atx_h6_marker" => level = 6,
+            "setext_h1_underline" => level = 1,
+            "setext_h2_underline" => level = 2,
+            "inline" | "paragraph" => text = Some(child.byte_range()),
+            _ => {}
+        }
+    }
+    let range = trim_line_end(src, node.byte_range());
+    let text = match text {
+        Some(r) => trim(src, r),
+        None => range.end..range.end,
+    };
+    Heading { level, range, text }
+}
+
+fn table(node: Node, src: &str) -> Table {
+    let mut header = None;
+    let mut delimiter = None;
+    let mut rows = Vec::new();
+    let mut cursor = node.walk();
+    for child in node.children(&mut cursor) {
+        match child.kind() {
+            "pipe_table_header" => header = Some(row(child, src)),
+            "pipe_table_delimiter_row" => delimiter = Some(trim_line_end(src, child.byte_range())),
+            "pipe_table_row" => rows.push(row(child, src)),
+            "ERROR" => collect_rows(child, src, &mut rows),
+            _ => {}
+        }
+    }
+    let range = trim_line_end(src, node.byte_range());
+    let header = header.unwrap_or(Row { range: range.start..range.start, cells: Vec::new() });
+    Table { range, header, delimiter, rows }
+}
+
+fn collect_rows(node: Node, src: &str, rows: &mut Vec<Row>) {
+    let mut cursor = node.walk();
+    for child in node.children(&mut cursor) {
+        if child.kind() == "pipe_table_row" {
+            rows.push(row(child, src));
+        } else if child.kind() == "ERROR" {
+            collect_rows(child, src, rows);
+        }
+    }
+}
+
+/// A row's cells. The grammar's cells are used when the row parsed cleanly;
+/// a row with error recovery inside (empty `||` cells do that) is split on its
+/// unescaped pipes instead, so no row is ever lost. Either way, cells that a
+/// `|` inside a code span split apart are joined back.
+fn row(node: Node, src: &str) -> Row {
+    let range = trim_line_end(src, node.byte_range());
+    let mut has_error = false;
+    let mut cells = Vec::new();
+    let mut cursor = node.walk();
+    for child in node.children(&mut cursor) {
+        match child.kind() {
+            "pipe_table_cell" => cells.push(child.byte_range()),
+            "ERROR" => has_error = true,
+            _ => {}
+        }
+    }
+    let raw = if has_error || node.has_error() { split_row(src, range.clone()) } else { cells };
+    let cells = join_code_spans(src, raw).into_iter().map(|r| Cell { range: trim(src, r) }).collect();
+    Row { range, cells }
+}
+
+/// Splits a table row on unescaped `|`, dropping the outer pipes.
+pub fn split_row(src: &str, range: Range<usize>) -> Vec<Range<usize>> {
+    let bytes = src.as_bytes();
+    let mut cuts = Vec::new();
+    let mut i = range.start;
+    while i < range.end {
+        match bytes[i] {
+            b'\\' => i += 1,
+            b'|' => cuts.push(i),
+            _ => {}
+        }
+        i += 1;
+    }
+    let text = &src[range.clone()];
+    let lead = text.len() - text.trim_start().len();
+    let trail = text.len() - text.trim_end().len();
+    let starts_with_pipe = cuts.first() == Some(&(range.start + lead));
+    let ends_with_pipe = cuts.len() > usize::from(starts_with_pipe)
+        && cuts.last() == Some(&(range.end - trail - 1));
+    let mut cells = Vec::new();
+    let mut start = if starts_with_pipe { cuts[0] + 1 } else { range.start };
+    let inner = if starts_with_pipe { &cuts[1..] } else { &cuts[..] };
+    for (k, &cut) in inner.iter().enumerate() {
+        cells.push(start..cut);
+        start = cut + 1;
+        let _ = k;
+    }
+    if !ends_with_pipe {
+        cells.push(start..range.end);
+    }
+    cells
+}
+
+/// GFM splits a cell at a `|` even inside a code span, but plan authors mean
+/// `` `a|b` `` as one cell: join neighbours while a cell has an open span.
+fn join_code_spans(src: &str, cells: Vec<Range<usize>>) -> Vec<Range<usize>> {
+    let mut out: Vec<Range<usize>> = Vec::with_capacity(cells.len());
+    let mut open = false;
+    for cell in cells {
+        let ticks = unescaped_backticks(&src[cell.clone()]);
+        match out.last_mut() {
+            Some(last) if open => {
+                last.end = cell.end;
+                open ^= ticks % 2 == 1;
+            }
+            _ => {
+                open = ticks % 2 == 1;
+                out.push(cell);
+            }
+        }
+    }
+    if open {
+        // An unbalanced backtick that never closes: GFM's split was right.
+        return split_again(src, out);
+    }
+    out
+}
+
+fn split_again(src: &str, joined: Vec<Range<usize>>) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    for r in joined {
+        let bytes = src.as_bytes();
+        let mut start = r.start;
+        let mut i = r.start;
+        while i < r.end {
+            match bytes[i] {
+                b'\\' => i += 1,
+                b'|' => {
+                    out.push(start..i);
+                    start = i + 1;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        out.push(start..r.end);
+    }
+    out
+}
+
+fn unescaped_backticks(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let mut n = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 1,
+            b'`' => {
+                // A run of backticks opens or closes one span.
+                while i + 1 < bytes.len() && bytes[i + 1] == b'`' {
+                    i += 1;
+                }
+                n += 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    n
+}
+
+fn list(node: Node, src: &str) -> List {
+    List { range: trim_line_end(src, node.byte_range()), items: list_items(node, src) }
+}
+
+fn list_items(list: Node, src: &str) -> Vec<ListItem> {
+    let mut items = Vec::new();
+    let mut cursor = list.walk();
+    for item in list.children(&mut cursor) {
+        if item.kind() != "list_item" {
+            continue;
+        }
+        let mut text = None;
+        let mut children = Vec::new();
+        let mut c2 = item.walk();
+        for child in item.children(&mut c2) {
+            match child.kind() {
+                "paragraph" if text.is_none() => {
+                    let mut c3 = child.walk();
+                    let inline = child.children(&mut c3).find(|n| n.kind() == "inline");
+                    text = Some(inline.map_or_else(|| child.byte_range(), |n| n.byte_range()));
+                }
+                "list" => children.extend(list_items(child, src)),
+                _ => {}
+            }
+        }
+        let range = trim_line_end(src, item.byte_range());
+        let text = text.map_or(range.end..range.end, |r| trim(src, r));
+        items.push(ListItem { range, text, children });
+    }
+    items
+}
+
+/// The code spans of an inline text, as byte ranges of their content
+/// (delimiters excluded, one leading/trailing space stripped as CommonMark says).
+pub fn code_spans(src: &str, range: Range<usize>) -> Vec<Range<usize>> {
+    let Some(text) = src.get(range.clone()) else { return Vec::new() };
+    if !text.contains('`') {
+        return Vec::new();
+    }
+    INLINE_PARSER.with(|p| {
+        let mut p = p.borrow_mut();
+        let Some(tree) = p.parse(text, None) else { return Vec::new() };
+        let mut spans = Vec::new();
+        collect_code_spans(tree.root_node(), &mut spans);
+        spans
+            .into_iter()
+            .map(|r| {
+                let r = (r.start + range.start)..(r.end + range.start);
+                trim(src, r)
+            })
+            .collect()
+    })
+}
+
+fn collect_code_spans(node: Node, out: &mut Vec<Range<usize>>) {
+    if node.kind() == "code_span" {
+        let mut cursor = node.walk();
+        let delims: Vec<Range<usize>> = node
+            .children(&mut cursor)
+            .filter(|c| c.kind() == "code_span_delimiter")
+            .map(|c| c.byte_range())
+            .collect();
+        if let [open, close] = delims.as_slice() {
+            out.push(open.end..close.start);
+        }
+        return;
+    }
+    let mut cursor = node.walk();
+    for child in node.children(&mut cursor) {
+        collect_code_spans(child, out);
+    }
+}
+
+/// `range` without surrounding whitespace (including `\r`).
+pub fn trim(src: &str, range: Range<usize>) -> Range<usize> {
+    let Some(text) = src.get(range.clone()) else { return range.start..range.start };
+    let start = range.start + (text.len() - text.trim_start().len());
+    let end = (range.end - (text.len() - text.trim_end().len())).max(start);
+    start..end
+}
+
+fn trim_line_end(src: &str, range: Range<usize>) -> Range<usize> {
+    let bytes = src.as_bytes();
+    let mut end = range.end.min(bytes.len());
+    while end > range.start && matches!(bytes[end - 1], b'\n' | b'\r') {
+        end -= 1;
+    }
+    range.start..end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blocks(src: &str) -> Vec<Block> {
+        outline(&parse_blocks(src, None), src)
+    }
+
+    fn cell_texts<'a>(src: &'a str, row: &Row) -> Vec<&'a str> {
+        row.cells.iter().map(|c| &src[c.range.clone()]).collect()
+    }
+
+    #[test]
+    fn query_compiles() {
+        OUTLINE.with(|q| assert!(q.capture_names().contains(&"heading")));
+    }
+
+    #[test]
+    fn code_blocks_html_and_quotes_are_not_content() {
+        let src = "# A\n\n```\n| 9 | x |\n## B\n```\n\n<!--\n## C\n-->\n\n> ## D\n\n## E\n";
+        let headings: Vec<&str> = blocks(src)
+            .iter()
+            .filter_map(|b| match b {
+                Block::Heading(h) => Some(&src[h.text.clone()]),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(headings, ["A", "E"]);
+    }
+
+    #[test]
+    fn rows_with_empty_cells_are_kept() {
+        let src = "| a | b | c |\n|---|---|---|\n| 1 ||| \n| 2 | | x |\n";
+        let b = blocks(src);
+        let Block::Table(t) = &b[0] else { panic!("{b:?}") };
+        assert_eq!(t.rows.len(), 2, "{t:?}");
+        assert_eq!(cell_texts(src, &t.rows[1]), ["2", "", "x"]);
+        assert_eq!(&src[t.rows[0].cells[0].range.clone()], "1");
+    }
+
+    #[test]
+    fn code_span_pipes_and_escaped_pipes_stay_in_their_cell() {
+        let src = "| a | b | c |\n|---|---|---|\n| `x|y` | p \\| q | z |\n";
+        let b = blocks(src);
+        let Block::Table(t) = &b[0] else { panic!() };
+        assert_eq!(cell_texts(src, &t.rows[0]), ["`x|y`", "p \\| q", "z"]);
+    }
+
+    #[test]
+    fn nested_list_items_and_code_spans() {
+        let src = "- Files: `a.rs`, ``b`c.rs``\n  - `d/`\n- other\n";
+        let b = blocks(src);
+        let Block::List(l) = &b[0] else { panic!() };
+        assert_eq!(l.items.len(), 2);
+        assert_eq!(l.items[0].children.len(), 1);
+        let spans: Vec<&str> =
+            code_spans(src, l.items[0].text.clone()).into_iter().map(|r| &src[r]).collect();
+        assert_eq!(spans, ["a.rs", "b`c.rs"]);
+    }
+
+    #[test]
+    fn split_row_handles_missing_outer_pipes() {
+        let src = "a | b";
+        assert_eq!(split_row(src, 0..src.len()), vec![0..2, 3..5]);
+        let src = "| a | b |";
+        assert_eq!(split_row(src, 0..src.len()), vec![1..4, 5..8]);
+    }
+}
