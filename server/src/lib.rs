@@ -5,6 +5,23 @@
 
 pub mod analysis;
 pub mod config;
+pub mod document;
 pub mod model;
+pub mod position;
 pub mod rules;
 pub mod syntax;
+pub mod cli;
+pub mod report;
+
+use config::Config;
+use rules::Finding;
+
+/// Parses, models and checks one document: what `okstra-lsp check` reports
+/// for it, and what the server must end up publishing for the same text.
+pub fn analyze(src: &str, config: &Config) -> Vec<Finding> {
+    if src.len() > config.max_document_bytes {
+        return vec![rules::too_large(src.len(), config.max_document_bytes)];
+    }
+    let plan = model::parse(src, config);
+    rules::check(src, &plan, config)
+}
