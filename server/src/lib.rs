@@ -4,8 +4,11 @@
 //! `syntax` → `model` → `analysis`, `rules` → outputs (`cli`, `lsp`).
 
 pub mod analysis;
+pub mod batch;
 pub mod config;
+pub mod consumers;
 pub mod document;
+pub mod ide;
 pub mod model;
 pub mod position;
 pub mod rules;

@@ -1,0 +1,308 @@
+//! `consumers.jsonl` (plan-format §6): where it is, what it says, and the
+//! locked read–select–append that reserves a run batch.
+//!
+//! Invariants: existing bytes are never rewritten or truncated; each new row
+//! is one `write` ending in `\n` on a file opened for append; the exclusive
+//! `flock` (std `File::lock`) is held from the read to the last append; a line
+//! that is not a valid row is reported and skipped, never dropped.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::batch::{self, BatchStage, Options, RunBatch, Status};
+
+/// `<plan-run-root>/consumers.jsonl`: the plan file's grandparent folder
+/// (okstra's `Path(plan).resolve().parents[1]`).
+pub fn path_for(plan: &Path) -> Result<PathBuf, String> {
+    let resolved = plan.canonicalize().map_err(|e| format!("{}: {e}", plan.display()))?;
+    let root = resolved
+        .parent()
+        .and_then(Path::parent)
+        .ok_or_else(|| format!("{}: a plan must sit two folders below its run root (runs/<key>/<dir>/plan.md)", plan.display()))?;
+    Ok(root.join("consumers.jsonl"))
+}
+
+/// A line of the file that is not a usable row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InvalidLine {
+    /// 1-based.
+    pub line: usize,
+    pub reason: String,
+}
+
+/// What the file says.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Consumers {
+    pub status: Status,
+    pub invalid: Vec<InvalidLine>,
+    /// The file's bytes end without `\n` (the next row must start on a new line).
+    pub missing_final_newline: bool,
+}
+
+/// Reads rows from the file's text.
+pub fn parse(text: &str) -> Consumers {
+    let mut c = Consumers { missing_final_newline: !text.is_empty() && !text.ends_with('\n'), ..Default::default() };
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let reason = match serde_json::from_str::<Value>(line) {
+            Err(e) => Some(format!("not JSON: {e}")),
+            Ok(Value::Object(obj)) => {
+                let stage = match obj.get("stage") {
+                    Some(Value::Number(n)) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+                    Some(Value::String(s)) => s.trim().parse().ok(),
+                    _ => None,
+                };
+                let status = obj.get("status").and_then(Value::as_str);
+                let key = obj.get("impl_task_key").and_then(Value::as_str).unwrap_or("").to_string();
+                match (stage, status) {
+                    (None, _) => Some("no integer `stage`".to_string()),
+                    (Some(n), Some("done")) => {
+                        c.status.done.insert(n);
+                        None
+                    }
+                    (Some(n), Some("started")) => {
+                        let by = c.status.started.entry(n).or_default();
+                        if !by.contains(&key) {
+                            by.push(key);
+                        }
+                        None
+                    }
+                    (Some(_), other) => Some(format!("unknown `status` {other:?}")),
+                }
+            }
+            Ok(_) => Some("not a JSON object".to_string()),
+        };
+        if let Some(reason) = reason {
+            c.invalid.push(InvalidLine { line: i + 1, reason });
+        }
+    }
+    // A done stage is no longer "started".
+    let done = c.status.done.clone();
+    c.status.started.retain(|n, _| !done.contains(n));
+    c
+}
+
+/// Reads the file; a missing file is an empty one.
+pub fn read(path: &Path) -> Result<Consumers, String> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(parse(&String::from_utf8_lossy(&bytes))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Consumers::default()),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+/// A `started` row, fields in okstra's order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartedRow {
+    pub impl_task_key: String,
+    pub stage: u32,
+    pub status: String,
+    pub started_at: String,
+    pub head_commit: String,
+}
+
+/// The result of a reservation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Reservation {
+    #[serde(flatten)]
+    pub batch: RunBatch,
+    pub consumers_path: String,
+    pub rows: Vec<StartedRow>,
+    pub invalid_lines: Vec<InvalidLine>,
+}
+
+/// Reserves the next batch for `impl_task_key`: lock, read, select, append
+/// one `started` row per stage, unlock. `head_commit` and `now` are passed in
+/// so the caller decides where they come from (tests use fixed values).
+pub fn reserve(
+    consumers_path: &Path,
+    stages: &[BatchStage],
+    options: &Options,
+    impl_task_key: &str,
+    head_commit: &str,
+    now: &str,
+) -> Result<Reservation, ReserveError> {
+    let key = impl_task_key.trim();
+    if key.is_empty() {
+        return Err(ReserveError::Usage("an impl task key is required (implTaskKey / --impl-key)".into()));
+    }
+    let dir = consumers_path.parent().unwrap_or(Path::new("."));
+    if !dir.is_dir() {
+        return Err(ReserveError::Io(format!("{}: the run folder does not exist", dir.display())));
+    }
+    let mut file = OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create(true)
+        .open(consumers_path)
+        .map_err(|e| ReserveError::Io(format!("{}: {e}", consumers_path.display())))?;
+    file.lock().map_err(|e| ReserveError::Io(format!("{}: cannot lock: {e}", consumers_path.display())))?;
+    let result = reserve_locked(&mut file, consumers_path, stages, options, key, head_commit, now);
+    // Unlocking also happens when `file` is dropped; an explicit unlock makes
+    // the lock's end visible here.
+    let _ = file.unlock();
+    result
+}
+
+fn reserve_locked(
+    file: &mut File,
+    consumers_path: &Path,
+    stages: &[BatchStage],
+    options: &Options,
+    key: &str,
+    head_commit: &str,
+    now: &str,
+) -> Result<Reservation, ReserveError> {
+    let io = |e: std::io::Error| ReserveError::Io(format!("{}: {e}", consumers_path.display()));
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).map_err(io)?;
+    let consumers = parse(&String::from_utf8_lossy(&bytes));
+    let batch = batch::select(stages, &consumers.status, options).map_err(ReserveError::Nothing)?;
+    let rows: Vec<StartedRow> = batch
+        .stages
+        .iter()
+        .map(|&stage| StartedRow {
+            impl_task_key: key.to_string(),
+            stage,
+            status: "started".into(),
+            started_at: now.to_string(),
+            head_commit: head_commit.to_string(),
+        })
+        .collect();
+    let mut first = consumers.missing_final_newline;
+    for row in &rows {
+        let mut line = String::new();
+        if first {
+            line.push('\n');
+            first = false;
+        }
+        line.push_str(&serde_json::to_string(row).map_err(|e| ReserveError::Io(e.to_string()))?);
+        line.push('\n');
+        file.write_all(line.as_bytes()).map_err(io)?;
+    }
+    file.sync_data().map_err(io)?;
+    Ok(Reservation {
+        batch,
+        consumers_path: consumers_path.display().to_string(),
+        rows,
+        invalid_lines: consumers.invalid,
+    })
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReserveError {
+    /// Nothing could be selected (okstra's wording).
+    Nothing(String),
+    Usage(String),
+    Io(String),
+}
+
+impl std::fmt::Display for ReserveError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReserveError::Nothing(m) | ReserveError::Usage(m) | ReserveError::Io(m) => f.write_str(m),
+        }
+    }
+}
+
+/// The git HEAD of the repository holding `dir`, or "" (git runs with a fixed
+/// argument list, no shell).
+pub fn head_commit(dir: &Path) -> String {
+    std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["rev-parse", "--verify", "--quiet", "HEAD"])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}
+
+/// Now, as UTC ISO 8601 (`2026-11-24T10:00:00Z`).
+pub fn now_utc() -> String {
+    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    iso8601(secs)
+}
+
+/// Seconds since the epoch as UTC ISO 8601 (Howard Hinnant's civil_from_days).
+pub fn iso8601(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::Requested;
+
+    #[test]
+    fn iso_dates() {
+        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso8601(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(iso8601(1_795_910_400 + 3661), "2026-11-29T01:01:01Z");
+    }
+
+    #[test]
+    fn parse_reports_bad_lines_and_tracks_status() {
+        let c = parse("{\"stage\":1,\"status\":\"started\",\"impl_task_key\":\"a\"}\nnot json\n{\"stage\":1,\"status\":\"done\"}\n[1]\n{\"stage\":\"2\",\"status\":\"started\",\"impl_task_key\":\"b\"}");
+        assert_eq!(c.status.done.iter().copied().collect::<Vec<_>>(), [1]);
+        assert_eq!(c.status.started.get(&2), Some(&vec!["b".to_string()]));
+        assert!(!c.status.started.contains_key(&1));
+        assert_eq!(c.invalid.iter().map(|i| i.line).collect::<Vec<_>>(), [2, 4]);
+        assert!(c.missing_final_newline);
+    }
+
+    #[test]
+    fn reserve_appends_and_keeps_bytes() {
+        let dir = std::env::temp_dir().join(format!("okstra-consumers-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("consumers.jsonl");
+        let before = "{\"stage\":1,\"status\":\"done\",\"impl_task_key\":\"x\"}\ngarbage";
+        std::fs::write(&path, before).unwrap();
+        let stages = [
+            BatchStage { number: 1, steps: 2, depends_on: vec![] },
+            BatchStage { number: 2, steps: 3, depends_on: vec![1] },
+            BatchStage { number: 3, steps: 3, depends_on: vec![] },
+        ];
+        let opts = Options { requested: Requested::Auto, budget: 8, include_started: false };
+        let r = reserve(&path, &stages, &opts, "impl-a", "abc", "2026-01-01T00:00:00Z").unwrap();
+        assert_eq!(r.batch.stages, [2, 3]);
+        assert_eq!(r.invalid_lines.len(), 1);
+        let after = std::fs::read_to_string(&path).unwrap();
+        assert!(after.starts_with(before));
+        let added: Vec<&str> = after[before.len()..].lines().filter(|l| !l.is_empty()).collect();
+        assert_eq!(added.len(), 2);
+        for line in added {
+            let row: StartedRow = serde_json::from_str(line).unwrap();
+            assert_eq!(row.status, "started");
+        }
+        // Everything is taken now.
+        let again = reserve(&path, &stages, &opts, "impl-b", "", "t").unwrap_err();
+        assert!(matches!(again, ReserveError::Nothing(_)), "{again:?}");
+        assert!(matches!(reserve(&path, &stages, &opts, " ", "", "t"), Err(ReserveError::Usage(_))));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
