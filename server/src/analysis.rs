@@ -27,7 +27,9 @@ impl DepGraph {
             }
         }
         for row in plan.map_rows() {
-            let Some(&n) = row.stage.value() else { continue };
+            let Some(&n) = row.stage.value() else {
+                continue;
+            };
             for dep in row.deps() {
                 if dep.stage != n && graph.contains_node(dep.stage) {
                     graph.add_edge(n, dep.stage, ());
@@ -83,8 +85,11 @@ impl DepGraph {
             }
             let members: BTreeSet<u32> = scc.iter().copied().collect();
             for &a in &members {
-                let mut targets: Vec<u32> =
-                    self.graph.neighbors(a).filter(|b| members.contains(b)).collect();
+                let mut targets: Vec<u32> = self
+                    .graph
+                    .neighbors(a)
+                    .filter(|b| members.contains(b))
+                    .collect();
                 targets.sort_unstable();
                 for b in targets {
                     if let Some(back) = self.path(b, a) {
@@ -136,7 +141,10 @@ pub fn overlaps(plan: &Plan) -> Vec<Overlap> {
         for p in paths {
             match p.kind {
                 PathKind::File => files.entry(p.path.as_str()).or_default().push((order, p)),
-                PathKind::Dir => dirs.entry(p.path.trim_end_matches('/')).or_default().push((order, p)),
+                PathKind::Dir => dirs
+                    .entry(p.path.trim_end_matches('/'))
+                    .or_default()
+                    .push((order, p)),
                 PathKind::Glob => globs.push((order, p, glob(&p.path))),
             }
         }
@@ -224,7 +232,11 @@ pub fn overlaps(plan: &Plan) -> Vec<Overlap> {
 
     pairs
         .into_iter()
-        .map(|((x, y), paths)| Overlap { a: number(x), b: number(y), paths })
+        .map(|((x, y), paths)| Overlap {
+            a: number(x),
+            b: number(y),
+            paths,
+        })
         .collect()
 }
 
@@ -245,7 +257,11 @@ fn literal_prefix(pattern: &str) -> &str {
 
 /// `a/b/c` -> `a/b`, `a`.
 fn parents(path: &str) -> impl Iterator<Item = &str> {
-    path.char_indices().rev().filter(|(_, c)| *c == '/').map(move |(i, _)| &path[..i]).filter(|p| !p.is_empty())
+    path.char_indices()
+        .rev()
+        .filter(|(_, c)| *c == '/')
+        .map(move |(i, _)| &path[..i])
+        .filter(|p| !p.is_empty())
 }
 
 /// Text of a span, for messages.
@@ -267,7 +283,12 @@ mod tests {
                 stage: Field::Ok(*n, 0..0),
                 title: None,
                 depends_on: Field::Ok(
-                    ds.iter().map(|d| crate::model::DepRef { stage: *d, range: 0..0 }).collect(),
+                    ds.iter()
+                        .map(|d| crate::model::DepRef {
+                            stage: *d,
+                            range: 0..0,
+                        })
+                        .collect(),
                     0..0,
                 ),
                 steps: Field::Missing,

@@ -105,7 +105,11 @@ pub fn stages(plan: &Plan) -> Vec<BatchStage> {
                 Some(s) => s.effective_steps(),
                 None => row.steps.value().copied().unwrap_or(0),
             };
-            Some(BatchStage { number: n, steps, depends_on: row.deps().iter().map(|d| d.stage).collect() })
+            Some(BatchStage {
+                number: n,
+                steps,
+                depends_on: row.deps().iter().map(|d| d.stage).collect(),
+            })
         })
         .collect()
 }
@@ -120,8 +124,19 @@ pub fn readiness(stages: &[BatchStage], status: &Status) -> Vec<(u32, Readiness)
             } else if let Some(by) = status.started.get(&s.number) {
                 Readiness::Started { by: by.clone() }
             } else {
-                let waiting: Vec<u32> = s.depends_on.iter().copied().filter(|d| !status.done.contains(d)).collect();
-                if waiting.is_empty() { Readiness::Ready } else { Readiness::Blocked { waiting_on: waiting } }
+                let waiting: Vec<u32> = s
+                    .depends_on
+                    .iter()
+                    .copied()
+                    .filter(|d| !status.done.contains(d))
+                    .collect();
+                if waiting.is_empty() {
+                    Readiness::Ready
+                } else {
+                    Readiness::Blocked {
+                        waiting_on: waiting,
+                    }
+                }
             };
             (s.number, r)
         })
@@ -129,14 +144,23 @@ pub fn readiness(stages: &[BatchStage], status: &Status) -> Vec<(u32, Readiness)
 }
 
 /// Selects the batch (plan-format §5). Errors carry okstra's wording.
-pub fn select(stages: &[BatchStage], status: &Status, options: &Options) -> Result<RunBatch, String> {
+pub fn select(
+    stages: &[BatchStage],
+    status: &Status,
+    options: &Options,
+) -> Result<RunBatch, String> {
     let states = readiness(stages, status);
     let mut batch = RunBatch {
         stages: Vec::new(),
         total_steps: 0,
         budget: options.budget,
         ready: Vec::new(),
-        done: status.done.iter().copied().filter(|d| stages.iter().any(|s| s.number == *d)).collect(),
+        done: status
+            .done
+            .iter()
+            .copied()
+            .filter(|d| stages.iter().any(|s| s.number == *d))
+            .collect(),
         started: Vec::new(),
         blocked: Vec::new(),
     };
@@ -145,19 +169,24 @@ pub fn select(stages: &[BatchStage], status: &Status, options: &Options) -> Resu
             Readiness::Ready => batch.ready.push(*n),
             Readiness::Started { by } => {
                 for key in by {
-                    batch.started.push(StartedStage { stage: *n, impl_task_key: key.clone() });
+                    batch.started.push(StartedStage {
+                        stage: *n,
+                        impl_task_key: key.clone(),
+                    });
                 }
                 // okstra itself ignores `started`: the stage is ready again
                 // when its depends-on are done.
                 let s = stages.iter().find(|s| s.number == *n);
-                let deps_done = s.is_some_and(|s| s.depends_on.iter().all(|d| status.done.contains(d)));
+                let deps_done =
+                    s.is_some_and(|s| s.depends_on.iter().all(|d| status.done.contains(d)));
                 if options.include_started && deps_done {
                     batch.ready.push(*n);
                 }
             }
-            Readiness::Blocked { waiting_on } => {
-                batch.blocked.push(BlockedStage { stage: *n, waiting_on: waiting_on.clone() })
-            }
+            Readiness::Blocked { waiting_on } => batch.blocked.push(BlockedStage {
+                stage: *n,
+                waiting_on: waiting_on.clone(),
+            }),
             Readiness::Done => {}
         }
     }
@@ -167,10 +196,15 @@ pub fn select(stages: &[BatchStage], status: &Status, options: &Options) -> Resu
         Requested::Stage(n) => {
             if !stages.iter().any(|s| s.number == n) {
                 let have: Vec<String> = stages.iter().map(|s| s.number.to_string()).collect();
-                return Err(format!("--stage {n} not in Stage Map (have [{}])", have.join(", ")));
+                return Err(format!(
+                    "--stage {n} not in Stage Map (have [{}])",
+                    have.join(", ")
+                ));
             }
             if status.done.contains(&n) {
-                return Err(format!("--stage {n} already completed (consumers.jsonl status:done exists)"));
+                return Err(format!(
+                    "--stage {n} already completed (consumers.jsonl status:done exists)"
+                ));
             }
             if let (Some(by), false) = (status.started.get(&n), options.include_started) {
                 return Err(format!(
@@ -220,8 +254,17 @@ fn no_stage_ready(batch: &RunBatch, total: usize) -> String {
 /// "Next run: stages 2, 3 — 6/8 steps".
 pub fn summary(batch: &RunBatch) -> String {
     let list: Vec<String> = batch.stages.iter().map(|n| n.to_string()).collect();
-    let noun = if batch.stages.len() == 1 { "stage" } else { "stages" };
-    format!("Next run: {noun} {} — {}/{} steps", list.join(", "), batch.total_steps, batch.budget)
+    let noun = if batch.stages.len() == 1 {
+        "stage"
+    } else {
+        "stages"
+    };
+    format!(
+        "Next run: {noun} {} — {}/{} steps",
+        list.join(", "),
+        batch.total_steps,
+        batch.budget
+    )
 }
 
 #[cfg(test)]
@@ -229,15 +272,26 @@ mod tests {
     use super::*;
 
     fn st(number: u32, steps: usize, deps: &[u32]) -> BatchStage {
-        BatchStage { number, steps, depends_on: deps.to_vec() }
+        BatchStage {
+            number,
+            steps,
+            depends_on: deps.to_vec(),
+        }
     }
 
     fn auto(budget: usize) -> Options {
-        Options { requested: Requested::Auto, budget, include_started: false }
+        Options {
+            requested: Requested::Auto,
+            budget,
+            include_started: false,
+        }
     }
 
     fn done(ns: &[u32]) -> Status {
-        Status { done: ns.iter().copied().collect(), started: BTreeMap::new() }
+        Status {
+            done: ns.iter().copied().collect(),
+            started: BTreeMap::new(),
+        }
     }
 
     #[test]
@@ -263,14 +317,31 @@ mod tests {
 
     #[test]
     fn dependency_chains_and_done() {
-        let stages = [st(1, 2, &[]), st(2, 2, &[1]), st(3, 2, &[2]), st(4, 2, &[1])];
+        let stages = [
+            st(1, 2, &[]),
+            st(2, 2, &[1]),
+            st(3, 2, &[2]),
+            st(4, 2, &[1]),
+        ];
         let b = select(&stages, &Status::default(), &auto(8)).unwrap();
         assert_eq!(b.stages, [1]);
-        assert_eq!(b.blocked, [
-            BlockedStage { stage: 2, waiting_on: vec![1] },
-            BlockedStage { stage: 3, waiting_on: vec![2] },
-            BlockedStage { stage: 4, waiting_on: vec![1] },
-        ]);
+        assert_eq!(
+            b.blocked,
+            [
+                BlockedStage {
+                    stage: 2,
+                    waiting_on: vec![1]
+                },
+                BlockedStage {
+                    stage: 3,
+                    waiting_on: vec![2]
+                },
+                BlockedStage {
+                    stage: 4,
+                    waiting_on: vec![1]
+                },
+            ]
+        );
         let b = select(&stages, &done(&[1]), &auto(8)).unwrap();
         assert_eq!(b.stages, [2, 4]);
         assert_eq!(b.done, [1]);
@@ -278,14 +349,26 @@ mod tests {
         assert_eq!(err, "no stage is ready: every stage is done");
         let cyclic = [st(1, 1, &[2]), st(2, 1, &[1])];
         let err = select(&cyclic, &Status::default(), &auto(8)).unwrap_err();
-        assert_eq!(err, "no stage is ready: every remaining stage has unsatisfied depends-on");
+        assert_eq!(
+            err,
+            "no stage is ready: every remaining stage has unsatisfied depends-on"
+        );
     }
 
     #[test]
     fn forced_stage() {
         let stages = [st(1, 2, &[]), st(2, 2, &[1])];
-        let forced = |n| Options { requested: Requested::Stage(n), budget: 8, include_started: false };
-        assert_eq!(select(&stages, &Status::default(), &forced(2)).unwrap().stages, [2]);
+        let forced = |n| Options {
+            requested: Requested::Stage(n),
+            budget: 8,
+            include_started: false,
+        };
+        assert_eq!(
+            select(&stages, &Status::default(), &forced(2))
+                .unwrap()
+                .stages,
+            [2]
+        );
         assert_eq!(
             select(&stages, &Status::default(), &forced(7)).unwrap_err(),
             "--stage 7 not in Stage Map (have [1, 2])"
@@ -299,11 +382,23 @@ mod tests {
     #[test]
     fn started_stages_are_excluded_unless_asked() {
         let stages = [st(1, 2, &[]), st(2, 2, &[])];
-        let status = Status { done: BTreeSet::new(), started: BTreeMap::from([(1, vec!["impl-a".to_string()])]) };
+        let status = Status {
+            done: BTreeSet::new(),
+            started: BTreeMap::from([(1, vec!["impl-a".to_string()])]),
+        };
         let b = select(&stages, &status, &auto(8)).unwrap();
         assert_eq!(b.stages, [2]);
-        assert_eq!(b.started, [StartedStage { stage: 1, impl_task_key: "impl-a".into() }]);
-        let okstra = Options { include_started: true, ..auto(8) };
+        assert_eq!(
+            b.started,
+            [StartedStage {
+                stage: 1,
+                impl_task_key: "impl-a".into()
+            }]
+        );
+        let okstra = Options {
+            include_started: true,
+            ..auto(8)
+        };
         assert_eq!(select(&stages, &status, &okstra).unwrap().stages, [1, 2]);
         let all_started = Status {
             done: BTreeSet::new(),
@@ -323,7 +418,12 @@ mod tests {
 
     #[test]
     fn summary_reads_well() {
-        let b = select(&[st(2, 3, &[]), st(3, 3, &[])], &Status::default(), &auto(8)).unwrap();
+        let b = select(
+            &[st(2, 3, &[]), st(3, 3, &[])],
+            &Status::default(),
+            &auto(8),
+        )
+        .unwrap();
         assert_eq!(summary(&b), "Next run: stages 2, 3 — 6/8 steps");
     }
 }

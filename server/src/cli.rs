@@ -14,7 +14,11 @@ use crate::report;
 use crate::rules::Severity;
 
 #[derive(Debug, Parser)]
-#[command(name = "okstra-lsp", version, about = "Language server and checker for okstra implementation plans")]
+#[command(
+    name = "okstra-lsp",
+    version,
+    about = "Language server and checker for okstra implementation plans"
+)]
 pub struct Cli {
     /// Run the language server over stdin/stdout.
     #[arg(long)]
@@ -124,7 +128,10 @@ pub fn read_text(path: &Path) -> Result<String, CliError> {
 }
 
 pub fn check(args: &CheckArgs) -> ExitCode {
-    let config = Config { cap: args.cap, ..Config::default() };
+    let config = Config {
+        cap: args.cap,
+        ..Config::default()
+    };
     let files = match collect_markdown(&args.paths) {
         Ok(f) => f,
         Err(e) => return fail(e),
@@ -135,15 +142,23 @@ pub fn check(args: &CheckArgs) -> ExitCode {
         Err(e) => return fail(e),
     };
     let all: Vec<report::JsonDiagnostic> = results.into_iter().flatten().collect();
-    let errors = all.iter().filter(|d| d.severity == Severity::Error.as_str()).count();
-    let warnings = all.iter().filter(|d| d.severity == Severity::Warning.as_str()).count();
+    let errors = all
+        .iter()
+        .filter(|d| d.severity == Severity::Error.as_str())
+        .count();
+    let warnings = all
+        .iter()
+        .filter(|d| d.severity == Severity::Warning.as_str())
+        .count();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let written = match args.format {
         Format::Json => serde_json::to_writer_pretty(&mut out, &all)
             .map_err(std::io::Error::other)
             .and_then(|_| writeln!(out)),
-        Format::Text => all.iter().try_for_each(|d| writeln!(out, "{}", report::to_text(d))),
+        Format::Text => all
+            .iter()
+            .try_for_each(|d| writeln!(out, "{}", report::to_text(d))),
     };
     if let Err(e) = written.and_then(|_| out.flush()) {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
@@ -151,13 +166,25 @@ pub fn check(args: &CheckArgs) -> ExitCode {
         }
     }
     if args.format == Format::Text && !all.is_empty() {
-        eprintln!("Found {errors} error(s) and {warnings} warning(s) in {} file(s) checked.", files.len());
+        eprintln!(
+            "Found {errors} error(s) and {warnings} warning(s) in {} file(s) checked.",
+            files.len()
+        );
     }
-    if errors > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS }
+    if errors > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
-fn check_files(files: &[PathBuf], config: &Config) -> Result<Vec<Vec<report::JsonDiagnostic>>, CliError> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len().max(1));
+fn check_files(
+    files: &[PathBuf],
+    config: &Config,
+) -> Result<Vec<Vec<report::JsonDiagnostic>>, CliError> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(files.len().max(1));
     let chunk = files.len().div_ceil(threads).max(1);
     std::thread::scope(|scope| {
         let handles: Vec<_> = files
@@ -178,9 +205,60 @@ fn check_files(files: &[PathBuf], config: &Config) -> Result<Vec<Vec<report::Jso
         for h in handles {
             match h.join() {
                 Ok(part) => all.extend(part?),
-                Err(_) => return Err(CliError("internal error while checking (a bug: please report it)".into())),
+                Err(_) => {
+                    return Err(CliError(
+                        "internal error while checking (a bug: please report it)".into(),
+                    ));
+                }
             }
         }
         Ok(all)
     })
+}
+
+/// `--stdio`: logs go to stderr (stdout belongs to the protocol) and, with
+/// `--log-file`, to that file too.
+pub fn serve(cli: &Cli) -> ExitCode {
+    use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::fmt::writer::MakeWriterExt;
+
+    let level = cli
+        .log_level
+        .clone()
+        .or_else(|| std::env::var("OKSTRA_LSP_LOG").ok())
+        .unwrap_or_else(|| "info".to_string());
+    let filter = match EnvFilter::try_new(&level) {
+        Ok(f) => f,
+        Err(e) => return fail(CliError(format!("invalid log level {level:?}: {e}"))),
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false);
+    let installed = match &cli.log_file {
+        Some(path) => {
+            let file = match std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+            {
+                Ok(f) => f,
+                Err(e) => return fail(CliError(format!("{}: {e}", path.display()))),
+            };
+            builder
+                .with_writer(std::io::stderr.and(std::sync::Mutex::new(file)))
+                .try_init()
+        }
+        None => builder.with_writer(std::io::stderr).try_init(),
+    };
+    let _ = installed;
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return fail(CliError(format!("cannot start the runtime: {e}"))),
+    };
+    runtime.block_on(crate::lsp::run_stdio());
+    ExitCode::SUCCESS
 }

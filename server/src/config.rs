@@ -133,7 +133,10 @@ mod tests {
         }));
         assert_eq!(c.cap, 4);
         assert_eq!(c.run_budget, 8);
-        assert_eq!(c.severity_overrides["parallel-file-overlap"], SeverityOverride::Off);
+        assert_eq!(
+            c.severity_overrides["parallel-file-overlap"],
+            SeverityOverride::Off
+        );
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert!(problems[0].contains("runBudget"));
     }

@@ -19,11 +19,15 @@ use crate::batch::{self, BatchStage, Options, RunBatch, Status};
 /// `<plan-run-root>/consumers.jsonl`: the plan file's grandparent folder
 /// (okstra's `Path(plan).resolve().parents[1]`).
 pub fn path_for(plan: &Path) -> Result<PathBuf, String> {
-    let resolved = plan.canonicalize().map_err(|e| format!("{}: {e}", plan.display()))?;
-    let root = resolved
-        .parent()
-        .and_then(Path::parent)
-        .ok_or_else(|| format!("{}: a plan must sit two folders below its run root (runs/<key>/<dir>/plan.md)", plan.display()))?;
+    let resolved = plan
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", plan.display()))?;
+    let root = resolved.parent().and_then(Path::parent).ok_or_else(|| {
+        format!(
+            "{}: a plan must sit two folders below its run root (runs/<key>/<dir>/plan.md)",
+            plan.display()
+        )
+    })?;
     Ok(root.join("consumers.jsonl"))
 }
 
@@ -46,7 +50,10 @@ pub struct Consumers {
 
 /// Reads rows from the file's text.
 pub fn parse(text: &str) -> Consumers {
-    let mut c = Consumers { missing_final_newline: !text.is_empty() && !text.ends_with('\n'), ..Default::default() };
+    let mut c = Consumers {
+        missing_final_newline: !text.is_empty() && !text.ends_with('\n'),
+        ..Default::default()
+    };
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() {
@@ -61,7 +68,11 @@ pub fn parse(text: &str) -> Consumers {
                     _ => None,
                 };
                 let status = obj.get("status").and_then(Value::as_str);
-                let key = obj.get("impl_task_key").and_then(Value::as_str).unwrap_or("").to_string();
+                let key = obj
+                    .get("impl_task_key")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string();
                 match (stage, status) {
                     (None, _) => Some("no integer `stage`".to_string()),
                     (Some(n), Some("done")) => {
@@ -81,7 +92,10 @@ pub fn parse(text: &str) -> Consumers {
             Ok(_) => Some("not a JSON object".to_string()),
         };
         if let Some(reason) = reason {
-            c.invalid.push(InvalidLine { line: i + 1, reason });
+            c.invalid.push(InvalidLine {
+                line: i + 1,
+                reason,
+            });
         }
     }
     // A done stage is no longer "started".
@@ -133,11 +147,16 @@ pub fn reserve(
 ) -> Result<Reservation, ReserveError> {
     let key = impl_task_key.trim();
     if key.is_empty() {
-        return Err(ReserveError::Usage("an impl task key is required (implTaskKey / --impl-key)".into()));
+        return Err(ReserveError::Usage(
+            "an impl task key is required (implTaskKey / --impl-key)".into(),
+        ));
     }
     let dir = consumers_path.parent().unwrap_or(Path::new("."));
     if !dir.is_dir() {
-        return Err(ReserveError::Io(format!("{}: the run folder does not exist", dir.display())));
+        return Err(ReserveError::Io(format!(
+            "{}: the run folder does not exist",
+            dir.display()
+        )));
     }
     let mut file = OpenOptions::new()
         .read(true)
@@ -145,8 +164,17 @@ pub fn reserve(
         .create(true)
         .open(consumers_path)
         .map_err(|e| ReserveError::Io(format!("{}: {e}", consumers_path.display())))?;
-    file.lock().map_err(|e| ReserveError::Io(format!("{}: cannot lock: {e}", consumers_path.display())))?;
-    let result = reserve_locked(&mut file, consumers_path, stages, options, key, head_commit, now);
+    file.lock()
+        .map_err(|e| ReserveError::Io(format!("{}: cannot lock: {e}", consumers_path.display())))?;
+    let result = reserve_locked(
+        &mut file,
+        consumers_path,
+        stages,
+        options,
+        key,
+        head_commit,
+        now,
+    );
     // Unlocking also happens when `file` is dropped; an explicit unlock makes
     // the lock's end visible here.
     let _ = file.unlock();
@@ -209,7 +237,9 @@ pub enum ReserveError {
 impl std::fmt::Display for ReserveError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ReserveError::Nothing(m) | ReserveError::Usage(m) | ReserveError::Io(m) => f.write_str(m),
+            ReserveError::Nothing(m) | ReserveError::Usage(m) | ReserveError::Io(m) => {
+                f.write_str(m)
+            }
         }
     }
 }
@@ -232,7 +262,9 @@ pub fn head_commit(dir: &Path) -> String {
 
 /// Now, as UTC ISO 8601 (`2026-11-24T10:00:00Z`).
 pub fn now_utc() -> String {
-    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     iso8601(secs)
 }
 
@@ -249,7 +281,12 @@ pub fn iso8601(secs: u64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 #[cfg(test)]
@@ -266,7 +303,9 @@ mod tests {
 
     #[test]
     fn parse_reports_bad_lines_and_tracks_status() {
-        let c = parse("{\"stage\":1,\"status\":\"started\",\"impl_task_key\":\"a\"}\nnot json\n{\"stage\":1,\"status\":\"done\"}\n[1]\n{\"stage\":\"2\",\"status\":\"started\",\"impl_task_key\":\"b\"}");
+        let c = parse(
+            "{\"stage\":1,\"status\":\"started\",\"impl_task_key\":\"a\"}\nnot json\n{\"stage\":1,\"status\":\"done\"}\n[1]\n{\"stage\":\"2\",\"status\":\"started\",\"impl_task_key\":\"b\"}",
+        );
         assert_eq!(c.status.done.iter().copied().collect::<Vec<_>>(), [1]);
         assert_eq!(c.status.started.get(&2), Some(&vec!["b".to_string()]));
         assert!(!c.status.started.contains_key(&1));
@@ -283,17 +322,44 @@ mod tests {
         let before = "{\"stage\":1,\"status\":\"done\",\"impl_task_key\":\"x\"}\ngarbage";
         std::fs::write(&path, before).unwrap();
         let stages = [
-            BatchStage { number: 1, steps: 2, depends_on: vec![] },
-            BatchStage { number: 2, steps: 3, depends_on: vec![1] },
-            BatchStage { number: 3, steps: 3, depends_on: vec![] },
+            BatchStage {
+                number: 1,
+                steps: 2,
+                depends_on: vec![],
+            },
+            BatchStage {
+                number: 2,
+                steps: 3,
+                depends_on: vec![1],
+            },
+            BatchStage {
+                number: 3,
+                steps: 3,
+                depends_on: vec![],
+            },
         ];
-        let opts = Options { requested: Requested::Auto, budget: 8, include_started: false };
-        let r = reserve(&path, &stages, &opts, "impl-a", "abc", "2026-01-01T00:00:00Z").unwrap();
+        let opts = Options {
+            requested: Requested::Auto,
+            budget: 8,
+            include_started: false,
+        };
+        let r = reserve(
+            &path,
+            &stages,
+            &opts,
+            "impl-a",
+            "abc",
+            "2026-01-01T00:00:00Z",
+        )
+        .unwrap();
         assert_eq!(r.batch.stages, [2, 3]);
         assert_eq!(r.invalid_lines.len(), 1);
         let after = std::fs::read_to_string(&path).unwrap();
         assert!(after.starts_with(before));
-        let added: Vec<&str> = after[before.len()..].lines().filter(|l| !l.is_empty()).collect();
+        let added: Vec<&str> = after[before.len()..]
+            .lines()
+            .filter(|l| !l.is_empty())
+            .collect();
         assert_eq!(added.len(), 2);
         for line in added {
             let row: StartedRow = serde_json::from_str(line).unwrap();
@@ -302,7 +368,10 @@ mod tests {
         // Everything is taken now.
         let again = reserve(&path, &stages, &opts, "impl-b", "", "t").unwrap_err();
         assert!(matches!(again, ReserveError::Nothing(_)), "{again:?}");
-        assert!(matches!(reserve(&path, &stages, &opts, " ", "", "t"), Err(ReserveError::Usage(_))));
+        assert!(matches!(
+            reserve(&path, &stages, &opts, " ", "", "t"),
+            Err(ReserveError::Usage(_))
+        ));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

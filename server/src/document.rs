@@ -28,7 +28,13 @@ impl Document {
     pub fn new(text: String, config: &Config) -> Document {
         let rope = Rope::from_str(&text);
         let tree = syntax::parse_blocks(&text, None);
-        let mut doc = Document { text, rope, tree, plan: Plan::default(), findings: Vec::new() };
+        let mut doc = Document {
+            text,
+            rope,
+            tree,
+            plan: Plan::default(),
+            findings: Vec::new(),
+        };
         doc.reanalyze(config);
         doc
     }
@@ -106,8 +112,14 @@ impl Document {
     fn point(&self, byte: usize) -> Point {
         let before = &self.text.as_bytes()[..byte];
         let row = before.iter().filter(|&&b| b == b'\n').count();
-        let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        Point { row, column: byte - line_start }
+        let line_start = before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        Point {
+            row,
+            column: byte - line_start,
+        }
     }
 }
 
@@ -138,8 +150,16 @@ pub fn diff_bounds(old: &str, new: &str) -> (usize, usize, usize) {
         start -= 1;
     }
     let max_suffix = a.len().min(b.len()) - start;
-    let mut suffix = a.iter().rev().zip(b.iter().rev()).take(max_suffix).take_while(|(x, y)| x == y).count();
-    while suffix > 0 && !(old.is_char_boundary(a.len() - suffix) && new.is_char_boundary(b.len() - suffix)) {
+    let mut suffix = a
+        .iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take(max_suffix)
+        .take_while(|(x, y)| x == y)
+        .count();
+    while suffix > 0
+        && !(old.is_char_boundary(a.len() - suffix) && new.is_char_boundary(b.len() - suffix))
+    {
         suffix -= 1;
     }
     (start, a.len() - suffix, b.len() - suffix)
@@ -163,18 +183,31 @@ mod tests {
     #[test]
     fn edits_match_a_fresh_parse() {
         let config = Config::default();
-        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/plans/valid-nested.md"))
-            .unwrap_or_else(|_| "## Stage Map\n".to_string());
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fixtures/plans/valid-nested.md"
+        ))
+        .unwrap_or_else(|_| "## Stage Map\n".to_string());
         let mut doc = Document::new(text.clone(), &config);
         let at = text.find("| 3 |").unwrap_or(0);
         doc.edit(at + 2..at + 3, "4");
         doc.reanalyze(&config);
-        assert_eq!(doc.findings(), crate::analyze(doc.text(), &config).as_slice());
-        assert!(doc.findings().iter().any(|f| f.code == "step-count-mismatch"));
+        assert_eq!(
+            doc.findings(),
+            crate::analyze(doc.text(), &config).as_slice()
+        );
+        assert!(
+            doc.findings()
+                .iter()
+                .any(|f| f.code == "step-count-mismatch")
+        );
         doc.replace_all(&text);
         doc.reanalyze(&config);
         assert!(doc.findings().is_empty());
-        assert_eq!(doc.tree().root_node().to_sexp(), syntax::parse_blocks(&text, None).root_node().to_sexp());
+        assert_eq!(
+            doc.tree().root_node().to_sexp(),
+            syntax::parse_blocks(&text, None).root_node().to_sexp()
+        );
     }
 
     #[test]

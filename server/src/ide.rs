@@ -46,25 +46,41 @@ pub fn at(plan: &Plan, offset: usize) -> Option<Hit> {
         }
         if let (Some(&n), Some(span)) = (row.stage.value(), row.stage.span()) {
             if contains(&span, offset) {
-                return Some(Hit { target: Target::Stage(n), range: span, place: Place::MapStageCell });
+                return Some(Hit {
+                    target: Target::Stage(n),
+                    range: span,
+                    place: Place::MapStageCell,
+                });
             }
         }
         for d in row.deps() {
             if contains(&d.range, offset) {
-                return Some(Hit { target: Target::Stage(d.stage), range: d.range.clone(), place: Place::DependsOn });
+                return Some(Hit {
+                    target: Target::Stage(d.stage),
+                    range: d.range.clone(),
+                    place: Place::DependsOn,
+                });
             }
         }
     }
     for s in &plan.stages {
         if contains(&s.heading, offset) {
-            return Some(Hit { target: Target::Stage(s.number), range: s.number_range.clone(), place: Place::StageHeading });
+            return Some(Hit {
+                target: Target::Stage(s.number),
+                range: s.number_range.clone(),
+                place: Place::StageHeading,
+            });
         }
     }
     if let Some(v) = &plan.verification {
         for row in v.rows.iter().filter(|r| contains(&r.range, offset)) {
             for r in &row.refs {
                 if contains(&r.range, offset) {
-                    return Some(Hit { target: Target::Clarification(r.id), range: r.range.clone(), place: Place::ClassificationRef });
+                    return Some(Hit {
+                        target: Target::Clarification(r.id),
+                        range: r.range.clone(),
+                        place: Place::ClassificationRef,
+                    });
                 }
             }
         }
@@ -73,7 +89,11 @@ pub fn at(plan: &Plan, offset: usize) -> Option<Hit> {
         for row in &t.rows {
             if let (Some(&id), Some(span)) = (row.id.value(), row.id.span()) {
                 if contains(&span, offset) {
-                    return Some(Hit { target: Target::Clarification(id), range: span, place: Place::ClarificationId });
+                    return Some(Hit {
+                        target: Target::Clarification(id),
+                        range: span,
+                        place: Place::ClarificationId,
+                    });
                 }
             }
         }
@@ -85,7 +105,9 @@ pub fn at(plan: &Plan, offset: usize) -> Option<Hit> {
 /// row when it has no section); a `C-<N>` in 4.5.9 goes to its §5 row, and a
 /// §5 ID goes back to the 4.5.9 cells that name it.
 pub fn definition(plan: &Plan, offset: usize) -> Vec<Span> {
-    let Some(hit) = at(plan, offset) else { return Vec::new() };
+    let Some(hit) = at(plan, offset) else {
+        return Vec::new();
+    };
     match (hit.target, hit.place) {
         (Target::Stage(n), _) => plan
             .stage(n)
@@ -118,25 +140,42 @@ fn clarification_refs(plan: &Plan, id: u32) -> Vec<Span> {
 
 /// Every mention of the entity at `offset` (declaration included when asked).
 pub fn references(plan: &Plan, offset: usize, include_declaration: bool) -> Vec<Span> {
-    let Some(hit) = at(plan, offset) else { return Vec::new() };
+    let Some(hit) = at(plan, offset) else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
     match hit.target {
         Target::Stage(n) => {
             if include_declaration {
-                out.extend(plan.stages.iter().filter(|s| s.number == n).map(|s| s.number_range.clone()));
+                out.extend(
+                    plan.stages
+                        .iter()
+                        .filter(|s| s.number == n)
+                        .map(|s| s.number_range.clone()),
+                );
             }
             for row in plan.map_rows() {
                 if row.stage.value() == Some(&n) {
                     out.extend(row.stage.span());
                 }
-                out.extend(row.deps().iter().filter(|d| d.stage == n).map(|d| d.range.clone()));
+                out.extend(
+                    row.deps()
+                        .iter()
+                        .filter(|d| d.stage == n)
+                        .map(|d| d.range.clone()),
+                );
             }
         }
         Target::Clarification(id) => {
             out.extend(clarification_refs(plan, id));
             if include_declaration {
                 if let Some(t) = plan.clarifications.as_ref().and_then(|c| c.table.as_ref()) {
-                    out.extend(t.rows.iter().filter(|r| r.id.value() == Some(&id)).filter_map(|r| r.id.span()));
+                    out.extend(
+                        t.rows
+                            .iter()
+                            .filter(|r| r.id.value() == Some(&id))
+                            .filter_map(|r| r.id.span()),
+                    );
                 }
             }
         }
@@ -148,7 +187,13 @@ pub fn references(plan: &Plan, offset: usize, include_declaration: bool) -> Vec<
 
 /// Markdown describing a stage: title, steps against the cap, depends-on,
 /// predicted files, and `extra` lines (readiness, from the batch layer).
-pub fn stage_hover(src: &str, plan: &Plan, n: u32, config: &Config, extra: &[String]) -> Option<String> {
+pub fn stage_hover(
+    src: &str,
+    plan: &Plan,
+    n: u32,
+    config: &Config,
+    extra: &[String],
+) -> Option<String> {
     let stage = plan.stage(n);
     let row = plan.map_row(n);
     if stage.is_none() && row.is_none() {
@@ -156,26 +201,57 @@ pub fn stage_hover(src: &str, plan: &Plan, n: u32, config: &Config, extra: &[Str
     }
     let title = stage
         .map(|s| src.get(s.title.clone()).unwrap_or(""))
-        .or_else(|| row.and_then(|r| r.title.as_ref()).map(|t| src.get(t.clone()).unwrap_or("")))
+        .or_else(|| {
+            row.and_then(|r| r.title.as_ref())
+                .map(|t| src.get(t.clone()).unwrap_or(""))
+        })
         .unwrap_or("");
     let mut lines = vec![format!("**Stage {n}** — {title}")];
     if let Some(s) = stage {
         let steps = s.effective_steps();
-        let over = if steps > config.cap { " (over the cap)" } else { "" };
-        let claimed = row.and_then(|r| r.steps.value()).map_or(String::new(), |c| format!(" · Stage Map says {c}"));
-        lines.push(format!("Effective steps: {steps} / {}{over}{claimed}", config.cap));
+        let over = if steps > config.cap {
+            " (over the cap)"
+        } else {
+            ""
+        };
+        let claimed = row
+            .and_then(|r| r.steps.value())
+            .map_or(String::new(), |c| format!(" · Stage Map says {c}"));
+        lines.push(format!(
+            "Effective steps: {steps} / {}{over}{claimed}",
+            config.cap
+        ));
     }
     if let Some(r) = row {
-        let deps: Vec<String> = r.deps().iter().map(|d| format!("Stage {}", d.stage)).collect();
-        lines.push(format!("depends-on: {}", if deps.is_empty() { "(none)".to_string() } else { deps.join(", ") }));
+        let deps: Vec<String> = r
+            .deps()
+            .iter()
+            .map(|d| format!("Stage {}", d.stage))
+            .collect();
+        lines.push(format!(
+            "depends-on: {}",
+            if deps.is_empty() {
+                "(none)".to_string()
+            } else {
+                deps.join(", ")
+            }
+        ));
     } else {
         lines.push("Not in the Stage Map".to_string());
     }
     if let Some(s) = stage {
-        let files: Vec<String> = s.predicted().iter().map(|p| format!("`{}`", p.path)).collect();
+        let files: Vec<String> = s
+            .predicted()
+            .iter()
+            .map(|p| format!("`{}`", p.path))
+            .collect();
         lines.push(format!(
             "Predicted files: {}",
-            if files.is_empty() { "none".to_string() } else { files.join(", ") }
+            if files.is_empty() {
+                "none".to_string()
+            } else {
+                files.join(", ")
+            }
         ));
     }
     lines.extend(extra.iter().cloned());
@@ -204,7 +280,13 @@ pub enum SymbolKind {
 /// The plan's outline: Stage Map, each stage with its subsections, 4.5.9, §5.
 pub fn symbols(src: &str, plan: &Plan) -> Vec<Symbol> {
     let mut out = Vec::new();
-    let text = |r: &Span| src.get(r.clone()).unwrap_or("").trim_start_matches('#').trim().to_string();
+    let text = |r: &Span| {
+        src.get(r.clone())
+            .unwrap_or("")
+            .trim_start_matches('#')
+            .trim()
+            .to_string()
+    };
     if let Some(m) = &plan.stage_map {
         let end = m.table.as_ref().map_or(m.heading.end, |t| t.range.end);
         out.push(Symbol {
@@ -229,7 +311,11 @@ pub fn symbols(src: &str, plan: &Plan) -> Vec<Symbol> {
             })
         };
         if let Some(t) = &s.steps {
-            sub("Stepwise Execution Order", &t.heading, t.table.as_ref().map_or(t.heading.end, |x| x.range.end));
+            sub(
+                "Stepwise Execution Order",
+                &t.heading,
+                t.table.as_ref().map_or(t.heading.end, |x| x.range.end),
+            );
         }
         if let Some(c) = &s.exit_contract {
             sub("Stage Exit Contract", &c.heading, c.content_end);
@@ -239,7 +325,11 @@ pub fn symbols(src: &str, plan: &Plan) -> Vec<Symbol> {
         }
         children.sort_by_key(|c| c.range.start);
         out.push(Symbol {
-            name: format!("Stage {}: {}", s.number, src.get(s.title.clone()).unwrap_or("")),
+            name: format!(
+                "Stage {}: {}",
+                s.number,
+                src.get(s.title.clone()).unwrap_or("")
+            ),
             detail: Some(format!("{} steps", s.effective_steps())),
             kind: SymbolKind::Stage,
             range: s.section.start..s.section.end.max(s.heading.end),
@@ -261,7 +351,10 @@ pub fn symbols(src: &str, plan: &Plan) -> Vec<Symbol> {
     if let Some(c) = &plan.clarifications {
         out.push(Symbol {
             name: text(&c.heading),
-            detail: Some(format!("{} items", c.table.as_ref().map_or(0, |t| t.rows.len()))),
+            detail: Some(format!(
+                "{} items",
+                c.table.as_ref().map_or(0, |t| t.rows.len())
+            )),
             kind: SymbolKind::Section,
             range: c.heading.start..c.content_end.max(c.heading.end),
             selection: c.heading.clone(),
@@ -288,7 +381,9 @@ pub struct Completion {
 
 /// The raw cell (between pipes) of a row that holds `offset`, as its index.
 fn column_at(src: &str, row: &Range<usize>, offset: usize) -> Option<usize> {
-    syntax::split_row(src, row.clone()).iter().position(|c| c.start <= offset && offset <= c.end)
+    syntax::split_row(src, row.clone())
+        .iter()
+        .position(|c| c.start <= offset && offset <= c.end)
 }
 
 /// Completion in a Stage Map depends-on cell (stage numbers) and in a 4.5.9
@@ -296,7 +391,9 @@ fn column_at(src: &str, row: &Range<usize>, offset: usize) -> Option<usize> {
 pub fn completions(src: &str, plan: &Plan, offset: usize) -> Vec<Completion> {
     if let Some(t) = plan.stage_map.as_ref().and_then(|m| m.table.as_ref()) {
         if let Some(row) = t.rows.iter().find(|r| contains(&r.range, offset)) {
-            if column_at(src, &row.range, offset) == t.columns.depends_on && t.columns.depends_on.is_some() {
+            if column_at(src, &row.range, offset) == t.columns.depends_on
+                && t.columns.depends_on.is_some()
+            {
                 let own = row.stage.value().copied();
                 let taken: Vec<u32> = row.deps().iter().map(|d| d.stage).collect();
                 return plan
@@ -306,7 +403,9 @@ pub fn completions(src: &str, plan: &Plan, offset: usize) -> Vec<Completion> {
                     .filter(|(n, _)| Some(*n) != own && !taken.contains(n))
                     .map(|(n, r)| Completion {
                         label: n.to_string(),
-                        detail: r.title.as_ref().map_or(String::new(), |t| src.get(t.clone()).unwrap_or("").to_string()),
+                        detail: r.title.as_ref().map_or(String::new(), |t| {
+                            src.get(t.clone()).unwrap_or("").to_string()
+                        }),
                     })
                     .collect();
             }
@@ -317,7 +416,10 @@ pub fn completions(src: &str, plan: &Plan, offset: usize) -> Vec<Completion> {
             let in_class = row.classification.as_ref().is_some_and(|c| {
                 let cols = syntax::split_row(src, row.range.clone());
                 let idx = column_at(src, &row.range, offset);
-                idx.is_some() && idx.and_then(|i| cols.get(i)).is_some_and(|cell| cell.start <= c.start && c.end <= cell.end)
+                idx.is_some()
+                    && idx
+                        .and_then(|i| cols.get(i))
+                        .is_some_and(|cell| cell.start <= c.start && c.end <= cell.end)
             });
             if in_class {
                 let rows = plan.clarifications.as_ref().and_then(|c| c.table.as_ref());
@@ -326,12 +428,22 @@ pub fn completions(src: &str, plan: &Plan, offset: usize) -> Vec<Completion> {
                     .flat_map(|t| t.rows.iter())
                     .filter_map(|r| {
                         let id = *r.id.value()?;
-                        let statement = r.statement.as_ref().and_then(|s| src.get(s.clone())).unwrap_or("");
-                        Some(Completion { label: format!("C-{id}"), detail: statement.chars().take(80).collect() })
+                        let statement = r
+                            .statement
+                            .as_ref()
+                            .and_then(|s| src.get(s.clone()))
+                            .unwrap_or("");
+                        Some(Completion {
+                            label: format!("C-{id}"),
+                            detail: statement.chars().take(80).collect(),
+                        })
                     })
                     .collect();
                 let next = next_clarification_id(plan);
-                out.push(Completion { label: format!("C-{next}"), detail: "new clarification (add its §5 row)".into() });
+                out.push(Completion {
+                    label: format!("C-{next}"),
+                    detail: "new clarification (add its §5 row)".into(),
+                });
                 return out;
             }
         }
@@ -341,8 +453,15 @@ pub fn completions(src: &str, plan: &Plan, offset: usize) -> Vec<Completion> {
 
 /// One more than the largest `C-<N>` used anywhere in the plan.
 pub fn next_clarification_id(plan: &Plan) -> u32 {
-    let rows = plan.clarifications.iter().flat_map(|c| c.table.iter().flat_map(|t| t.rows.iter().filter_map(|r| r.id.value().copied())));
-    let refs = plan.verification.iter().flat_map(|v| v.rows.iter().flat_map(|r| r.refs.iter().map(|x| x.id)));
+    let rows = plan.clarifications.iter().flat_map(|c| {
+        c.table
+            .iter()
+            .flat_map(|t| t.rows.iter().filter_map(|r| r.id.value().copied()))
+    });
+    let refs = plan
+        .verification
+        .iter()
+        .flat_map(|v| v.rows.iter().flat_map(|r| r.refs.iter().map(|x| x.id)));
     rows.chain(refs).max().unwrap_or(0) + 1
 }
 
@@ -374,7 +493,10 @@ mod tests {
     fn references_of_a_stage() {
         let p = plan();
         let heading = SRC.find("Stage 1: a").unwrap() + 6;
-        let refs: Vec<&str> = references(&p, heading, true).into_iter().map(|r| &SRC[r]).collect();
+        let refs: Vec<&str> = references(&p, heading, true)
+            .into_iter()
+            .map(|r| &SRC[r])
+            .collect();
         assert_eq!(refs, ["1", "1", "1"]);
     }
 
@@ -382,17 +504,27 @@ mod tests {
     fn completion_in_depends_on_and_classification() {
         let p = plan();
         let empty_dep = SRC.find("| c |  |").unwrap() + 6;
-        let labels: Vec<String> = completions(SRC, &p, empty_dep).into_iter().map(|c| c.label).collect();
+        let labels: Vec<String> = completions(SRC, &p, empty_dep)
+            .into_iter()
+            .map(|c| c.label)
+            .collect();
         assert_eq!(labels, ["1", "2"]);
         let class = SRC.find("majority-disagree").unwrap() + 3;
-        let labels: Vec<String> = completions(SRC, &p, class).into_iter().map(|c| c.label).collect();
+        let labels: Vec<String> = completions(SRC, &p, class)
+            .into_iter()
+            .map(|c| c.label)
+            .collect();
         assert_eq!(labels, ["C-1", "C-2"]);
         assert!(completions(SRC, &p, 3).is_empty());
     }
 
     #[test]
     fn outline_nests_subsections() {
-        let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/plans/valid-nested.md")).unwrap_or_default();
+        let src = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fixtures/plans/valid-nested.md"
+        ))
+        .unwrap_or_default();
         let p = crate::model::parse(&src, &Config::default());
         let syms = symbols(&src, &p);
         let names: Vec<&str> = syms.iter().map(|s| s.name.as_str()).collect();

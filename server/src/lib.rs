@@ -5,16 +5,17 @@
 
 pub mod analysis;
 pub mod batch;
+pub mod cli;
 pub mod config;
 pub mod consumers;
 pub mod document;
 pub mod ide;
+pub mod lsp;
 pub mod model;
 pub mod position;
+pub mod report;
 pub mod rules;
 pub mod syntax;
-pub mod cli;
-pub mod report;
 
 use config::Config;
 use rules::Finding;

@@ -7,6 +7,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match &cli.command {
         Some(Command::Check(args)) => cli::check(args),
+        None if cli.stdio => cli::serve(&cli),
         None => {
             let _ = Cli::command().print_help();
             ExitCode::SUCCESS

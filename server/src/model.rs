@@ -31,7 +31,10 @@ impl Plan {
 
     /// The Stage Map rows, or none.
     pub fn map_rows(&self) -> &[StageMapRow] {
-        self.stage_map.as_ref().and_then(|m| m.table.as_ref()).map_or(&[], |t| &t.rows)
+        self.stage_map
+            .as_ref()
+            .and_then(|m| m.table.as_ref())
+            .map_or(&[], |t| &t.rows)
     }
 
     /// The first Stage Map row for stage `n`.
@@ -136,7 +139,10 @@ pub struct Stage {
 impl Stage {
     /// Effective steps (0 without a step table).
     pub fn effective_steps(&self) -> usize {
-        self.steps.as_ref().and_then(|s| s.table.as_ref()).map_or(0, |t| t.effective_rows.len())
+        self.steps
+            .as_ref()
+            .and_then(|s| s.table.as_ref())
+            .map_or(0, |t| t.effective_rows.len())
     }
 
     /// The predicted files (empty when the Exit Contract has none).
@@ -264,7 +270,11 @@ pub struct Clarification {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HeadingKind {
     StageMap,
-    Stage { number: u32, number_range: Span, title: Span },
+    Stage {
+        number: u32,
+        number_range: Span,
+        title: Span,
+    },
     Stepwise,
     ExitContract,
     Validation,
@@ -321,7 +331,9 @@ fn label_is(label: &str, canonical: &[&str], config: &Config, key: &str) -> bool
 
 /// Classifies a heading's text.
 pub fn classify_heading(src: &str, text: Span, config: &Config) -> HeadingKind {
-    let Some(raw) = src.get(text.clone()) else { return HeadingKind::Other };
+    let Some(raw) = src.get(text.clone()) else {
+        return HeadingKind::Other;
+    };
     let start = skip_number_prefix(raw);
     let rest = &raw[start..];
     if let Some(kind) = stage_heading(text.start + start, rest, config) {
@@ -331,15 +343,35 @@ pub fn classify_heading(src: &str, text: Span, config: &Config) -> HeadingKind {
     let label = label.as_str();
     if label_is(label, &["stage map"], config, "Stage Map") {
         HeadingKind::StageMap
-    } else if label_is(label, &["stepwise execution order"], config, "Stepwise Execution Order") {
+    } else if label_is(
+        label,
+        &["stepwise execution order"],
+        config,
+        "Stepwise Execution Order",
+    ) {
         HeadingKind::Stepwise
-    } else if label_is(label, &["stage exit contract"], config, "Stage Exit Contract") {
+    } else if label_is(
+        label,
+        &["stage exit contract"],
+        config,
+        "Stage Exit Contract",
+    ) {
         HeadingKind::ExitContract
     } else if label_is(label, &["stage validation"], config, "Stage Validation") {
         HeadingKind::Validation
-    } else if label_is(label, &["plan body verification"], config, "Plan Body Verification") {
+    } else if label_is(
+        label,
+        &["plan body verification"],
+        config,
+        "Plan Body Verification",
+    ) {
         HeadingKind::Verification
-    } else if label_is(label, &["clarification items"], config, "Clarification Items") {
+    } else if label_is(
+        label,
+        &["clarification items"],
+        config,
+        "Clarification Items",
+    ) {
         HeadingKind::Clarifications
     } else if label_is(label, &["open questions"], config, "Open Questions") {
         HeadingKind::OpenQuestions
@@ -357,7 +389,9 @@ fn stage_heading(offset: usize, rest: &str, config: &Config) -> Option<HeadingKi
     if lower.len() != rest.len() {
         return None;
     }
-    let kw = keywords.iter().find(|k| !k.is_empty() && lower.starts_with(k.as_str()))?;
+    let kw = keywords
+        .iter()
+        .find(|k| !k.is_empty() && lower.starts_with(k.as_str()))?;
     let bytes = rest.as_bytes();
     let mut i = kw.len();
     while i < bytes.len() && (bytes[i] == b' ' || bytes[i] == b'\t') {
@@ -386,7 +420,11 @@ fn stage_heading(offset: usize, rest: &str, config: &Config) -> Option<HeadingKi
         return None;
     };
     let title = (offset + title_rel)..(offset + rest.trim_end().len()).max(offset + title_rel);
-    Some(HeadingKind::Stage { number, number_range, title })
+    Some(HeadingKind::Stage {
+        number,
+        number_range,
+        title,
+    })
 }
 
 /// Builds the model from a parsed document.
@@ -434,7 +472,11 @@ pub fn build_from_outline(src: &str, blocks: &[Block], config: &Config) -> Plan 
             Block::Heading(h) => {
                 let kind = classify_heading(src, h.text.clone(), config);
                 match kind {
-                    HeadingKind::Stage { number, number_range, title } => {
+                    HeadingKind::Stage {
+                        number,
+                        number_range,
+                        title,
+                    } => {
                         close_stage(&mut plan, &mut open_stage, h.range.start);
                         plan.stages.push(Stage {
                             number,
@@ -456,7 +498,9 @@ pub fn build_from_outline(src: &str, blocks: &[Block], config: &Config) -> Plan 
                         let stage = open_stage.and_then(|i| plan.stages.get_mut(i));
                         let Some(stage) = stage else { continue };
                         let sub = open_subsection(stage, &kind, h);
-                        scope = Scope::Stage { sub: Some((sub, h.level)) };
+                        scope = Scope::Stage {
+                            sub: Some((sub, h.level)),
+                        };
                     }
                     HeadingKind::StageMap => {
                         close_stage(&mut plan, &mut open_stage, h.range.start);
@@ -510,14 +554,16 @@ pub fn build_from_outline(src: &str, blocks: &[Block], config: &Config) -> Plan 
                                     Scope::None
                                 } else {
                                     match sub {
-                                        Some((_, l)) if h.level <= l => {
-                                            Scope::Stage { sub: Some((Sub::Unknown, h.level)) }
-                                        }
+                                        Some((_, l)) if h.level <= l => Scope::Stage {
+                                            sub: Some((Sub::Unknown, h.level)),
+                                        },
                                         other => Scope::Stage { sub: other },
                                     }
                                 }
                             }
-                            Scope::StageMap(l) | Scope::Verification(l) | Scope::Clarifications(l)
+                            Scope::StageMap(l)
+                            | Scope::Verification(l)
+                            | Scope::Clarifications(l)
                                 if h.level <= l =>
                             {
                                 Scope::None
@@ -533,7 +579,9 @@ pub fn build_from_outline(src: &str, blocks: &[Block], config: &Config) -> Plan 
                         map.table = Some(map_table(src, t));
                     }
                 }
-                Scope::Stage { sub: Some((Sub::Stepwise, _)) } => {
+                Scope::Stage {
+                    sub: Some((Sub::Stepwise, _)),
+                } => {
                     if let Some(steps) = open_stage
                         .and_then(|i| plan.stages.get_mut(i))
                         .and_then(|s| s.steps.as_mut())
@@ -558,14 +606,22 @@ pub fn build_from_outline(src: &str, blocks: &[Block], config: &Config) -> Plan 
                 _ => {}
             },
             Block::List(l) => {
-                if let Scope::Stage { sub: Some((sub, _)) } = scope {
-                    let Some(stage) = open_stage.and_then(|i| plan.stages.get_mut(i)) else { continue };
+                if let Scope::Stage {
+                    sub: Some((sub, _)),
+                } = scope
+                {
+                    let Some(stage) = open_stage.and_then(|i| plan.stages.get_mut(i)) else {
+                        continue;
+                    };
                     match sub {
                         Sub::Exit => {
                             if let Some(c) = stage.exit_contract.as_mut() {
                                 c.content_end = c.content_end.max(l.range.end);
                                 if c.predicted.is_none() {
-                                    c.predicted = l.items.iter().find_map(|it| predicted_files(src, it, config));
+                                    c.predicted = l
+                                        .items
+                                        .iter()
+                                        .find_map(|it| predicted_files(src, it, config));
                                 }
                             }
                         }
@@ -598,7 +654,11 @@ fn open_subsection(stage: &mut Stage, kind: &HeadingKind, h: &Heading) -> Sub {
     match kind {
         HeadingKind::Stepwise => {
             if stage.steps.is_none() {
-                stage.steps = Some(StepTable { heading: h.range.clone(), heading_level: h.level, table: None });
+                stage.steps = Some(StepTable {
+                    heading: h.range.clone(),
+                    heading_level: h.level,
+                    table: None,
+                });
                 Sub::Stepwise
             } else {
                 Sub::Unknown
@@ -634,7 +694,10 @@ fn open_subsection(stage: &mut Stage, kind: &HeadingKind, h: &Heading) -> Sub {
 }
 
 fn header_names(src: &str, row: &Row) -> Vec<String> {
-    row.cells.iter().map(|c| normalize_label(src.get(c.range.clone()).unwrap_or(""))).collect()
+    row.cells
+        .iter()
+        .map(|c| normalize_label(src.get(c.range.clone()).unwrap_or("")))
+        .collect()
 }
 
 fn find_column(names: &[String], accepted: &[&str]) -> Option<usize> {
@@ -649,9 +712,29 @@ fn map_table(src: &str, t: &Table) -> MapTable {
     let names = header_names(src, &t.header);
     let columns = MapColumns {
         count: names.len(),
-        stage: find_column(&names, &["stage", "#", "no", "no.", "stage #", "stage no", "stage no."]),
+        stage: find_column(
+            &names,
+            &[
+                "stage",
+                "#",
+                "no",
+                "no.",
+                "stage #",
+                "stage no",
+                "stage no.",
+            ],
+        ),
         title: find_column(&names, &["title", "name"]),
-        depends_on: find_column(&names, &["depends-on", "depends on", "deps", "dependencies", "depends"]),
+        depends_on: find_column(
+            &names,
+            &[
+                "depends-on",
+                "depends on",
+                "deps",
+                "dependencies",
+                "depends",
+            ],
+        ),
         steps: find_column(&names, &["steps", "step count", "effective steps", "step"]),
     };
     let rows = t
@@ -665,7 +748,9 @@ fn map_table(src: &str, t: &Table) -> MapTable {
                 cells: cell_spans(r),
                 stage: read_cell(src, r, columns.stage, |s, _| parse_stage_number(s)),
                 title: cell(columns.title),
-                depends_on: match read_cell(src, r, columns.depends_on, |s, start| Some(parse_depends_on(s, start))) {
+                depends_on: match read_cell(src, r, columns.depends_on, |s, start| {
+                    Some(parse_depends_on(s, start))
+                }) {
                     // Point at the token that could not be read, not the whole cell.
                     Field::Ok(Err(bad), _) => Field::Invalid(bad),
                     Field::Ok(Ok(v), span) => Field::Ok(v, span),
@@ -687,9 +772,18 @@ fn map_table(src: &str, t: &Table) -> MapTable {
 
 /// Reads column `col` of a row: `Missing` without such a column, `Invalid`
 /// when the row is short or `parse` refuses the text.
-fn read_cell<T>(src: &str, r: &Row, col: Option<usize>, parse: impl Fn(&str, usize) -> Option<T>) -> Field<T> {
-    let Some(col) = col else { return Field::Missing };
-    let Some(cell) = r.cells.get(col) else { return Field::Invalid(r.range.end..r.range.end) };
+fn read_cell<T>(
+    src: &str,
+    r: &Row,
+    col: Option<usize>,
+    parse: impl Fn(&str, usize) -> Option<T>,
+) -> Field<T> {
+    let Some(col) = col else {
+        return Field::Missing;
+    };
+    let Some(cell) = r.cells.get(col) else {
+        return Field::Invalid(r.range.end..r.range.end);
+    };
     let span = cell.range.clone();
     match parse(&src[span.clone()], span.start) {
         Some(v) => Field::Ok(v, span),
@@ -698,7 +792,9 @@ fn read_cell<T>(src: &str, r: &Row, col: Option<usize>, parse: impl Fn(&str, usi
 }
 
 fn row_is_blank(src: &str, r: &Row) -> bool {
-    r.cells.iter().all(|c| src[c.range.clone()].trim().is_empty())
+    r.cells
+        .iter()
+        .all(|c| src[c.range.clone()].trim().is_empty())
 }
 
 /// Strips decorations that do not change a value: backticks, `**`, `_`.
@@ -745,7 +841,10 @@ fn parse_count(s: &str) -> Option<usize> {
 /// The spellings of "no dependency".
 pub fn is_none_marker(s: &str) -> bool {
     let s = undecorate(s).to_lowercase();
-    matches!(s.as_str(), "" | "(none)" | "none" | "-" | "—" | "–" | "n/a" | "(없음)" | "없음")
+    matches!(
+        s.as_str(),
+        "" | "(none)" | "none" | "-" | "—" | "–" | "n/a" | "(없음)" | "없음"
+    )
 }
 
 /// Reads a depends-on cell starting at byte `base`. Err carries the first
@@ -764,7 +863,9 @@ pub fn parse_depends_on(s: &str, base: usize) -> Result<Vec<DepRef>, Span> {
         let mut end = start + tok.len();
         if lower == "stage" || lower == "stages" {
             // `Stage 3`: the number is the next token.
-            let Some(&(s2, t2)) = tokens.get(i + 1) else { return Err(base + start..base + end) };
+            let Some(&(s2, t2)) = tokens.get(i + 1) else {
+                return Err(base + start..base + end);
+            };
             number_text = t2.to_string();
             end = s2 + t2.len();
             i += 1;
@@ -780,7 +881,10 @@ pub fn parse_depends_on(s: &str, base: usize) -> Result<Vec<DepRef>, Span> {
         }
         match number_text.parse::<u32>() {
             Ok(n) if number_text.bytes().all(|b| b.is_ascii_digit()) => {
-                refs.push(DepRef { stage: n, range: base + start..base + end });
+                refs.push(DepRef {
+                    stage: n,
+                    range: base + start..base + end,
+                });
             }
             _ => return Err(base + start..base + end),
         }
@@ -811,9 +915,17 @@ fn tokenize(s: &str) -> Vec<(usize, &str)> {
 
 fn step_rows(src: &str, t: &Table) -> StepRows {
     let names = header_names(src, &t.header);
-    let missing_columns = STEP_COLUMNS.iter().copied().filter(|c| !names.iter().any(|n| n == c)).collect();
+    let missing_columns = STEP_COLUMNS
+        .iter()
+        .copied()
+        .filter(|c| !names.iter().any(|n| n == c))
+        .collect();
     let all_rows: Vec<Row> = t.rows.clone();
-    let effective_rows = all_rows.iter().filter(|r| !row_is_blank(src, r)).cloned().collect();
+    let effective_rows = all_rows
+        .iter()
+        .filter(|r| !row_is_blank(src, r))
+        .cloned()
+        .collect();
     StepRows {
         range: t.range.clone(),
         header: t.header.range.clone(),
@@ -856,7 +968,11 @@ fn predicted_files(src: &str, item: &ListItem, config: &Config) -> Option<Predic
         }
     }
     walk(src, &item.children, &mut files);
-    Some(PredictedFiles { item: item.range.clone(), text: item.text.clone(), files })
+    Some(PredictedFiles {
+        item: item.range.clone(),
+        text: item.text.clone(),
+        files,
+    })
 }
 
 fn collect_paths(src: &str, range: Span, out: &mut Vec<PredictedPath>) {
@@ -870,7 +986,10 @@ fn collect_paths(src: &str, range: Span, out: &mut Vec<PredictedPath>) {
     let text = &src[range.clone()];
     let mut start = 0;
     for part in text.split(',') {
-        let r = syntax::trim(src, (range.start + start)..(range.start + start + part.len()));
+        let r = syntax::trim(
+            src,
+            (range.start + start)..(range.start + start + part.len()),
+        );
         start += part.len() + 1;
         push_path(src, r, out);
     }
@@ -915,7 +1034,9 @@ fn verification_rows(src: &str, t: &Table) -> Vec<VerificationRow> {
         .iter()
         .filter(|r| !row_is_blank(src, r))
         .map(|r| {
-            let classification = class_col.and_then(|i| r.cells.get(i)).map(|c| c.range.clone());
+            let classification = class_col
+                .and_then(|i| r.cells.get(i))
+                .map(|c| c.range.clone());
             let (majority_disagree, refs) = match &classification {
                 Some(span) => {
                     let text = &src[span.clone()];
@@ -926,7 +1047,12 @@ fn verification_rows(src: &str, t: &Table) -> Vec<VerificationRow> {
                 }
                 None => (false, Vec::new()),
             };
-            VerificationRow { range: r.range.clone(), classification, majority_disagree, refs }
+            VerificationRow {
+                range: r.range.clone(),
+                classification,
+                majority_disagree,
+                refs,
+            }
         })
         .collect()
 }
@@ -937,14 +1063,20 @@ pub fn clarification_refs(text: &str, base: usize) -> Vec<ClarificationRef> {
     let mut out = Vec::new();
     let mut i = 0;
     while i + 2 < bytes.len() {
-        if bytes[i] == b'C' && bytes[i + 1] == b'-' && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric()) {
+        if bytes[i] == b'C'
+            && bytes[i + 1] == b'-'
+            && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric())
+        {
             let mut j = i + 2;
             while j < bytes.len() && bytes[j].is_ascii_digit() {
                 j += 1;
             }
             if j > i + 2 && (j == bytes.len() || !bytes[j].is_ascii_alphanumeric()) {
                 if let Ok(id) = text[i + 2..j].parse() {
-                    out.push(ClarificationRef { id, range: base + i..base + j });
+                    out.push(ClarificationRef {
+                        id,
+                        range: base + i..base + j,
+                    });
                 }
                 i = j;
                 continue;
@@ -986,7 +1118,11 @@ fn clarification_table(src: &str, t: &Table) -> ClarificationTable {
             }
         })
         .collect();
-    ClarificationTable { range: t.range.clone(), header_cells: cell_spans(&t.header), rows }
+    ClarificationTable {
+        range: t.range.clone(),
+        header_cells: cell_spans(&t.header),
+        rows,
+    }
 }
 
 #[cfg(test)]
@@ -1003,15 +1139,24 @@ mod tests {
         assert_eq!(kind("**Stage Map:**"), HeadingKind::StageMap);
         assert_eq!(kind("5. Clarification Items"), HeadingKind::Clarifications);
         assert_eq!(kind("§5 Clarification Items"), HeadingKind::Clarifications);
-        assert_eq!(kind("4.5.9 Plan Body Verification"), HeadingKind::Verification);
+        assert_eq!(
+            kind("4.5.9 Plan Body Verification"),
+            HeadingKind::Verification
+        );
         assert_eq!(kind("4.5.3 Open Questions"), HeadingKind::OpenQuestions);
         let HeadingKind::Stage { number, title, .. } = kind("4.5.1 Stage 12 — Fix parser") else {
             panic!()
         };
         assert_eq!(number, 12);
         assert_eq!(&"4.5.1 Stage 12 — Fix parser"[title], "Fix parser");
-        assert!(matches!(kind("Stage 3"), HeadingKind::Stage { number: 3, .. }));
-        assert!(matches!(kind("stage 3) x"), HeadingKind::Stage { number: 3, .. }));
+        assert!(matches!(
+            kind("Stage 3"),
+            HeadingKind::Stage { number: 3, .. }
+        ));
+        assert!(matches!(
+            kind("stage 3) x"),
+            HeadingKind::Stage { number: 3, .. }
+        ));
         assert_eq!(kind("Stage 3x"), HeadingKind::Other);
         assert_eq!(kind("Stage Exit Contract"), HeadingKind::ExitContract);
         assert_eq!(kind("Stages overview"), HeadingKind::Other);
@@ -1019,7 +1164,8 @@ mod tests {
 
     #[test]
     fn depends_on_spellings() {
-        let nums = |s: &str| parse_depends_on(s, 0).map(|v| v.iter().map(|d| d.stage).collect::<Vec<_>>());
+        let nums =
+            |s: &str| parse_depends_on(s, 0).map(|v| v.iter().map(|d| d.stage).collect::<Vec<_>>());
         assert_eq!(nums("(none)"), Ok(vec![]));
         assert_eq!(nums("—"), Ok(vec![]));
         assert_eq!(nums(""), Ok(vec![]));

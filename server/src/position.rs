@@ -54,10 +54,15 @@ pub fn to_line_col(rope: &Rope, offset: usize, enc: Encoding) -> LineCol {
     let char_start = rope.char_to_byte(ch);
     let col = match enc {
         Encoding::Utf8 => char_start - line_start,
-        Encoding::Utf16 => rope.char_to_utf16_cu(ch) - rope.char_to_utf16_cu(rope.line_to_char(line)),
+        Encoding::Utf16 => {
+            rope.char_to_utf16_cu(ch) - rope.char_to_utf16_cu(rope.line_to_char(line))
+        }
         Encoding::Utf32 => ch - rope.line_to_char(line),
     };
-    LineCol { line: line as u32, col: col as u32 }
+    LineCol {
+        line: line as u32,
+        col: col as u32,
+    }
 }
 
 /// The byte offset of a position (clamped as the module doc says).
@@ -137,7 +142,10 @@ mod tests {
         let emoji = text.find('😀').unwrap();
         assert_eq!(to_offset(&rope, lc(1, 2), Encoding::Utf16), emoji);
         // Inside a UTF-8 sequence: the start of the character.
-        assert_eq!(to_offset(&rope, lc(1, 1), Encoding::Utf8), text.find('가').unwrap());
+        assert_eq!(
+            to_offset(&rope, lc(1, 1), Encoding::Utf8),
+            text.find('가').unwrap()
+        );
         // The \r of CRLF is not part of the line.
         assert_eq!(to_line_col(&rope, 1, Encoding::Utf16), lc(0, 1));
         assert_eq!(to_line_col(&rope, 2, Encoding::Utf16), lc(0, 1));
@@ -158,6 +166,9 @@ mod tests {
     fn only_lsp_line_breaks_count() {
         let rope = Rope::from_str("a\u{2028}b\u{85}c\rd");
         assert_eq!(rope.len_lines(), 2);
-        assert_eq!(to_line_col(&rope, rope.len_bytes(), Encoding::Utf32), lc(1, 1));
+        assert_eq!(
+            to_line_col(&rope, rope.len_bytes(), Encoding::Utf32),
+            lc(1, 1)
+        );
     }
 }

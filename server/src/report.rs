@@ -58,7 +58,12 @@ pub fn to_json(file: &Path, src: &str, findings: &[Finding]) -> Vec<JsonDiagnost
                     .iter()
                     .map(|r| {
                         let (line, column) = pos(r.range.start);
-                        JsonRelated { file: name.clone(), line, column, message: r.message.clone() }
+                        JsonRelated {
+                            file: name.clone(),
+                            line,
+                            column,
+                            message: r.message.clone(),
+                        }
                     })
                     .collect(),
             }
@@ -68,5 +73,8 @@ pub fn to_json(file: &Path, src: &str, findings: &[Finding]) -> Vec<JsonDiagnost
 
 /// `file:line:col: severity[code] message`.
 pub fn to_text(d: &JsonDiagnostic) -> String {
-    format!("{}:{}:{}: {}[{}] {}", d.file, d.line, d.column, d.severity, d.code, d.message)
+    format!(
+        "{}:{}:{}: {}[{}] {}",
+        d.file, d.line, d.column, d.severity, d.code, d.message
+    )
 }

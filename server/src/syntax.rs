@@ -40,7 +40,8 @@ pub fn parse_blocks(text: &str, old: Option<&Tree>) -> Tree {
             // set; a fresh parse is the safe answer.
             None => {
                 p.reset();
-                p.parse(text, None).unwrap_or_else(|| unreachable_tree(&mut p))
+                p.parse(text, None)
+                    .unwrap_or_else(|| unreachable_tree(&mut p))
             }
         }
     })
@@ -48,7 +49,8 @@ pub fn parse_blocks(text: &str, old: Option<&Tree>) -> Tree {
 
 fn unreachable_tree(p: &mut Parser) -> Tree {
     p.reset();
-    p.parse("", None).expect("parsing the empty string always succeeds")
+    p.parse("", None)
+        .expect("parsing the empty string always succeeds")
 }
 
 /// One block of the outline, in document order.
@@ -133,7 +135,9 @@ pub fn outline_in(tree: &Tree, src: &str, range: Range<usize>) -> Vec<Block> {
         while let Some((m, index)) = captures.next() {
             let capture = m.captures()[*index];
             let node = capture.node;
-            if node.start_byte() < range.start || node.start_byte() >= range.end.max(range.start + 1) {
+            if node.start_byte() < range.start
+                || node.start_byte() >= range.end.max(range.start + 1)
+            {
                 continue;
             }
             if inside(node, &["block_quote"]) {
@@ -147,7 +151,9 @@ pub fn outline_in(tree: &Tree, src: &str, range: Range<usize>) -> Vec<Block> {
                     // came in between; otherwise it is not plan content.
                     if let Some(Block::Table(t)) = blocks.last_mut() {
                         let row = row(node, src);
-                        if row.range.start >= t.range.end || t.rows.iter().all(|r| r.range != row.range) {
+                        if row.range.start >= t.range.end
+                            || t.rows.iter().all(|r| r.range != row.range)
+                        {
                             t.range.end = t.range.end.max(row.range.end);
                             t.rows.push(row);
                         }
@@ -217,8 +223,16 @@ fn table(node: Node, src: &str) -> Table {
         }
     }
     let range = trim_line_end(src, node.byte_range());
-    let header = header.unwrap_or(Row { range: range.start..range.start, cells: Vec::new() });
-    Table { range, header, delimiter, rows }
+    let header = header.unwrap_or(Row {
+        range: range.start..range.start,
+        cells: Vec::new(),
+    });
+    Table {
+        range,
+        header,
+        delimiter,
+        rows,
+    }
 }
 
 fn collect_rows(node: Node, src: &str, rows: &mut Vec<Row>) {
@@ -248,8 +262,17 @@ fn row(node: Node, src: &str) -> Row {
             _ => {}
         }
     }
-    let raw = if has_error || node.has_error() { split_row(src, range.clone()) } else { cells };
-    let cells = join_code_spans(src, raw).into_iter().map(|r| Cell { range: trim(src, r) }).collect();
+    let raw = if has_error || node.has_error() {
+        split_row(src, range.clone())
+    } else {
+        cells
+    };
+    let cells = join_code_spans(src, raw)
+        .into_iter()
+        .map(|r| Cell {
+            range: trim(src, r),
+        })
+        .collect();
     Row { range, cells }
 }
 
@@ -270,11 +293,19 @@ pub fn split_row(src: &str, range: Range<usize>) -> Vec<Range<usize>> {
     let lead = text.len() - text.trim_start().len();
     let trail = text.len() - text.trim_end().len();
     let starts_with_pipe = cuts.first() == Some(&(range.start + lead));
-    let ends_with_pipe = cuts.len() > usize::from(starts_with_pipe)
-        && cuts.last() == Some(&(range.end - trail - 1));
+    let ends_with_pipe =
+        cuts.len() > usize::from(starts_with_pipe) && cuts.last() == Some(&(range.end - trail - 1));
     let mut cells = Vec::new();
-    let mut start = if starts_with_pipe { cuts[0] + 1 } else { range.start };
-    let inner = if starts_with_pipe { &cuts[1..] } else { &cuts[..] };
+    let mut start = if starts_with_pipe {
+        cuts[0] + 1
+    } else {
+        range.start
+    };
+    let inner = if starts_with_pipe {
+        &cuts[1..]
+    } else {
+        &cuts[..]
+    };
     for (k, &cut) in inner.iter().enumerate() {
         cells.push(start..cut);
         start = cut + 1;
@@ -355,7 +386,10 @@ fn unescaped_backticks(text: &str) -> usize {
 }
 
 fn list(node: Node, src: &str) -> List {
-    List { range: trim_line_end(src, node.byte_range()), items: list_items(node, src) }
+    List {
+        range: trim_line_end(src, node.byte_range()),
+        items: list_items(node, src),
+    }
 }
 
 fn list_items(list: Node, src: &str) -> Vec<ListItem> {
@@ -381,7 +415,11 @@ fn list_items(list: Node, src: &str) -> Vec<ListItem> {
         }
         let range = trim_line_end(src, item.byte_range());
         let text = text.map_or(range.end..range.end, |r| trim(src, r));
-        items.push(ListItem { range, text, children });
+        items.push(ListItem {
+            range,
+            text,
+            children,
+        });
     }
     items
 }
@@ -389,13 +427,17 @@ fn list_items(list: Node, src: &str) -> Vec<ListItem> {
 /// The code spans of an inline text, as byte ranges of their content
 /// (delimiters excluded, one leading/trailing space stripped as CommonMark says).
 pub fn code_spans(src: &str, range: Range<usize>) -> Vec<Range<usize>> {
-    let Some(text) = src.get(range.clone()) else { return Vec::new() };
+    let Some(text) = src.get(range.clone()) else {
+        return Vec::new();
+    };
     if !text.contains('`') {
         return Vec::new();
     }
     INLINE_PARSER.with(|p| {
         let mut p = p.borrow_mut();
-        let Some(tree) = p.parse(text, None) else { return Vec::new() };
+        let Some(tree) = p.parse(text, None) else {
+            return Vec::new();
+        };
         let mut spans = Vec::new();
         collect_code_spans(tree.root_node(), &mut spans);
         spans
@@ -429,7 +471,9 @@ fn collect_code_spans(node: Node, out: &mut Vec<Range<usize>>) {
 
 /// `range` without surrounding whitespace (including `\r`).
 pub fn trim(src: &str, range: Range<usize>) -> Range<usize> {
-    let Some(text) = src.get(range.clone()) else { return range.start..range.start };
+    let Some(text) = src.get(range.clone()) else {
+        return range.start..range.start;
+    };
     let start = range.start + (text.len() - text.trim_start().len());
     let end = (range.end - (text.len() - text.trim_end().len())).max(start);
     start..end
@@ -478,7 +522,9 @@ mod tests {
     fn rows_with_empty_cells_are_kept() {
         let src = "| a | b | c |\n|---|---|---|\n| 1 ||| \n| 2 | | x |\n";
         let b = blocks(src);
-        let Block::Table(t) = &b[0] else { panic!("{b:?}") };
+        let Block::Table(t) = &b[0] else {
+            panic!("{b:?}")
+        };
         assert_eq!(t.rows.len(), 2, "{t:?}");
         assert_eq!(cell_texts(src, &t.rows[1]), ["2", "", "x"]);
         assert_eq!(&src[t.rows[0].cells[0].range.clone()], "1");
@@ -499,8 +545,10 @@ mod tests {
         let Block::List(l) = &b[0] else { panic!() };
         assert_eq!(l.items.len(), 2);
         assert_eq!(l.items[0].children.len(), 1);
-        let spans: Vec<&str> =
-            code_spans(src, l.items[0].text.clone()).into_iter().map(|r| &src[r]).collect();
+        let spans: Vec<&str> = code_spans(src, l.items[0].text.clone())
+            .into_iter()
+            .map(|r| &src[r])
+            .collect();
         assert_eq!(spans, ["a.rs", "b`c.rs"]);
     }
 

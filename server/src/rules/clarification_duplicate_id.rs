@@ -16,17 +16,31 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {
-    let Some(t) = ctx.plan.clarifications.as_ref().and_then(|c| c.table.as_ref()) else { return };
+    let Some(t) = ctx
+        .plan
+        .clarifications
+        .as_ref()
+        .and_then(|c| c.table.as_ref())
+    else {
+        return;
+    };
     let mut first = HashMap::new();
     for row in &t.rows {
-        let (Some(&id), Some(span)) = (row.id.value(), row.id.span()) else { continue };
+        let (Some(&id), Some(span)) = (row.id.value(), row.id.span()) else {
+            continue;
+        };
         match first.get(&id) {
             None => {
                 first.insert(id, span);
             }
             Some(prev) => {
-                let mut f = finding(&RULE, span, format!("C-{id} is already used by an earlier row: give this one a new ID"));
-                f.related.push(related(prev.clone(), format!("first C-{id}")));
+                let mut f = finding(
+                    &RULE,
+                    span,
+                    format!("C-{id} is already used by an earlier row: give this one a new ID"),
+                );
+                f.related
+                    .push(related(prev.clone(), format!("first C-{id}")));
                 out.push(f);
             }
         }

@@ -17,27 +17,51 @@ pub const RULE: Rule = Rule {
 /// Whether `text` carries a usable evidence line.
 pub(crate) fn has_evidence(text: &str) -> bool {
     let lower = text.to_lowercase();
-    let Some(at) = lower.find("evidence checked:") else { return false };
-    let rest = text[at + "evidence checked:".len()..].trim().trim_start_matches('`');
+    let Some(at) = lower.find("evidence checked:") else {
+        return false;
+    };
+    let rest = text[at + "evidence checked:".len()..]
+        .trim()
+        .trim_start_matches('`');
     let rest_lower = rest.to_lowercase();
     if let Some(after) = rest_lower.strip_prefix("none") {
-        let reason = after.trim_start().trim_start_matches(['—', '–', '-', ':']).trim();
+        let reason = after
+            .trim_start()
+            .trim_start_matches(['—', '–', '-', ':'])
+            .trim();
         return !reason.is_empty() && after.trim_start().starts_with(['—', '–', '-', ':']);
     }
     // `path:line`: some token with a colon followed by digits.
-    rest.split(|c: char| c.is_whitespace() || c == ',' || c == '`').any(|tok| {
-        tok.rsplit_once(':').is_some_and(|(path, line)| {
-            !path.is_empty() && !line.is_empty() && line.trim_end_matches(|c: char| !c.is_ascii_digit()).chars().all(|c| c.is_ascii_digit() || c == '-') && line.starts_with(|c: char| c.is_ascii_digit())
+    rest.split(|c: char| c.is_whitespace() || c == ',' || c == '`')
+        .any(|tok| {
+            tok.rsplit_once(':').is_some_and(|(path, line)| {
+                !path.is_empty()
+                    && !line.is_empty()
+                    && line
+                        .trim_end_matches(|c: char| !c.is_ascii_digit())
+                        .chars()
+                        .all(|c| c.is_ascii_digit() || c == '-')
+                    && line.starts_with(|c: char| c.is_ascii_digit())
+            })
         })
-    })
 }
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {
-    let Some(t) = ctx.plan.clarifications.as_ref().and_then(|c| c.table.as_ref()) else { return };
+    let Some(t) = ctx
+        .plan
+        .clarifications
+        .as_ref()
+        .and_then(|c| c.table.as_ref())
+    else {
+        return;
+    };
     for row in &t.rows {
         let range = row.statement.clone().unwrap_or(row.range.clone());
         if !has_evidence(ctx.text(&range)) {
-            let id = row.id.value().map_or("this row".to_string(), |n| format!("C-{n}"));
+            let id = row
+                .id
+                .value()
+                .map_or("this row".to_string(), |n| format!("C-{n}"));
             out.push(finding(
                 &RULE,
                 range,

@@ -16,17 +16,31 @@ pub const RULE: Rule = Rule {
 
 fn has_recommendation(text: &str) -> bool {
     let lower = text.to_lowercase();
-    ["recommended:", "recommendation:", "권장:"].iter().any(|label| {
-        lower.find(label).is_some_and(|at| !lower[at + label.len()..].trim().is_empty())
-    })
+    ["recommended:", "recommendation:", "권장:"]
+        .iter()
+        .any(|label| {
+            lower
+                .find(label)
+                .is_some_and(|at| !lower[at + label.len()..].trim().is_empty())
+        })
 }
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {
-    let Some(t) = ctx.plan.clarifications.as_ref().and_then(|c| c.table.as_ref()) else { return };
+    let Some(t) = ctx
+        .plan
+        .clarifications
+        .as_ref()
+        .and_then(|c| c.table.as_ref())
+    else {
+        return;
+    };
     for row in &t.rows {
         let range = row.expected.clone().unwrap_or(row.range.clone());
         if !has_recommendation(ctx.text(&range)) {
-            let id = row.id.value().map_or("this row".to_string(), |n| format!("C-{n}"));
+            let id = row
+                .id
+                .value()
+                .map_or("this row".to_string(), |n| format!("C-{n}"));
             out.push(finding(
                 &RULE,
                 range,
@@ -42,7 +56,9 @@ mod tests {
 
     #[test]
     fn forms() {
-        assert!(has_recommendation("yes/no. Recommended: keep 1→2 — API needs it"));
+        assert!(has_recommendation(
+            "yes/no. Recommended: keep 1→2 — API needs it"
+        ));
         assert!(has_recommendation("권장: 유지"));
         assert!(!has_recommendation("Recommended:"));
         assert!(!has_recommendation("yes/no"));

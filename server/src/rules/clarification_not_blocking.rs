@@ -15,24 +15,37 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {
-    let (Some(v), Some(c)) = (&ctx.plan.verification, &ctx.plan.clarifications) else { return };
+    let (Some(v), Some(c)) = (&ctx.plan.verification, &ctx.plan.clarifications) else {
+        return;
+    };
     let Some(t) = &c.table else { return };
     for row in &t.rows {
         let Some(&id) = row.id.value() else { continue };
-        let Some(source) = v.rows.iter().find(|r| r.majority_disagree && r.refs.iter().any(|x| x.id == id)) else {
+        let Some(source) = v
+            .rows
+            .iter()
+            .find(|r| r.majority_disagree && r.refs.iter().any(|x| x.id == id))
+        else {
             continue;
         };
         let blocks = row.blocks.as_ref().map_or("", |b| ctx.text(b));
-        if blocks.trim().trim_matches('`').eq_ignore_ascii_case("approval") {
+        if blocks
+            .trim()
+            .trim_matches('`')
+            .eq_ignore_ascii_case("approval")
+        {
             continue;
         }
         let range = row.blocks.clone().unwrap_or(row.range.clone());
         let mut f = finding(
             &RULE,
             range,
-            format!("C-{id} comes from a majority-disagree row, so it must block approval: set Blocks to `approval`"),
+            format!(
+                "C-{id} comes from a majority-disagree row, so it must block approval: set Blocks to `approval`"
+            ),
         );
-        f.related.push(related(source.range.clone(), "the majority-disagree row"));
+        f.related
+            .push(related(source.range.clone(), "the majority-disagree row"));
         out.push(f);
     }
 }

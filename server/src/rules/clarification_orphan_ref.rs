@@ -7,7 +7,7 @@
 
 use std::collections::HashSet;
 
-use super::{Context, FixHint, Finding, Rule, Severity, finding, related};
+use super::{Context, Finding, FixHint, Rule, Severity, finding, related};
 
 pub const RULE: Rule = Rule {
     code: "clarification-orphan-ref",
@@ -17,12 +17,18 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {
-    let Some(v) = &ctx.plan.verification else { return };
+    let Some(v) = &ctx.plan.verification else {
+        return;
+    };
     let ids: HashSet<u32> = ctx
         .plan
         .clarifications
         .iter()
-        .flat_map(|c| c.table.iter().flat_map(|t| t.rows.iter().filter_map(|r| r.id.value().copied())))
+        .flat_map(|c| {
+            c.table
+                .iter()
+                .flat_map(|t| t.rows.iter().filter_map(|r| r.id.value().copied()))
+        })
         .collect();
     for row in &v.rows {
         for r in &row.refs {
@@ -32,10 +38,14 @@ fn check(ctx: &Context, out: &mut Vec<Finding>) {
             let mut f = finding(
                 &RULE,
                 r.range.clone(),
-                format!("C-{} has no row in §5 Clarification Items: add `| C-{} | … |` there", r.id, r.id),
+                format!(
+                    "C-{} has no row in §5 Clarification Items: add `| C-{} | … |` there",
+                    r.id, r.id
+                ),
             );
             if let Some(c) = &ctx.plan.clarifications {
-                f.related.push(related(c.heading.clone(), "§5 Clarification Items"));
+                f.related
+                    .push(related(c.heading.clone(), "§5 Clarification Items"));
             }
             f.fix = Some(FixHint::OrphanRef { id: r.id });
             out.push(f);

@@ -17,20 +17,31 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {
-    let Some(c) = &ctx.plan.clarifications else { return };
+    let Some(c) = &ctx.plan.clarifications else {
+        return;
+    };
     let Some(t) = &c.table else { return };
-    let referenced: HashSet<u32> =
-        ctx.plan.verification.iter().flat_map(|v| v.rows.iter().flat_map(|r| r.refs.iter().map(|x| x.id))).collect();
+    let referenced: HashSet<u32> = ctx
+        .plan
+        .verification
+        .iter()
+        .flat_map(|v| v.rows.iter().flat_map(|r| r.refs.iter().map(|x| x.id)))
+        .collect();
     for row in &t.rows {
-        let (Some(&id), Some(span)) = (row.id.value(), row.id.span()) else { continue };
+        let (Some(&id), Some(span)) = (row.id.value(), row.id.span()) else {
+            continue;
+        };
         if !referenced.contains(&id) {
             let mut f = finding(
                 &RULE,
                 span,
-                format!("C-{id} is not referenced by any 4.5.9 Classification cell: name it in the row it came from, or remove it"),
+                format!(
+                    "C-{id} is not referenced by any 4.5.9 Classification cell: name it in the row it came from, or remove it"
+                ),
             );
             if let Some(v) = &ctx.plan.verification {
-                f.related.push(related(v.heading.clone(), "4.5.9 Plan Body Verification"));
+                f.related
+                    .push(related(v.heading.clone(), "4.5.9 Plan Body Verification"));
             }
             out.push(f);
         }

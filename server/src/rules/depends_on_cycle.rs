@@ -6,7 +6,7 @@
 //! requires a DAG.
 //! Fix: remove one of the cycle's links (a quick fix is offered per edge).
 
-use super::{Context, FixHint, Finding, Rule, Severity, finding, related};
+use super::{Context, Finding, FixHint, Rule, Severity, finding, related};
 
 pub const RULE: Rule = Rule {
     code: "depends-on-cycle",
@@ -17,8 +17,12 @@ pub const RULE: Rule = Rule {
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {
     for (from, to, cycle) in ctx.graph.cycle_edges() {
-        let Some(row) = ctx.plan.map_row(from) else { continue };
-        let Some(dep) = row.deps().iter().find(|d| d.stage == to) else { continue };
+        let Some(row) = ctx.plan.map_row(from) else {
+            continue;
+        };
+        let Some(dep) = row.deps().iter().find(|d| d.stage == to) else {
+            continue;
+        };
         let names: Vec<String> = cycle.iter().map(|n| format!("Stage {n}")).collect();
         let mut f = finding(
             &RULE,
@@ -33,8 +37,15 @@ fn check(ctx: &Context, out: &mut Vec<Finding>) {
             if (a, b) == (from, to) {
                 continue;
             }
-            if let Some(d) = ctx.plan.map_row(a).and_then(|r| r.deps().iter().find(|d| d.stage == b)) {
-                f.related.push(related(d.range.clone(), format!("stage {a} depends on stage {b}")));
+            if let Some(d) = ctx
+                .plan
+                .map_row(a)
+                .and_then(|r| r.deps().iter().find(|d| d.stage == b))
+            {
+                f.related.push(related(
+                    d.range.clone(),
+                    format!("stage {a} depends on stage {b}"),
+                ));
             }
         }
         f.fix = Some(FixHint::CycleEdge { from, to });
@@ -51,7 +62,11 @@ mod tests {
         let src = "## Stage Map\n| Stage | Title | depends-on | Steps |\n|---|---|---|---|\n| 1 | a | 3 | 1 |\n| 2 | b | 1 | 1 |\n| 3 | c | 2 | 1 |\n| 4 | d | 1 | 1 |\n";
         let hits = run(&super::RULE, src);
         assert_eq!(hits.len(), 3);
-        assert!(hits[0].1.contains("Stage 1 → Stage 3 → Stage 2 → Stage 1"), "{}", hits[0].1);
+        assert!(
+            hits[0].1.contains("Stage 1 → Stage 3 → Stage 2 → Stage 1"),
+            "{}",
+            hits[0].1
+        );
         assert!(run(&super::RULE, &src.replace("| 1 | a | 3 |", "| 1 | a | - |")).is_empty());
     }
 }

@@ -14,12 +14,17 @@ pub const RULE: Rule = Rule {
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {
     for row in ctx.plan.map_rows() {
-        let Some(&n) = row.stage.value() else { continue };
+        let Some(&n) = row.stage.value() else {
+            continue;
+        };
         for dep in row.deps().iter().filter(|d| d.stage == n) {
             out.push(finding(
                 &RULE,
                 dep.range.clone(),
-                format!("stage {n} depends on itself, so it can never become ready: remove `{}`", ctx.text(&dep.range)),
+                format!(
+                    "stage {n} depends on itself, so it can never become ready: remove `{}`",
+                    ctx.text(&dep.range)
+                ),
             ));
         }
     }

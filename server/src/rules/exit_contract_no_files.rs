@@ -16,7 +16,9 @@ pub const RULE: Rule = Rule {
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {
     for stage in &ctx.plan.stages {
-        let Some(contract) = &stage.exit_contract else { continue };
+        let Some(contract) = &stage.exit_contract else {
+            continue;
+        };
         if contract.predicted.is_none() {
             out.push(finding(
                 &RULE,

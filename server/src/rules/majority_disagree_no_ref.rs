@@ -15,7 +15,9 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {
-    let Some(v) = &ctx.plan.verification else { return };
+    let Some(v) = &ctx.plan.verification else {
+        return;
+    };
     for row in &v.rows {
         if row.majority_disagree && row.refs.is_empty() {
             let range = row.classification.clone().unwrap_or(row.range.clone());

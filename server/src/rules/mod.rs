@@ -139,7 +139,13 @@ pub struct Context<'a> {
 
 impl<'a> Context<'a> {
     pub fn new(src: &'a str, plan: &'a Plan, config: &'a Config) -> Context<'a> {
-        Context { src, plan, config, graph: DepGraph::new(plan), overlaps: OnceCell::new() }
+        Context {
+            src,
+            plan,
+            config,
+            graph: DepGraph::new(plan),
+            overlaps: OnceCell::new(),
+        }
     }
 
     pub fn text(&self, span: &Span) -> &'a str {
@@ -152,7 +158,11 @@ impl<'a> Context<'a> {
 
     /// Stage numbers of the Stage Map.
     pub fn map_numbers(&self) -> HashSet<u32> {
-        self.plan.map_rows().iter().filter_map(|r| r.stage.value().copied()).collect()
+        self.plan
+            .map_rows()
+            .iter()
+            .filter_map(|r| r.stage.value().copied())
+            .collect()
     }
 
     /// Stage `n`'s depends-on is readable and empty (`(none)`).
@@ -184,7 +194,9 @@ pub fn check(src: &str, plan: &Plan, config: &Config) -> Vec<Finding> {
         }
     }
     apply_overrides(&mut out, config);
-    out.sort_by(|a, b| (a.range.start, a.range.end, a.code).cmp(&(b.range.start, b.range.end, b.code)));
+    out.sort_by(|a, b| {
+        (a.range.start, a.range.end, a.code).cmp(&(b.range.start, b.range.end, b.code))
+    });
     out
 }
 
@@ -220,11 +232,21 @@ pub fn too_large(len: usize, limit: usize) -> Finding {
 
 /// A finding with the rule's default severity and no related places.
 pub(crate) fn finding(rule: &Rule, range: Span, message: String) -> Finding {
-    Finding { code: rule.code, severity: rule.severity, range, message, related: Vec::new(), fix: None }
+    Finding {
+        code: rule.code,
+        severity: rule.severity,
+        range,
+        message,
+        related: Vec::new(),
+        fix: None,
+    }
 }
 
 pub(crate) fn related(range: Span, message: impl Into<String>) -> Related {
-    Related { range, message: message.into() }
+    Related {
+        range,
+        message: message.into(),
+    }
 }
 
 #[cfg(test)]
@@ -238,6 +260,8 @@ pub(crate) mod test_support {
         let ctx = Context::new(src, &plan, &config);
         let mut out = Vec::new();
         (rule.check)(&ctx, &mut out);
-        out.into_iter().map(|f| (src[f.range.clone()].to_string(), f.message)).collect()
+        out.into_iter()
+            .map(|f| (src[f.range.clone()].to_string(), f.message))
+            .collect()
     }
 }

@@ -21,7 +21,8 @@ fn check(ctx: &Context, out: &mut Vec<Finding>) {
             "open questions belong in §5 Clarification Items: move each one to a `C-<N>` row there and remove this section".into(),
         );
         if let Some(c) = &ctx.plan.clarifications {
-            f.related.push(related(c.heading.clone(), "§5 Clarification Items"));
+            f.related
+                .push(related(c.heading.clone(), "§5 Clarification Items"));
         }
         out.push(f);
     }
@@ -33,7 +34,10 @@ mod tests {
 
     #[test]
     fn heading_is_flagged() {
-        let hits = run(&super::RULE, "## 4.5 Stage Map\n### 4.5.8 Open Questions\n- why?\n");
+        let hits = run(
+            &super::RULE,
+            "## 4.5 Stage Map\n### 4.5.8 Open Questions\n- why?\n",
+        );
         assert_eq!(hits.len(), 1);
         assert!(run(&super::RULE, "## 4.5 Stage Map\n### Questions answered\n").is_empty());
     }

@@ -7,7 +7,7 @@
 //! ready when stage 1 is done.
 //! Fix: merge the two stages, or order them with a depends-on link.
 
-use super::{Context, FixHint, Finding, Rule, Severity, finding, related};
+use super::{Context, Finding, FixHint, Rule, Severity, finding, related};
 use crate::analysis::Overlap;
 
 pub const RULE: Rule = Rule {
@@ -29,17 +29,33 @@ fn check(ctx: &Context, out: &mut Vec<Finding>) {
         if ctx.graph.reaches(a, b) || ctx.graph.reaches(b, a) {
             continue;
         }
-        out.push(report(ctx, &RULE, overlap, "are not ordered by depends-on, so they can be ready at the same time,", ""));
+        out.push(report(
+            ctx,
+            &RULE,
+            overlap,
+            "are not ordered by depends-on, so they can be ready at the same time,",
+            "",
+        ));
     }
 }
 
 /// The finding for an overlap: on stage b's first shared path, related to
 /// stage a's, naming both stages and every shared path.
-pub(super) fn report(ctx: &Context, rule: &Rule, overlap: &Overlap, why: &str, tail: &str) -> Finding {
+pub(super) fn report(
+    ctx: &Context,
+    rule: &Rule,
+    overlap: &Overlap,
+    why: &str,
+    tail: &str,
+) -> Finding {
     let (a, b) = (overlap.a, overlap.b);
     let mut shared: Vec<String> = Vec::new();
     for (pa, pb) in &overlap.paths {
-        let s = if pa.path == pb.path { format!("`{}`", pa.path) } else { format!("`{}` / `{}`", pa.path, pb.path) };
+        let s = if pa.path == pb.path {
+            format!("`{}`", pa.path)
+        } else {
+            format!("`{}` / `{}`", pa.path, pb.path)
+        };
         if !shared.contains(&s) {
             shared.push(s);
         }
@@ -51,13 +67,26 @@ pub(super) fn report(ctx: &Context, rule: &Rule, overlap: &Overlap, why: &str, t
         format!(
             "stages {a} and {b} {why} but both predict {}: merge them, or make one depend on the other{}",
             shared.join(", "),
-            if tail.is_empty() { String::new() } else { format!(" {tail}") }
+            if tail.is_empty() {
+                String::new()
+            } else {
+                format!(" {tail}")
+            }
         ),
     );
-    f.related.push(related(first_a.range.clone(), format!("stage {a} predicts `{}`", first_a.path)));
+    f.related.push(related(
+        first_a.range.clone(),
+        format!("stage {a} predicts `{}`", first_a.path),
+    ));
     for (pa, pb) in overlap.paths.iter().skip(1).take(10) {
-        f.related.push(related(pb.range.clone(), format!("stage {b} predicts `{}`", pb.path)));
-        f.related.push(related(pa.range.clone(), format!("stage {a} predicts `{}`", pa.path)));
+        f.related.push(related(
+            pb.range.clone(),
+            format!("stage {b} predicts `{}`", pb.path),
+        ));
+        f.related.push(related(
+            pa.range.clone(),
+            format!("stage {a} predicts `{}`", pa.path),
+        ));
     }
     if let Some(h) = ctx.stage_anchor(a) {
         f.related.push(related(h, format!("stage {a}")));
@@ -89,6 +118,9 @@ mod tests {
     #[test]
     fn ordered_or_both_roots_do_not_fire() {
         assert!(run(&super::RULE, &plan("1", "2")).is_empty());
-        assert!(run(&super::RULE, &plan("(none)", "(none)")).is_empty(), "that is S9");
+        assert!(
+            run(&super::RULE, &plan("(none)", "(none)")).is_empty(),
+            "that is S9"
+        );
     }
 }

@@ -44,7 +44,10 @@ mod tests {
 
     #[test]
     fn roots_sharing_a_file() {
-        let hits = run(&super::RULE, &plan("(none)", "`src/a.rs`, `src/b.rs`", "`./src/a.rs`"));
+        let hits = run(
+            &super::RULE,
+            &plan("(none)", "`src/a.rs`, `src/b.rs`", "`./src/a.rs`"),
+        );
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].0, "./src/a.rs");
         assert!(hits[0].1.contains("stages 1 and 2"), "{}", hits[0].1);
@@ -53,8 +56,14 @@ mod tests {
 
     #[test]
     fn folders_and_globs_overlap() {
-        assert_eq!(run(&super::RULE, &plan("(none)", "`src/`", "`src/x/y.rs`")).len(), 1);
-        assert_eq!(run(&super::RULE, &plan("(none)", "`src/*.rs`", "`src/y.rs`")).len(), 1);
+        assert_eq!(
+            run(&super::RULE, &plan("(none)", "`src/`", "`src/x/y.rs`")).len(),
+            1
+        );
+        assert_eq!(
+            run(&super::RULE, &plan("(none)", "`src/*.rs`", "`src/y.rs`")).len(),
+            1
+        );
         assert!(run(&super::RULE, &plan("(none)", "`src/*.rs`", "`src/x/y.rs`")).is_empty());
     }
 

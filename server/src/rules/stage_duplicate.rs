@@ -18,14 +18,23 @@ pub const RULE: Rule = Rule {
 fn check(ctx: &Context, out: &mut Vec<Finding>) {
     let mut first_row = HashMap::new();
     for row in ctx.plan.map_rows() {
-        let (Some(&n), Some(span)) = (row.stage.value(), row.stage.span()) else { continue };
+        let (Some(&n), Some(span)) = (row.stage.value(), row.stage.span()) else {
+            continue;
+        };
         match first_row.get(&n) {
             None => {
                 first_row.insert(n, span);
             }
             Some(first) => {
-                let mut f = finding(&RULE, span, format!("stage {n} appears twice in the Stage Map: give this row its own number"));
-                f.related.push(related(first.clone(), format!("first row of stage {n}")));
+                let mut f = finding(
+                    &RULE,
+                    span,
+                    format!(
+                        "stage {n} appears twice in the Stage Map: give this row its own number"
+                    ),
+                );
+                f.related
+                    .push(related(first.clone(), format!("first row of stage {n}")));
                 out.push(f);
             }
         }
@@ -40,9 +49,15 @@ fn check(ctx: &Context, out: &mut Vec<Finding>) {
                 let mut f = finding(
                     &RULE,
                     stage.heading.clone(),
-                    format!("a second section for stage {}: renumber it or merge it into the first", stage.number),
+                    format!(
+                        "a second section for stage {}: renumber it or merge it into the first",
+                        stage.number
+                    ),
                 );
-                f.related.push(related(first.clone(), format!("first section of stage {}", stage.number)));
+                f.related.push(related(
+                    first.clone(),
+                    format!("first section of stage {}", stage.number),
+                ));
                 out.push(f);
             }
         }

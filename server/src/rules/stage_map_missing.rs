@@ -18,7 +18,9 @@ fn check(ctx: &Context, out: &mut Vec<Finding>) {
     if ctx.plan.stage_map.is_some() {
         return;
     }
-    let Some(first) = ctx.plan.stages.first() else { return };
+    let Some(first) = ctx.plan.stages.first() else {
+        return;
+    };
     let mut f = finding(
         &RULE,
         first.heading.clone(),
@@ -27,7 +29,14 @@ fn check(ctx: &Context, out: &mut Vec<Finding>) {
             ctx.plan.stages.len()
         ),
     );
-    f.related = ctx.plan.stages.iter().skip(1).take(20).map(|s| related(s.heading.clone(), format!("Stage {}", s.number))).collect();
+    f.related = ctx
+        .plan
+        .stages
+        .iter()
+        .skip(1)
+        .take(20)
+        .map(|s| related(s.heading.clone(), format!("Stage {}", s.number)))
+        .collect();
     out.push(f);
 }
 

@@ -17,7 +17,9 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {
-    let Some(map) = &ctx.plan.stage_map else { return };
+    let Some(map) = &ctx.plan.stage_map else {
+        return;
+    };
     let Some(table) = &map.table else {
         out.push(finding(
             &RULE,
@@ -51,11 +53,18 @@ fn check(ctx: &Context, out: &mut Vec<Finding>) {
             out.push(finding(
                 &RULE,
                 span.clone(),
-                format!("cannot read the stage number `{}`: write a number such as `3`", ctx.text(span)),
+                format!(
+                    "cannot read the stage number `{}`: write a number such as `3`",
+                    ctx.text(span)
+                ),
             ));
         }
         if let Field::Invalid(span) = &row.depends_on {
-            let cell = table.columns.depends_on.and_then(|i| row.cells.get(i)).map_or("", |c| ctx.text(c));
+            let cell = table
+                .columns
+                .depends_on
+                .and_then(|i| row.cells.get(i))
+                .map_or("", |c| ctx.text(c));
             out.push(finding(
                 &RULE,
                 span.clone(),
@@ -69,7 +78,10 @@ fn check(ctx: &Context, out: &mut Vec<Finding>) {
             out.push(finding(
                 &RULE,
                 span.clone(),
-                format!("cannot read the step count `{}`: write the number of effective steps", ctx.text(span)),
+                format!(
+                    "cannot read the step count `{}`: write the number of effective steps",
+                    ctx.text(span)
+                ),
             ));
         }
     }

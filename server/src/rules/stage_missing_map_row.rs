@@ -14,7 +14,9 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {
-    let Some(map) = &ctx.plan.stage_map else { return };
+    let Some(map) = &ctx.plan.stage_map else {
+        return;
+    };
     if map.table.is_none() {
         return; // stage-map-row-invalid already says the table is missing
     }
@@ -24,9 +26,13 @@ fn check(ctx: &Context, out: &mut Vec<Finding>) {
             let mut f = finding(
                 &RULE,
                 stage.heading.clone(),
-                format!("stage {} has a section but no Stage Map row: add one so okstra can run it", stage.number),
+                format!(
+                    "stage {} has a section but no Stage Map row: add one so okstra can run it",
+                    stage.number
+                ),
             );
-            f.related.push(related(map.heading.clone(), "the Stage Map"));
+            f.related
+                .push(related(map.heading.clone(), "the Stage Map"));
             out.push(f);
         }
     }

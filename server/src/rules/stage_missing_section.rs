@@ -15,7 +15,9 @@ pub const RULE: Rule = Rule {
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {
     for row in ctx.plan.map_rows() {
-        let (Some(&n), Some(span)) = (row.stage.value(), row.stage.span()) else { continue };
+        let (Some(&n), Some(span)) = (row.stage.value(), row.stage.span()) else {
+            continue;
+        };
         if ctx.plan.stage(n).is_none() {
             out.push(finding(
                 &RULE,

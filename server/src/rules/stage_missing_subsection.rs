@@ -30,7 +30,11 @@ fn check(ctx: &Context, out: &mut Vec<Finding>) {
             out.push(finding(
                 &RULE,
                 stage.heading.clone(),
-                format!("stage {} has no {} subsection: add it under the stage heading", stage.number, missing.join(", ")),
+                format!(
+                    "stage {} has no {} subsection: add it under the stage heading",
+                    stage.number,
+                    missing.join(", ")
+                ),
             ));
         }
     }
@@ -45,6 +49,12 @@ mod tests {
         let src = "## Stage Map\n### Stage 1: a\n#### Stepwise Execution Order\n### Stage 2: b\n#### Stepwise Execution Order\n#### Stage Exit Contract\n#### Stage Validation\n";
         let hits = run(&super::RULE, src);
         assert_eq!(hits.len(), 1);
-        assert!(hits[0].1.contains("`Stage Exit Contract`, `Stage Validation`"), "{}", hits[0].1);
+        assert!(
+            hits[0]
+                .1
+                .contains("`Stage Exit Contract`, `Stage Validation`"),
+            "{}",
+            hits[0].1
+        );
     }
 }

@@ -4,7 +4,7 @@
 //! Why: okstra budgets runs (8 steps) from the Stage Map's count.
 //! Fix: set the cell to the counted value (a quick fix does it).
 
-use super::{Context, FixHint, Finding, Rule, Severity, finding, related};
+use super::{Context, Finding, FixHint, Rule, Severity, finding, related};
 
 pub const RULE: Rule = Rule {
     code: "step-count-mismatch",
@@ -15,20 +15,33 @@ pub const RULE: Rule = Rule {
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {
     for row in ctx.plan.map_rows() {
-        let (Some(&n), Some(&claimed)) = (row.stage.value(), row.steps.value()) else { continue };
-        let Some(stage) = ctx.plan.stage(n) else { continue };
-        let Some(table) = stage.steps.as_ref().and_then(|s| s.table.as_ref()) else { continue };
+        let (Some(&n), Some(&claimed)) = (row.stage.value(), row.steps.value()) else {
+            continue;
+        };
+        let Some(stage) = ctx.plan.stage(n) else {
+            continue;
+        };
+        let Some(table) = stage.steps.as_ref().and_then(|s| s.table.as_ref()) else {
+            continue;
+        };
         let counted = table.effective_rows.len();
         if counted == claimed {
             continue;
         }
-        let Some(cell) = row.steps.span() else { continue };
+        let Some(cell) = row.steps.span() else {
+            continue;
+        };
         let mut f = finding(
             &RULE,
             cell,
-            format!("the Stage Map says stage {n} has {claimed} step(s), its step table has {counted}: set this cell to {counted}"),
+            format!(
+                "the Stage Map says stage {n} has {claimed} step(s), its step table has {counted}: set this cell to {counted}"
+            ),
         );
-        f.related.push(related(table.range.clone(), format!("stage {n}'s step table ({counted} effective rows)")));
+        f.related.push(related(
+            table.range.clone(),
+            format!("stage {n}'s step table ({counted} effective rows)"),
+        ));
         f.fix = Some(FixHint::StepCount { stage: n, counted });
         out.push(f);
     }

@@ -6,7 +6,7 @@
 //! Fix: split the stage (the steps past the cap move to a new stage that
 //! depends on this one), or fold steps together.
 
-use super::{Context, FixHint, Finding, Rule, Severity, finding, related};
+use super::{Context, Finding, FixHint, Rule, Severity, finding, related};
 
 pub const RULE: Rule = Rule {
     code: "steps-over-cap",
@@ -18,7 +18,9 @@ pub const RULE: Rule = Rule {
 fn check(ctx: &Context, out: &mut Vec<Finding>) {
     let cap = ctx.config.cap;
     for stage in &ctx.plan.stages {
-        let Some(t) = stage.steps.as_ref().and_then(|s| s.table.as_ref()) else { continue };
+        let Some(t) = stage.steps.as_ref().and_then(|s| s.table.as_ref()) else {
+            continue;
+        };
         let n = t.effective_rows.len();
         if n <= cap {
             continue;
@@ -34,8 +36,13 @@ fn check(ctx: &Context, out: &mut Vec<Finding>) {
                 n - cap
             ),
         );
-        f.related.push(related(stage.heading.clone(), format!("stage {}", stage.number)));
-        f.fix = Some(FixHint::OverCap { stage: stage.number });
+        f.related.push(related(
+            stage.heading.clone(),
+            format!("stage {}", stage.number),
+        ));
+        f.fix = Some(FixHint::OverCap {
+            stage: stage.number,
+        });
         out.push(f);
     }
 }
@@ -45,7 +52,9 @@ mod tests {
     use crate::rules::test_support::run;
 
     fn plan(rows: usize) -> String {
-        let mut s = String::from("## Stage Map\n### Stage 1: a\n#### Stepwise Execution Order\n| step | action | files | command | expected |\n|---|---|---|---|---|\n");
+        let mut s = String::from(
+            "## Stage Map\n### Stage 1: a\n#### Stepwise Execution Order\n| step | action | files | command | expected |\n|---|---|---|---|---|\n",
+        );
         for i in 1..=rows {
             s.push_str(&format!("| {i} | a | f | c | e |\n"));
         }
@@ -58,6 +67,9 @@ mod tests {
         let hits = run(&super::RULE, &plan(7));
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].0, "| 7 | a | f | c | e |");
-        assert!(run(&super::RULE, &plan(6)).is_empty(), "blank rows do not count");
+        assert!(
+            run(&super::RULE, &plan(6)).is_empty(),
+            "blank rows do not count"
+        );
     }
 }

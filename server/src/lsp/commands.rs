@@ -1,0 +1,247 @@
+//! Run-batch commands (`okstra.previewRunBatch`, `okstra.reserveRunBatch`),
+//! the Stage Map code lens and the per-row readiness inlay hints.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use serde_json::Value;
+use tower_lsp_server::jsonrpc::{self, Result};
+use tower_lsp_server::ls_types::{self as lsp, Uri};
+
+use super::{Backend, OpenDoc, Settings, convert, file_path, guard, invalid_params};
+use crate::batch::{self, Options, Readiness, Requested, Status};
+use crate::consumers::{self, ReserveError};
+use crate::model::Plan;
+
+pub const PREVIEW: &str = "okstra.previewRunBatch";
+pub const RESERVE: &str = "okstra.reserveRunBatch";
+pub const COMMANDS: [&str; 2] = [PREVIEW, RESERVE];
+
+/// okstra's rejections ("no stage is ready", "already completed", ...).
+const REQUEST_FAILED: i64 = -32803;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BatchArgs {
+    uri: Uri,
+    #[serde(default)]
+    stage: Option<Value>,
+    #[serde(default)]
+    budget: Option<usize>,
+    #[serde(default)]
+    include_started: Option<bool>,
+    #[serde(default)]
+    impl_task_key: Option<String>,
+}
+
+fn request_failed(message: String) -> jsonrpc::Error {
+    jsonrpc::Error {
+        code: jsonrpc::ErrorCode::ServerError(REQUEST_FAILED),
+        message: message.into(),
+        data: None,
+    }
+}
+
+fn options(args: &BatchArgs, settings: &Settings) -> Result<Options> {
+    let requested =
+        match &args.stage {
+            None | Some(Value::Null) => Requested::Auto,
+            Some(Value::Number(n)) => {
+                Requested::Stage(n.as_u64().and_then(|n| u32::try_from(n).ok()).ok_or_else(
+                    || invalid_params(format!("stage must be \"auto\" or a stage number, got {n}")),
+                )?)
+            }
+            Some(Value::String(s)) => Requested::parse(s).map_err(invalid_params)?,
+            Some(other) => {
+                return Err(invalid_params(format!(
+                    "stage must be \"auto\" or a stage number, got {other}"
+                )));
+            }
+        };
+    let budget = args.budget.unwrap_or(settings.config.run_budget);
+    if budget == 0 {
+        return Err(invalid_params("budget must be at least 1"));
+    }
+    Ok(Options {
+        requested,
+        budget,
+        include_started: args
+            .include_started
+            .unwrap_or(settings.config.include_started),
+    })
+}
+
+fn consumers_path(uri: &Uri) -> Result<PathBuf> {
+    let path = file_path(uri)?;
+    consumers::path_for(&path).map_err(invalid_params)
+}
+
+/// The recorded status of a document's stages (empty when unknown).
+pub(super) fn status_for(backend: &Backend, uri: &Uri) -> Status {
+    let _ = backend;
+    let Ok(path) = consumers_path(uri) else {
+        return Status::default();
+    };
+    consumers::read(&path).map(|c| c.status).unwrap_or_default()
+}
+
+/// "Ready" / "Done" / "Started by …" / "Blocked by stages …", for hover.
+pub(super) fn readiness_line(plan: &Plan, status: &Status, n: u32) -> Option<String> {
+    let stages = batch::stages(plan);
+    let (_, r) = batch::readiness(&stages, status)
+        .into_iter()
+        .find(|(m, _)| *m == n)?;
+    Some(format!("Status: {}", readiness_text(&r)))
+}
+
+fn readiness_text(r: &Readiness) -> String {
+    match r {
+        Readiness::Done => "done".into(),
+        Readiness::Started { by } => format!("started by {}", by.join(", ")),
+        Readiness::Ready => "ready".into(),
+        Readiness::Blocked { waiting_on } => {
+            let list: Vec<String> = waiting_on.iter().map(|n| n.to_string()).collect();
+            format!("blocked by stage {}", list.join(", "))
+        }
+    }
+}
+
+pub(super) fn code_lenses(
+    uri: &Uri,
+    open: &OpenDoc,
+    s: &Settings,
+    status: &Status,
+) -> Vec<lsp::CodeLens> {
+    let plan = open.doc.plan();
+    let Some(map) = &plan.stage_map else {
+        return Vec::new();
+    };
+    let range = convert::range(open.doc.rope(), &map.heading, s.encoding);
+    let stages = batch::stages(plan);
+    let opts = Options {
+        requested: Requested::Auto,
+        budget: s.config.run_budget,
+        include_started: s.config.include_started,
+    };
+    let arg = serde_json::json!({ "uri": uri.as_str() });
+    let title = match batch::select(&stages, status, &opts) {
+        Ok(b) => batch::summary(&b),
+        Err(e) => format!("Next run: none — {e}"),
+    };
+    vec![
+        lsp::CodeLens {
+            range,
+            command: Some(lsp::Command {
+                title,
+                command: PREVIEW.into(),
+                arguments: Some(vec![arg.clone()]),
+            }),
+            data: None,
+        },
+        lsp::CodeLens {
+            range,
+            command: Some(lsp::Command {
+                title: "Reserve…".into(),
+                command: RESERVE.into(),
+                arguments: Some(vec![arg]),
+            }),
+            data: None,
+        },
+    ]
+}
+
+pub(super) fn inlay_hints(
+    open: &OpenDoc,
+    s: &Settings,
+    status: &Status,
+    visible: lsp::Range,
+) -> Vec<lsp::InlayHint> {
+    let plan = open.doc.plan();
+    let stages = batch::stages(plan);
+    let states = batch::readiness(&stages, status);
+    plan.map_rows()
+        .iter()
+        .filter_map(|row| {
+            let n = *row.stage.value()?;
+            let (_, r) = states.iter().find(|(m, _)| *m == n)?;
+            let position = convert::position(open.doc.rope(), row.range.end, s.encoding);
+            if position.line < visible.start.line || position.line > visible.end.line {
+                return None;
+            }
+            Some(lsp::InlayHint {
+                position,
+                label: lsp::InlayHintLabel::String(format!(" {}", readiness_text(r))),
+                kind: None,
+                text_edits: None,
+                tooltip: None,
+                padding_left: Some(true),
+                padding_right: None,
+                data: None,
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn execute(
+    backend: &Backend,
+    params: lsp::ExecuteCommandParams,
+) -> Result<Option<Value>> {
+    let command = params.command.as_str();
+    if !COMMANDS.contains(&command) {
+        return Err(invalid_params(format!("unknown command {command}")));
+    }
+    let arg = params
+        .arguments
+        .into_iter()
+        .next()
+        .ok_or_else(|| invalid_params(format!("{command} needs one argument {{uri, ...}}")))?;
+    let args: BatchArgs =
+        serde_json::from_value(arg).map_err(|e| invalid_params(format!("{command}: {e}")))?;
+    let settings = backend.settings();
+    let options = options(&args, &settings)?;
+    let (doc, _) = backend.read_document(&args.uri)?;
+    let stages = guard(|| batch::stages(doc.plan()))?;
+    if doc.plan().stage_map.is_none() {
+        return Err(request_failed(format!(
+            "{} is not a plan: it has no Stage Map",
+            args.uri.as_str()
+        )));
+    }
+    let path = consumers_path(&args.uri)?;
+    if command == PREVIEW {
+        let consumers = consumers::read(&path).map_err(request_failed)?;
+        let batch = batch::select(&stages, &consumers.status, &options).map_err(request_failed)?;
+        let mut value = serde_json::to_value(&batch).map_err(|e| request_failed(e.to_string()))?;
+        if let Some(obj) = value.as_object_mut() {
+            obj.insert(
+                "consumersPath".into(),
+                Value::String(path.display().to_string()),
+            );
+            obj.insert(
+                "invalidLines".into(),
+                serde_json::to_value(&consumers.invalid).unwrap_or(Value::Null),
+            );
+        }
+        return Ok(Some(value));
+    }
+    let key = args.impl_task_key.clone().unwrap_or_default();
+    if key.trim().is_empty() {
+        return Err(invalid_params("okstra.reserveRunBatch needs implTaskKey"));
+    }
+    // The lock and the appends are blocking file I/O.
+    let result = tokio::task::spawn_blocking(move || {
+        let dir = path.parent().map(|p| p.to_path_buf()).unwrap_or_default();
+        let head = consumers::head_commit(&dir);
+        consumers::reserve(&path, &stages, &options, &key, &head, &consumers::now_utc())
+    })
+    .await
+    .map_err(|e| request_failed(format!("internal error: {e}")))?;
+    match result {
+        Ok(reservation) => Ok(Some(
+            serde_json::to_value(&reservation).map_err(|e| request_failed(e.to_string()))?,
+        )),
+        Err(ReserveError::Nothing(m)) => Err(request_failed(m)),
+        Err(ReserveError::Usage(m)) => Err(invalid_params(m)),
+        Err(ReserveError::Io(m)) => Err(request_failed(m)),
+    }
+}

@@ -1,0 +1,102 @@
+//! Core values to LSP values: byte spans to ranges (through `position`),
+//! findings to diagnostics.
+
+use ropey::Rope;
+use tower_lsp_server::ls_types as lsp;
+
+use crate::model::Span;
+use crate::position::{self, Encoding, LineCol};
+use crate::rules::{Finding, Severity};
+
+pub fn position(rope: &Rope, offset: usize, enc: Encoding) -> lsp::Position {
+    let lc = position::to_line_col(rope, offset, enc);
+    lsp::Position {
+        line: lc.line,
+        character: lc.col,
+    }
+}
+
+pub fn range(rope: &Rope, span: &Span, enc: Encoding) -> lsp::Range {
+    lsp::Range {
+        start: position(rope, span.start, enc),
+        end: position(rope, span.end, enc),
+    }
+}
+
+pub fn offset(rope: &Rope, pos: lsp::Position, enc: Encoding) -> usize {
+    position::to_offset(
+        rope,
+        LineCol {
+            line: pos.line,
+            col: pos.character,
+        },
+        enc,
+    )
+}
+
+pub fn is_valid(rope: &Rope, pos: lsp::Position, enc: Encoding) -> bool {
+    position::is_valid(
+        rope,
+        LineCol {
+            line: pos.line,
+            col: pos.character,
+        },
+        enc,
+    )
+}
+
+fn severity(s: Severity) -> lsp::DiagnosticSeverity {
+    match s {
+        Severity::Error => lsp::DiagnosticSeverity::ERROR,
+        Severity::Warning => lsp::DiagnosticSeverity::WARNING,
+        Severity::Info => lsp::DiagnosticSeverity::INFORMATION,
+    }
+}
+
+/// Where a rule's documentation page is: `docs/rules/<code>.md` of this
+/// repository (overridable with `OKSTRA_LSP_DOCS_URL`, a base ending in `/`).
+pub fn docs_url(code: &str) -> Option<lsp::Uri> {
+    let base = std::env::var("OKSTRA_LSP_DOCS_URL")
+        .ok()
+        .unwrap_or_else(|| {
+            let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/rules/");
+            let dir = std::path::Path::new(dir)
+                .canonicalize()
+                .map_or(dir.to_string(), |p| format!("{}/", p.display()));
+            format!("file://{dir}")
+        });
+    format!("{base}{code}.md").parse().ok()
+}
+
+pub fn diagnostics(
+    rope: &Rope,
+    uri: &lsp::Uri,
+    findings: &[Finding],
+    enc: Encoding,
+) -> Vec<lsp::Diagnostic> {
+    findings
+        .iter()
+        .map(|f| lsp::Diagnostic {
+            range: range(rope, &f.range, enc),
+            severity: Some(severity(f.severity)),
+            code: Some(lsp::NumberOrString::String(f.code.to_string())),
+            code_description: docs_url(f.code).map(|href| lsp::CodeDescription { href }),
+            source: Some("okstra".to_string()),
+            message: f.message.clone(),
+            related_information: (!f.related.is_empty()).then(|| {
+                f.related
+                    .iter()
+                    .map(|r| lsp::DiagnosticRelatedInformation {
+                        location: lsp::Location {
+                            uri: uri.clone(),
+                            range: range(rope, &r.range, enc),
+                        },
+                        message: r.message.clone(),
+                    })
+                    .collect()
+            }),
+            tags: None,
+            data: f.fix.as_ref().and_then(|h| serde_json::to_value(h).ok()),
+        })
+        .collect()
+}

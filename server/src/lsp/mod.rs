@@ -1,0 +1,809 @@
+//! The language server: a thin adapter from LSP (tower-lsp-server) to the
+//! core. It owns the open documents and the negotiated settings; everything
+//! it answers comes from `document`, `ide`, `batch` and `consumers`.
+//!
+//! Invariants:
+//! - A notification mutates a document synchronously, before any `.await`
+//!   (tower-lsp-server polls up to four handlers concurrently), and hands its
+//!   diagnostics to one publisher task while still holding the document, so
+//!   publications leave in version order and the last one is the newest.
+//! - No lock is held across an `.await`; notification handlers never await a
+//!   client request (those run in spawned tasks).
+//! - A panic in a handler is caught: a request gets an internal error, a
+//!   notification a log line, and the server keeps serving.
+
+mod actions;
+mod commands;
+pub mod convert;
+
+use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use dashmap::DashMap;
+use tokio::sync::mpsc;
+use tower_lsp_server::jsonrpc::{self, Result};
+use tower_lsp_server::ls_types::{self as lsp, Uri};
+use tower_lsp_server::{Client, LanguageServer, LspService, Server};
+use tracing::{debug, error, info, warn};
+
+use crate::config::Config;
+use crate::document::Document;
+use crate::ide;
+use crate::position::Encoding;
+
+/// An open document and the version the client gave it.
+pub(crate) struct OpenDoc {
+    pub doc: Document,
+    pub version: i32,
+}
+
+/// What initialize and configuration negotiated.
+#[derive(Clone, Default)]
+pub(crate) struct Settings {
+    pub encoding: Encoding,
+    pub config: Config,
+    pub roots: Vec<PathBuf>,
+    pub watch_dynamic: bool,
+    pub config_pull: bool,
+}
+
+struct Publish {
+    uri: Uri,
+    version: Option<i32>,
+    diagnostics: Vec<lsp::Diagnostic>,
+}
+
+pub struct Backend {
+    client: Client,
+    docs: Arc<DashMap<Uri, OpenDoc>>,
+    settings: Arc<RwLock<Settings>>,
+    publisher: mpsc::UnboundedSender<Publish>,
+}
+
+/// Serves LSP over stdin/stdout until `exit` or EOF.
+pub async fn run_stdio() {
+    let (service, socket) = LspService::new(Backend::new);
+    Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
+        .serve(service)
+        .await;
+}
+
+impl Backend {
+    pub fn new(client: Client) -> Backend {
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(publisher(client.clone(), rx));
+        Backend {
+            client,
+            docs: Arc::new(DashMap::new()),
+            settings: Arc::new(RwLock::new(Settings::default())),
+            publisher: tx,
+        }
+    }
+
+    fn settings(&self) -> Settings {
+        self.settings.read().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Converts and queues a document's diagnostics (call with the document
+    /// still borrowed, so the queue order is the version order).
+    fn queue(&self, uri: &Uri, open: &OpenDoc, enc: Encoding) {
+        let diagnostics = convert::diagnostics(open.doc.rope(), uri, open.doc.findings(), enc);
+        let _ = self.publisher.send(Publish {
+            uri: uri.clone(),
+            version: Some(open.version),
+            diagnostics,
+        });
+    }
+
+    fn reanalyze_all(&self) {
+        let s = self.settings();
+        for mut entry in self.docs.iter_mut() {
+            let uri = entry.key().clone();
+            let open = entry.value_mut();
+            if catch_unwind(AssertUnwindSafe(|| open.doc.reanalyze(&s.config))).is_err() {
+                error!(
+                    uri = uri.as_str(),
+                    "internal error while re-checking; keeping the previous diagnostics"
+                );
+                continue;
+            }
+            self.queue(&uri, open, s.encoding);
+        }
+    }
+
+    /// Asks the client for the `okstra` settings, then re-checks (in a task:
+    /// never awaited from a notification handler).
+    fn fetch_configuration(&self) {
+        let client = self.client.clone();
+        let settings = self.settings.clone();
+        let me = self.clone_handles();
+        tokio::spawn(async move {
+            let item = lsp::ConfigurationItem {
+                scope_uri: None,
+                section: Some("okstra".into()),
+            };
+            match client.configuration(vec![item]).await {
+                Ok(values) => {
+                    let value = values.into_iter().next().unwrap_or(serde_json::Value::Null);
+                    let (config, problems) = Config::from_json(&value);
+                    for p in &problems {
+                        warn!("{p}");
+                        client
+                            .show_message(lsp::MessageType::WARNING, format!("okstra-lsp: {p}"))
+                            .await;
+                    }
+                    if let Ok(mut s) = settings.write() {
+                        s.config = Config {
+                            max_document_bytes: s.config.max_document_bytes,
+                            ..config
+                        };
+                    }
+                    me.reanalyze_all();
+                }
+                Err(e) => debug!("workspace/configuration failed: {e}"),
+            }
+        });
+    }
+
+    fn clone_handles(&self) -> Backend {
+        Backend {
+            client: self.client.clone(),
+            docs: self.docs.clone(),
+            settings: self.settings.clone(),
+            publisher: self.publisher.clone(),
+        }
+    }
+
+    /// The text of a document: the open buffer, else the file on disk.
+    pub(crate) fn read_document(
+        &self,
+        uri: &Uri,
+    ) -> std::result::Result<(Document, Option<i32>), jsonrpc::Error> {
+        let config = self.settings().config;
+        if let Some(open) = self.docs.get(uri) {
+            return Ok((
+                Document::new(open.doc.text().to_string(), &config),
+                Some(open.version),
+            ));
+        }
+        let path = file_path(uri)?;
+        self.check_allowed(&path)?;
+        let text = crate::cli::read_text(&path).map_err(|e| invalid_params(e.0))?;
+        Ok((Document::new(text, &config), None))
+    }
+
+    /// Files outside the workspace folders are not read (SECURITY.md).
+    pub(crate) fn check_allowed(&self, path: &Path) -> std::result::Result<(), jsonrpc::Error> {
+        let roots = self.settings().roots;
+        if roots.is_empty() {
+            return Ok(());
+        }
+        let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        if roots.iter().any(|r| canonical.starts_with(r)) {
+            Ok(())
+        } else {
+            Err(invalid_params(format!(
+                "{} is outside the workspace folders",
+                path.display()
+            )))
+        }
+    }
+
+    /// Runs `f` on an open document's state, catching panics.
+    fn with_doc<T>(
+        &self,
+        uri: &Uri,
+        f: impl FnOnce(&OpenDoc, &Settings) -> T,
+    ) -> Result<Option<T>> {
+        let settings = self.settings();
+        let Some(open) = self.docs.get(uri) else {
+            return Ok(None);
+        };
+        guard(|| f(&open, &settings)).map(Some)
+    }
+}
+
+/// Runs `f`, turning a panic into an internal error for this request.
+pub(crate) fn guard<T>(f: impl FnOnce() -> T) -> Result<T> {
+    catch_unwind(AssertUnwindSafe(f)).map_err(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        error!("internal error (panic) while handling a request: {what}");
+        let mut e = jsonrpc::Error::internal_error();
+        e.message = format!("okstra-lsp internal error: {what}").into();
+        e
+    })
+}
+
+pub(crate) fn invalid_params(message: impl Into<String>) -> jsonrpc::Error {
+    jsonrpc::Error::invalid_params(message.into())
+}
+
+pub(crate) fn file_path(uri: &Uri) -> std::result::Result<PathBuf, jsonrpc::Error> {
+    uri.to_file_path()
+        .map(|p| p.into_owned())
+        .ok_or_else(|| invalid_params(format!("{} is not a file: URI", uri.as_str())))
+}
+
+/// Sends queued diagnostics in order; when several are waiting for one
+/// document, only the newest goes out.
+async fn publisher(client: Client, mut rx: mpsc::UnboundedReceiver<Publish>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while let Ok(next) = rx.try_recv() {
+            batch.push(next);
+        }
+        let mut newest: HashMap<Uri, usize> = HashMap::new();
+        for (i, p) in batch.iter().enumerate() {
+            newest.insert(p.uri.clone(), i);
+        }
+        for (i, p) in batch.into_iter().enumerate() {
+            if newest.get(&p.uri) == Some(&i) {
+                client
+                    .publish_diagnostics(p.uri, p.diagnostics, p.version)
+                    .await;
+            }
+        }
+    }
+}
+
+fn negotiate_encoding(params: &lsp::InitializeParams) -> Encoding {
+    let offered = params
+        .capabilities
+        .general
+        .as_ref()
+        .and_then(|g| g.position_encodings.as_ref());
+    match offered {
+        Some(list) if list.contains(&lsp::PositionEncodingKind::UTF8) => Encoding::Utf8,
+        _ => Encoding::Utf16,
+    }
+}
+
+fn encoding_kind(enc: Encoding) -> lsp::PositionEncodingKind {
+    match enc {
+        Encoding::Utf8 => lsp::PositionEncodingKind::UTF8,
+        Encoding::Utf16 => lsp::PositionEncodingKind::UTF16,
+        Encoding::Utf32 => lsp::PositionEncodingKind::UTF32,
+    }
+}
+
+fn roots(params: &lsp::InitializeParams) -> Vec<PathBuf> {
+    let mut uris: Vec<&Uri> = params
+        .workspace_folders
+        .iter()
+        .flatten()
+        .map(|f| &f.uri)
+        .collect();
+    #[allow(deprecated)]
+    if uris.is_empty() {
+        uris.extend(params.root_uri.iter());
+    }
+    uris.into_iter()
+        .filter_map(|u| u.to_file_path())
+        .map(|p| p.canonicalize().unwrap_or_else(|_| p.into_owned()))
+        .collect()
+}
+
+impl LanguageServer for Backend {
+    async fn initialize(&self, params: lsp::InitializeParams) -> Result<lsp::InitializeResult> {
+        let encoding = negotiate_encoding(&params);
+        let mut config = Config::default();
+        if let Some(opts) = &params.initialization_options {
+            let value = opts.get("okstra").unwrap_or(opts);
+            let (c, problems) = Config::from_json(value);
+            for p in problems {
+                warn!("initializationOptions: {p}");
+            }
+            config = c;
+        }
+        let ws = params.capabilities.workspace.as_ref();
+        let watch_dynamic = ws
+            .and_then(|w| w.did_change_watched_files.as_ref())
+            .and_then(|d| d.dynamic_registration)
+            .unwrap_or(false);
+        let config_pull = ws.and_then(|w| w.configuration).unwrap_or(false);
+        if let Ok(mut s) = self.settings.write() {
+            *s = Settings {
+                encoding,
+                config,
+                roots: roots(&params),
+                watch_dynamic,
+                config_pull,
+            };
+        }
+        info!(?encoding, "initialize");
+        Ok(lsp::InitializeResult {
+            server_info: Some(lsp::ServerInfo {
+                name: "okstra-lsp".into(),
+                version: Some(env!("CARGO_PKG_VERSION").into()),
+            }),
+            capabilities: lsp::ServerCapabilities {
+                position_encoding: Some(encoding_kind(encoding)),
+                text_document_sync: Some(lsp::TextDocumentSyncCapability::Options(
+                    lsp::TextDocumentSyncOptions {
+                        open_close: Some(true),
+                        change: Some(lsp::TextDocumentSyncKind::INCREMENTAL),
+                        save: Some(lsp::TextDocumentSyncSaveOptions::Supported(false)),
+                        ..Default::default()
+                    },
+                )),
+                diagnostic_provider: Some(lsp::DiagnosticServerCapabilities::Options(
+                    lsp::DiagnosticOptions {
+                        identifier: Some("okstra".into()),
+                        inter_file_dependencies: false,
+                        workspace_diagnostics: true,
+                        work_done_progress_options: Default::default(),
+                    },
+                )),
+                document_symbol_provider: Some(lsp::OneOf::Left(true)),
+                definition_provider: Some(lsp::OneOf::Left(true)),
+                references_provider: Some(lsp::OneOf::Left(true)),
+                hover_provider: Some(lsp::HoverProviderCapability::Simple(true)),
+                folding_range_provider: Some(lsp::FoldingRangeProviderCapability::Simple(true)),
+                completion_provider: Some(lsp::CompletionOptions {
+                    trigger_characters: Some(vec![",".into(), " ".into(), "-".into(), "|".into()]),
+                    ..Default::default()
+                }),
+                code_action_provider: Some(lsp::CodeActionProviderCapability::Options(
+                    lsp::CodeActionOptions {
+                        code_action_kinds: Some(vec![
+                            lsp::CodeActionKind::QUICKFIX,
+                            lsp::CodeActionKind::REFACTOR,
+                        ]),
+                        resolve_provider: Some(false),
+                        ..Default::default()
+                    },
+                )),
+                code_lens_provider: Some(lsp::CodeLensOptions {
+                    resolve_provider: Some(false),
+                }),
+                inlay_hint_provider: Some(lsp::OneOf::Left(true)),
+                execute_command_provider: Some(lsp::ExecuteCommandOptions {
+                    commands: commands::COMMANDS.iter().map(|c| c.to_string()).collect(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            offset_encoding: None,
+        })
+    }
+
+    async fn initialized(&self, _: lsp::InitializedParams) {
+        let s = self.settings();
+        if s.config_pull {
+            self.fetch_configuration();
+        }
+        if s.watch_dynamic {
+            let client = self.client.clone();
+            tokio::spawn(async move {
+                let options = lsp::DidChangeWatchedFilesRegistrationOptions {
+                    watchers: vec![lsp::FileSystemWatcher {
+                        glob_pattern: lsp::GlobPattern::String("**/consumers.jsonl".into()),
+                        kind: None,
+                    }],
+                };
+                let registration = lsp::Registration {
+                    id: "okstra-consumers".into(),
+                    method: "workspace/didChangeWatchedFiles".into(),
+                    register_options: serde_json::to_value(options).ok(),
+                };
+                if let Err(e) = client.register_capability(vec![registration]).await {
+                    debug!("could not register the consumers.jsonl watcher: {e}");
+                }
+            });
+        }
+    }
+
+    async fn shutdown(&self) -> Result<()> {
+        info!("shutdown");
+        Ok(())
+    }
+
+    async fn did_open(&self, params: lsp::DidOpenTextDocumentParams) {
+        let s = self.settings();
+        let uri = params.text_document.uri;
+        let version = params.text_document.version;
+        let text = params.text_document.text;
+        let built = catch_unwind(AssertUnwindSafe(|| Document::new(text, &s.config)));
+        let Ok(doc) = built else {
+            error!(
+                uri = uri.as_str(),
+                "internal error while opening; the document is not checked"
+            );
+            return;
+        };
+        if self.docs.contains_key(&uri) {
+            warn!(
+                uri = uri.as_str(),
+                "didOpen for a document already open: replacing it"
+            );
+        }
+        let open = OpenDoc { doc, version };
+        self.queue(&uri, &open, s.encoding);
+        self.docs.insert(uri, open);
+    }
+
+    async fn did_change(&self, params: lsp::DidChangeTextDocumentParams) {
+        let s = self.settings();
+        let uri = params.text_document.uri;
+        let version = params.text_document.version;
+        let Some(mut entry) = self.docs.get_mut(&uri) else {
+            // Without the document, only a full-text change can be used.
+            match params
+                .content_changes
+                .into_iter()
+                .rev()
+                .find(|c| c.range.is_none())
+            {
+                Some(full) => {
+                    warn!(
+                        uri = uri.as_str(),
+                        "didChange before didOpen: using its full text"
+                    );
+                    let doc = Document::new(full.text, &s.config);
+                    let open = OpenDoc { doc, version };
+                    self.queue(&uri, &open, s.encoding);
+                    self.docs.insert(uri, open);
+                }
+                None => warn!(
+                    uri = uri.as_str(),
+                    "didChange for a document that is not open: ignored"
+                ),
+            }
+            return;
+        };
+        let open = entry.value_mut();
+        if version <= open.version {
+            warn!(
+                uri = uri.as_str(),
+                have = open.version,
+                got = version,
+                "didChange version does not increase"
+            );
+        }
+        let applied = catch_unwind(AssertUnwindSafe(|| {
+            for change in params.content_changes {
+                match change.range {
+                    Some(range) => {
+                        let rope = open.doc.rope();
+                        if !convert::is_valid(rope, range.start, s.encoding)
+                            || !convert::is_valid(rope, range.end, s.encoding)
+                        {
+                            warn!(
+                                uri = uri.as_str(),
+                                ?range,
+                                "change range outside the document: clamped (client and server may be out of sync)"
+                            );
+                        }
+                        let mut start = convert::offset(rope, range.start, s.encoding);
+                        let mut end = convert::offset(rope, range.end, s.encoding);
+                        if end < start {
+                            std::mem::swap(&mut start, &mut end);
+                        }
+                        open.doc.edit(start..end, &change.text);
+                    }
+                    None => open.doc.replace_all(&change.text),
+                }
+            }
+            open.doc.reanalyze(&s.config);
+        }));
+        open.version = version;
+        if applied.is_err() {
+            error!(uri = uri.as_str(), "internal error while applying a change");
+            return;
+        }
+        self.queue(&uri, open, s.encoding);
+    }
+
+    async fn did_close(&self, params: lsp::DidCloseTextDocumentParams) {
+        let uri = params.text_document.uri;
+        if self.docs.remove(&uri).is_none() {
+            warn!(
+                uri = uri.as_str(),
+                "didClose for a document that is not open"
+            );
+        }
+        let _ = self.publisher.send(Publish {
+            uri,
+            version: None,
+            diagnostics: Vec::new(),
+        });
+    }
+
+    async fn did_change_configuration(&self, params: lsp::DidChangeConfigurationParams) {
+        let value = params
+            .settings
+            .get("okstra")
+            .cloned()
+            .unwrap_or(params.settings);
+        let is_settings = value.as_object().is_some_and(|o| !o.is_empty());
+        if is_settings {
+            let (config, problems) = Config::from_json(&value);
+            for p in problems {
+                warn!("{p}");
+            }
+            if let Ok(mut s) = self.settings.write() {
+                s.config = Config {
+                    max_document_bytes: s.config.max_document_bytes,
+                    ..config
+                };
+            }
+            self.reanalyze_all();
+        } else if self.settings().config_pull {
+            self.fetch_configuration();
+        }
+    }
+
+    async fn did_change_watched_files(&self, _: lsp::DidChangeWatchedFilesParams) {
+        let client = self.client.clone();
+        tokio::spawn(async move {
+            let _ = client.code_lens_refresh().await;
+            let _ = client.inlay_hint_refresh().await;
+        });
+    }
+
+    async fn diagnostic(
+        &self,
+        params: lsp::DocumentDiagnosticParams,
+    ) -> Result<lsp::DocumentDiagnosticReportResult> {
+        let uri = params.text_document.uri;
+        let enc = self.settings().encoding;
+        let (doc, version) = self.read_document(&uri)?;
+        let items = guard(|| convert::diagnostics(doc.rope(), &uri, doc.findings(), enc))?;
+        Ok(lsp::DocumentDiagnosticReportResult::Report(
+            lsp::DocumentDiagnosticReport::Full(lsp::RelatedFullDocumentDiagnosticReport {
+                related_documents: None,
+                full_document_diagnostic_report: lsp::FullDocumentDiagnosticReport {
+                    result_id: version.map(|v| v.to_string()),
+                    items,
+                },
+            }),
+        ))
+    }
+
+    async fn workspace_diagnostic(
+        &self,
+        _: lsp::WorkspaceDiagnosticParams,
+    ) -> Result<lsp::WorkspaceDiagnosticReportResult> {
+        let s = self.settings();
+        let files = crate::cli::collect_markdown(&s.roots).unwrap_or_default();
+        let mut items = Vec::new();
+        for path in files {
+            let Some(uri) = Uri::from_file_path(&path) else {
+                continue;
+            };
+            let (doc, version) = match self.docs.get(&uri) {
+                Some(open) => (
+                    Document::new(open.doc.text().to_string(), &s.config),
+                    Some(open.version as i64),
+                ),
+                None => match crate::cli::read_text(&path) {
+                    Ok(text) => (Document::new(text, &s.config), None),
+                    Err(e) => {
+                        warn!("{e}");
+                        continue;
+                    }
+                },
+            };
+            if !doc.plan().is_plan() && doc.findings().is_empty() {
+                continue;
+            }
+            let diagnostics =
+                guard(|| convert::diagnostics(doc.rope(), &uri, doc.findings(), s.encoding))?;
+            items.push(lsp::WorkspaceDocumentDiagnosticReport::Full(
+                lsp::WorkspaceFullDocumentDiagnosticReport {
+                    uri,
+                    version,
+                    full_document_diagnostic_report: lsp::FullDocumentDiagnosticReport {
+                        result_id: None,
+                        items: diagnostics,
+                    },
+                },
+            ));
+        }
+        Ok(lsp::WorkspaceDiagnosticReportResult::Report(
+            lsp::WorkspaceDiagnosticReport { items },
+        ))
+    }
+
+    async fn document_symbol(
+        &self,
+        params: lsp::DocumentSymbolParams,
+    ) -> Result<Option<lsp::DocumentSymbolResponse>> {
+        let r = self.with_doc(&params.text_document.uri, |open, s| {
+            let doc = &open.doc;
+            fn conv(sym: ide::Symbol, doc: &Document, enc: Encoding) -> lsp::DocumentSymbol {
+                #[allow(deprecated)]
+                lsp::DocumentSymbol {
+                    name: if sym.name.is_empty() {
+                        "(untitled)".into()
+                    } else {
+                        sym.name
+                    },
+                    detail: sym.detail,
+                    kind: match sym.kind {
+                        ide::SymbolKind::Section => lsp::SymbolKind::NAMESPACE,
+                        ide::SymbolKind::Stage => lsp::SymbolKind::MODULE,
+                        ide::SymbolKind::Subsection => lsp::SymbolKind::STRUCT,
+                        ide::SymbolKind::Table => lsp::SymbolKind::ARRAY,
+                    },
+                    tags: None,
+                    deprecated: None,
+                    range: convert::range(doc.rope(), &sym.range, enc),
+                    selection_range: convert::range(doc.rope(), &sym.selection, enc),
+                    children: Some(
+                        sym.children
+                            .into_iter()
+                            .map(|c| conv(c, doc, enc))
+                            .collect(),
+                    ),
+                }
+            }
+            let symbols = ide::symbols(doc.text(), doc.plan());
+            lsp::DocumentSymbolResponse::Nested(
+                symbols
+                    .into_iter()
+                    .map(|s2| conv(s2, doc, s.encoding))
+                    .collect(),
+            )
+        })?;
+        Ok(r)
+    }
+
+    async fn goto_definition(
+        &self,
+        params: lsp::GotoDefinitionParams,
+    ) -> Result<Option<lsp::GotoDefinitionResponse>> {
+        let uri = params.text_document_position_params.text_document.uri;
+        let pos = params.text_document_position_params.position;
+        let r = self.with_doc(&uri, |open, s| {
+            let doc = &open.doc;
+            let offset = convert::offset(doc.rope(), pos, s.encoding);
+            let targets = ide::definition(doc.plan(), offset);
+            let locations: Vec<lsp::Location> = targets
+                .iter()
+                .map(|t| lsp::Location {
+                    uri: uri.clone(),
+                    range: convert::range(doc.rope(), t, s.encoding),
+                })
+                .collect();
+            (!locations.is_empty()).then_some(lsp::GotoDefinitionResponse::Array(locations))
+        })?;
+        Ok(r.flatten())
+    }
+
+    async fn references(&self, params: lsp::ReferenceParams) -> Result<Option<Vec<lsp::Location>>> {
+        let uri = params.text_document_position.text_document.uri;
+        let pos = params.text_document_position.position;
+        let include = params.context.include_declaration;
+        let r = self.with_doc(&uri, |open, s| {
+            let doc = &open.doc;
+            let offset = convert::offset(doc.rope(), pos, s.encoding);
+            ide::references(doc.plan(), offset, include)
+                .iter()
+                .map(|t| lsp::Location {
+                    uri: uri.clone(),
+                    range: convert::range(doc.rope(), t, s.encoding),
+                })
+                .collect::<Vec<_>>()
+        })?;
+        Ok(r.filter(|v| !v.is_empty()))
+    }
+
+    async fn hover(&self, params: lsp::HoverParams) -> Result<Option<lsp::Hover>> {
+        let uri = params.text_document_position_params.text_document.uri;
+        let pos = params.text_document_position_params.position;
+        let status = commands::status_for(self, &uri);
+        let r = self.with_doc(&uri, |open, s| {
+            let doc = &open.doc;
+            let offset = convert::offset(doc.rope(), pos, s.encoding);
+            let hit = ide::at(doc.plan(), offset)?;
+            let ide::Target::Stage(n) = hit.target else {
+                return None;
+            };
+            let extra = commands::readiness_line(doc.plan(), &status, n)
+                .into_iter()
+                .collect::<Vec<_>>();
+            let text = ide::stage_hover(doc.text(), doc.plan(), n, &s.config, &extra)?;
+            Some(lsp::Hover {
+                contents: lsp::HoverContents::Markup(lsp::MarkupContent {
+                    kind: lsp::MarkupKind::Markdown,
+                    value: text,
+                }),
+                range: Some(convert::range(doc.rope(), &hit.range, s.encoding)),
+            })
+        })?;
+        Ok(r.flatten())
+    }
+
+    async fn folding_range(
+        &self,
+        params: lsp::FoldingRangeParams,
+    ) -> Result<Option<Vec<lsp::FoldingRange>>> {
+        let r = self.with_doc(&params.text_document.uri, |open, s| {
+            let doc = &open.doc;
+            ide::folding(doc.text(), doc.plan())
+                .iter()
+                .filter_map(|span| {
+                    let r = convert::range(doc.rope(), span, s.encoding);
+                    (r.end.line > r.start.line).then_some(lsp::FoldingRange {
+                        start_line: r.start.line,
+                        start_character: None,
+                        end_line: r.end.line,
+                        end_character: None,
+                        kind: Some(lsp::FoldingRangeKind::Region),
+                        collapsed_text: None,
+                    })
+                })
+                .collect::<Vec<_>>()
+        })?;
+        Ok(r)
+    }
+
+    async fn completion(
+        &self,
+        params: lsp::CompletionParams,
+    ) -> Result<Option<lsp::CompletionResponse>> {
+        let uri = params.text_document_position.text_document.uri;
+        let pos = params.text_document_position.position;
+        let r = self.with_doc(&uri, |open, s| {
+            let doc = &open.doc;
+            let offset = convert::offset(doc.rope(), pos, s.encoding);
+            let items: Vec<lsp::CompletionItem> = ide::completions(doc.text(), doc.plan(), offset)
+                .into_iter()
+                .map(|c| lsp::CompletionItem {
+                    label: c.label,
+                    detail: Some(c.detail),
+                    kind: Some(lsp::CompletionItemKind::REFERENCE),
+                    ..Default::default()
+                })
+                .collect();
+            (!items.is_empty()).then_some(lsp::CompletionResponse::Array(items))
+        })?;
+        Ok(r.flatten())
+    }
+
+    async fn code_action(
+        &self,
+        params: lsp::CodeActionParams,
+    ) -> Result<Option<lsp::CodeActionResponse>> {
+        let uri = params.text_document.uri.clone();
+        let r = self.with_doc(&uri, |open, s| {
+            actions::code_actions(&uri, open, s, &params)
+        })?;
+        Ok(r.filter(|v| !v.is_empty()))
+    }
+
+    async fn code_lens(&self, params: lsp::CodeLensParams) -> Result<Option<Vec<lsp::CodeLens>>> {
+        let uri = params.text_document.uri;
+        let status = commands::status_for(self, &uri);
+        let r = self.with_doc(&uri, |open, s| {
+            commands::code_lenses(&uri, open, s, &status)
+        })?;
+        Ok(r.filter(|v| !v.is_empty()))
+    }
+
+    async fn inlay_hint(
+        &self,
+        params: lsp::InlayHintParams,
+    ) -> Result<Option<Vec<lsp::InlayHint>>> {
+        let uri = params.text_document.uri;
+        let status = commands::status_for(self, &uri);
+        let r = self.with_doc(&uri, |open, s| {
+            commands::inlay_hints(open, s, &status, params.range)
+        })?;
+        Ok(r.filter(|v| !v.is_empty()))
+    }
+
+    async fn execute_command(
+        &self,
+        params: lsp::ExecuteCommandParams,
+    ) -> Result<Option<lsp::LSPAny>> {
+        commands::execute(self, params).await
+    }
+}
