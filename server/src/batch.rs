@@ -208,7 +208,7 @@ pub fn select(
             }
             if let (Some(by), false) = (status.started.get(&n), options.include_started) {
                 return Err(format!(
-                    "--stage {n} already started by {} (consumers.jsonl status:started exists); pass includeStarted to take it anyway",
+                    "--stage {n} already started by {} (consumers.jsonl status:started exists); pass --include-started (includeStarted) to take it anyway",
                     by.join(", ")
                 ));
             }
@@ -244,7 +244,7 @@ fn no_stage_ready(batch: &RunBatch, total: usize) -> String {
         let mut started: Vec<String> = batch.started.iter().map(|s| s.stage.to_string()).collect();
         started.dedup();
         msg.push_str(&format!(
-            " or is started by another run (stages {}; pass includeStarted to take them anyway)",
+            " or is started by another run (stages {}; pass --include-started (includeStarted) to take them anyway)",
             started.join(", ")
         ));
     }

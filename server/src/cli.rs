@@ -37,6 +37,61 @@ pub struct Cli {
 pub enum Command {
     /// Check plans and print diagnostics (folders are walked for *.md).
     Check(CheckArgs),
+    /// Apply the fixes that have exactly one right answer (step-count cells,
+    /// §5 rows for orphan C-<N> references).
+    Fix(FixArgs),
+    /// Preview or reserve the next implementation run batch.
+    #[command(subcommand)]
+    Batch(BatchCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct FixArgs {
+    /// Print a unified diff instead of writing the files.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Most effective steps per stage (okstra's cap).
+    #[arg(long, default_value_t = crate::config::DEFAULT_CAP, value_parser = positive)]
+    pub cap: usize,
+    /// Plan files or folders.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BatchCommand {
+    /// Show which stages the next run takes; writes nothing.
+    Preview(BatchArgs),
+    /// Reserve the next batch: append `started` rows to consumers.jsonl under an exclusive lock.
+    Reserve(ReserveArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BatchArgs {
+    /// The plan (runs/<plan-task-key>/<dir>/<plan>.md).
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+    /// `auto` (ready stages within the budget) or one stage number.
+    #[arg(long, default_value = "auto")]
+    pub stage: String,
+    /// Steps one run may take (okstra's RUN_STEP_BUDGET).
+    #[arg(long, default_value_t = crate::config::DEFAULT_RUN_BUDGET, value_parser = positive)]
+    pub budget: usize,
+    /// Also take stages another run started but did not finish (okstra's own behaviour).
+    #[arg(long)]
+    pub include_started: bool,
+    /// Output format (json: the same camelCase object the LSP commands return).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct ReserveArgs {
+    #[command(flatten)]
+    pub batch: BatchArgs,
+    /// The implementation task key recorded in each `started` row.
+    #[arg(long, value_name = "KEY", required = true)]
+    pub impl_key: String,
 }
 
 #[derive(Debug, Args)]
@@ -261,4 +316,201 @@ pub fn serve(cli: &Cli) -> ExitCode {
     };
     runtime.block_on(crate::lsp::run_stdio());
     ExitCode::SUCCESS
+}
+
+pub fn fix(args: &FixArgs) -> ExitCode {
+    let config = Config {
+        cap: args.cap,
+        ..Config::default()
+    };
+    let files = match collect_markdown(&args.paths) {
+        Ok(f) => f,
+        Err(e) => return fail(e),
+    };
+    let mut total = 0;
+    for path in &files {
+        let src = match read_text(path) {
+            Ok(s) => s,
+            Err(e) => return fail(e),
+        };
+        let (fixed, applied) = crate::fixes::fix_all(&src, &config, 10);
+        if applied == 0 || fixed == src {
+            continue;
+        }
+        total += applied;
+        if args.dry_run {
+            let name = path.display().to_string();
+            let diff = similar::TextDiff::from_lines(&src, &fixed);
+            print!(
+                "{}",
+                diff.unified_diff()
+                    .context_radius(3)
+                    .header(&format!("a/{name}"), &format!("b/{name}"))
+            );
+        } else if let Err(e) = write_atomically(path, &fixed) {
+            return fail(e);
+        }
+    }
+    let verb = if args.dry_run { "Would fix" } else { "Fixed" };
+    eprintln!(
+        "{verb} {total} issue(s) in {} file(s) checked.",
+        files.len()
+    );
+    ExitCode::SUCCESS
+}
+
+/// Writes beside the file and renames over it, so a failure loses nothing.
+fn write_atomically(path: &Path, text: &str) -> Result<(), CliError> {
+    let io = |e: std::io::Error| CliError(format!("{}: {e}", path.display()));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("plan.md");
+    let tmp = dir.join(format!(".{name}.okstra-fix.tmp"));
+    std::fs::write(&tmp, text).map_err(io)?;
+    if let Ok(meta) = std::fs::metadata(path) {
+        let _ = std::fs::set_permissions(&tmp, meta.permissions());
+    }
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        io(e)
+    })
+}
+
+pub fn batch(command: &BatchCommand) -> ExitCode {
+    use crate::batch::{Options, Requested};
+    use crate::consumers;
+
+    let (args, key) = match command {
+        BatchCommand::Preview(a) => (a, None),
+        BatchCommand::Reserve(r) => (&r.batch, Some(r.impl_key.as_str())),
+    };
+    let requested = match Requested::parse(&args.stage) {
+        Ok(r) => r,
+        Err(e) => return fail(CliError(e)),
+    };
+    let options = Options {
+        requested,
+        budget: args.budget,
+        include_started: args.include_started,
+    };
+    let src = match read_text(&args.plan) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let plan = crate::model::parse(&src, &Config::default());
+    if !plan.is_plan() {
+        return fail(CliError(format!(
+            "{}: not a plan (no Stage Map heading)",
+            args.plan.display()
+        )));
+    }
+    let stages = crate::batch::stages(&plan);
+    let path = match consumers::path_for(&args.plan) {
+        Ok(p) => p,
+        Err(e) => return fail(CliError(e)),
+    };
+    let (value, batch) = match key {
+        None => {
+            let read = match consumers::read(&path) {
+                Ok(c) => c,
+                Err(e) => return fail(CliError(e)),
+            };
+            report_invalid(&path, &read.invalid);
+            match crate::batch::select(&stages, &read.status, &options) {
+                Ok(b) => {
+                    let mut v = serde_json::to_value(&b).unwrap_or_default();
+                    if let Some(o) = v.as_object_mut() {
+                        o.insert("consumersPath".into(), path.display().to_string().into());
+                    }
+                    (v, b)
+                }
+                Err(e) => {
+                    eprintln!("okstra-lsp: {e}");
+                    return ExitCode::from(1);
+                }
+            }
+        }
+        Some(key) => {
+            let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+            let head = consumers::head_commit(&dir);
+            match consumers::reserve(&path, &stages, &options, key, &head, &consumers::now_utc()) {
+                Ok(r) => {
+                    report_invalid(&path, &r.invalid_lines);
+                    (serde_json::to_value(&r).unwrap_or_default(), r.batch)
+                }
+                Err(consumers::ReserveError::Nothing(m)) => {
+                    eprintln!("okstra-lsp: {m}");
+                    return ExitCode::from(1);
+                }
+                Err(e) => return fail(CliError(e.to_string())),
+            }
+        }
+    };
+    match args.format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        ),
+        Format::Text => {
+            let list = |v: &[u32]| {
+                if v.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    v.iter()
+                        .map(|n| n.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            };
+            println!("{}", crate::batch::summary(&batch));
+            println!("ready:   {}", list(&batch.ready));
+            println!("done:    {}", list(&batch.done));
+            let started: Vec<String> = batch
+                .started
+                .iter()
+                .map(|s| format!("{} (by {})", s.stage, s.impl_task_key))
+                .collect();
+            println!(
+                "started: {}",
+                if started.is_empty() {
+                    "(none)".into()
+                } else {
+                    started.join(", ")
+                }
+            );
+            let blocked: Vec<String> = batch
+                .blocked
+                .iter()
+                .map(|b| format!("{} (waiting on {})", b.stage, list(&b.waiting_on)))
+                .collect();
+            println!(
+                "blocked: {}",
+                if blocked.is_empty() {
+                    "(none)".into()
+                } else {
+                    blocked.join(", ")
+                }
+            );
+            if key.is_some() {
+                println!("reserved in {}", path.display());
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn report_invalid(path: &Path, invalid: &[crate::consumers::InvalidLine]) {
+    for i in invalid {
+        eprintln!(
+            "okstra-lsp: {}:{}: skipped: {}",
+            path.display(),
+            i.line,
+            i.reason
+        );
+    }
 }

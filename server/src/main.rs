@@ -7,6 +7,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match &cli.command {
         Some(Command::Check(args)) => cli::check(args),
+        Some(Command::Fix(args)) => cli::fix(args),
+        Some(Command::Batch(command)) => cli::batch(command),
         None if cli.stdio => cli::serve(&cli),
         None => {
             let _ = Cli::command().print_help();
