@@ -10,6 +10,7 @@ pub mod config;
 pub mod consumers;
 pub mod document;
 pub mod fixes;
+pub mod generate;
 pub mod ide;
 pub mod lsp;
 pub mod model;

@@ -1,0 +1,207 @@
+//! Property tests with a fixed seed and a bounded number of cases:
+//! - the incremental path (Document::edit / replace_all) ends with the same
+//!   tree, model and findings as a fresh parse of the final text;
+//! - applying either offered fix for every S9 diagnostic, one after the
+//!   other, ends with a plan without S9 or cycle errors.
+
+use okstra_lsp::config::Config;
+use okstra_lsp::document::Document;
+use okstra_lsp::fixes::{self, FixContext};
+use okstra_lsp::generate::{self, Spec};
+use okstra_lsp::{model, rules, syntax};
+use proptest::prelude::*;
+use proptest::test_runner::{Config as PropConfig, RngAlgorithm, TestRng, TestRunner};
+
+fn runner(cases: u32) -> TestRunner {
+    let config = PropConfig {
+        cases,
+        failure_persistence: None,
+        ..PropConfig::default()
+    };
+    TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha))
+}
+
+/// Pieces an edit inserts: table and heading syntax, code spans, line breaks
+/// of both kinds, multi-byte text, whole rows.
+const PIECES: &[&str] = &[
+    "|",
+    "||",
+    "#",
+    "## ",
+    "`",
+    "```\n",
+    "\n",
+    "\r\n",
+    "-",
+    " ",
+    "가",
+    "😀",
+    "é",
+    "\\|",
+    "1",
+    "7",
+    "(none)",
+    ", 3",
+    "C-9",
+    "| 9 | x | y | z | w |\n",
+    "### Stage 42: new\n",
+    "<!--",
+    "-->",
+    "> ",
+    "**",
+];
+
+#[derive(Debug, Clone)]
+enum Edit {
+    Insert { at: usize, piece: usize },
+    Delete { at: usize, len: usize },
+    Full,
+}
+
+fn edit_strategy() -> impl Strategy<Value = Edit> {
+    prop_oneof![
+        6 => (any::<usize>(), 0..PIECES.len()).prop_map(|(at, piece)| Edit::Insert { at, piece }),
+        3 => (any::<usize>(), 1usize..40).prop_map(|(at, len)| Edit::Delete { at, len }),
+        1 => Just(Edit::Full),
+    ]
+}
+
+fn boundary(s: &str, mut i: usize) -> usize {
+    i = i.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+#[test]
+fn incremental_edits_equal_a_fresh_parse() {
+    let config = Config::default();
+    let base = generate::plan(&Spec {
+        overlap_every: 4,
+        cycle: true,
+        over_cap_every: 5,
+        orphan_ref: true,
+        ..Spec::clean(8)
+    });
+    let mut runner = runner(96);
+    runner
+        .run(
+            &proptest::collection::vec(edit_strategy(), 1..25),
+            |edits| {
+                let mut doc = Document::new(base.clone(), &config);
+                let mut shadow = base.clone();
+                for e in &edits {
+                    match e {
+                        Edit::Insert { at, piece } => {
+                            let at = boundary(&shadow, at % (shadow.len() + 1));
+                            doc.edit(at..at, PIECES[*piece]);
+                            shadow.insert_str(at, PIECES[*piece]);
+                        }
+                        Edit::Delete { at, len } => {
+                            let start = boundary(&shadow, at % (shadow.len() + 1));
+                            let end = boundary(&shadow, start + len);
+                            doc.edit(start..end, "");
+                            shadow.replace_range(start..end, "");
+                        }
+                        Edit::Full => {
+                            // A full-text sync of an edited copy.
+                            let mut next = shadow.clone();
+                            let at = boundary(&next, next.len() / 3);
+                            next.insert_str(at, "| 3 |");
+                            doc.replace_all(&next);
+                            shadow = next;
+                        }
+                    }
+                    doc.reanalyze(&config);
+                }
+                prop_assert_eq!(doc.text(), shadow.as_str());
+                prop_assert_eq!(doc.rope().to_string(), shadow.clone());
+                let fresh = syntax::parse_blocks(&shadow, None);
+                prop_assert_eq!(
+                    doc.tree().root_node().to_sexp(),
+                    fresh.root_node().to_sexp()
+                );
+                prop_assert_eq!(doc.plan(), &model::parse(&shadow, &config));
+                let expected = okstra_lsp::analyze(&shadow, &config);
+                prop_assert_eq!(doc.findings(), expected.as_slice());
+                Ok(())
+            },
+        )
+        .unwrap();
+}
+
+fn s9_and_cycles(text: &str, config: &Config) -> Vec<rules::Finding> {
+    okstra_lsp::analyze(text, config)
+        .into_iter()
+        .filter(|f| f.code == "s9-file-overlap" || f.code == "depends-on-cycle")
+        .collect()
+}
+
+#[test]
+fn fixing_every_s9_overlap_converges() {
+    let config = Config::default();
+    let mut runner = runner(48);
+    runner
+        .run(
+            &(
+                2usize..14,
+                2usize..5,
+                any::<u64>(),
+                proptest::collection::vec(any::<bool>(), 40),
+            ),
+            |(n, every, seed, choices)| {
+                let mut text = generate::plan(&Spec {
+                    seed,
+                    overlap_every: every,
+                    ..Spec::clean(n)
+                });
+                let mut choices = choices.into_iter().cycle();
+                for _round in 0..60 {
+                    let plan = model::parse(&text, &config);
+                    let findings = rules::check(&text, &plan, &config);
+                    let Some(s9) = findings.iter().find(|f| f.code == "s9-file-overlap") else {
+                        break;
+                    };
+                    let ctx = FixContext::new(&text, &plan, &config);
+                    let offered: Vec<fixes::Fix> = fixes::fixes_for(&ctx, s9)
+                        .into_iter()
+                        .filter(|f| f.disabled.is_none())
+                        .collect();
+                    prop_assert!(!offered.is_empty(), "no enabled fix for {:?}", s9.message);
+                    let pick = if choices.next().unwrap_or(false) {
+                        offered.len() - 1
+                    } else {
+                        0
+                    };
+                    let next = fixes::apply(&text, &offered[pick].edits);
+                    let errors_before = findings
+                        .iter()
+                        .filter(|f| f.severity == rules::Severity::Error)
+                        .count();
+                    let after = okstra_lsp::analyze(&next, &config);
+                    let errors_after = after
+                        .iter()
+                        .filter(|f| f.severity == rules::Severity::Error)
+                        .count();
+                    prop_assert!(
+                        errors_after < errors_before,
+                        "{} did not reduce the errors ({errors_before} -> {errors_after}): {:?}",
+                        offered[pick].title,
+                        after
+                            .iter()
+                            .map(|f| (f.code, f.message.clone()))
+                            .collect::<Vec<_>>()
+                    );
+                    text = next;
+                }
+                prop_assert!(
+                    s9_and_cycles(&text, &config).is_empty(),
+                    "left: {:?}",
+                    s9_and_cycles(&text, &config)
+                );
+                Ok(())
+            },
+        )
+        .unwrap();
+}
