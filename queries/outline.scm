@@ -9,3 +9,5 @@
 ; as `||` can do that): the outline attaches them to the preceding table.
 (ERROR (pipe_table_row) @orphan_row)
 (list) @list
+; Block quotes are captured only so that what they contain can be skipped.
+(block_quote) @quote

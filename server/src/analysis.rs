@@ -116,8 +116,43 @@ pub struct Overlap {
     /// `a` comes first in the document.
     pub a: u32,
     pub b: u32,
-    /// (a's path, b's path) pairs that overlap.
-    pub paths: Vec<(PredictedPath, PredictedPath)>,
+    /// Index pairs into `plan.stage(a).predicted()` and
+    /// `plan.stage(b).predicted()` (indexes, not copies: the facts outlive
+    /// edits that only move text).
+    pub paths: Vec<(usize, usize)>,
+}
+
+/// The whole-plan facts, computed once per model and kept by an open
+/// document for as long as the parts they depend on do not change.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    pub graph: DepGraph,
+    /// Every edge on a cycle, with a whole cycle through it.
+    pub cycles: Vec<(u32, u32, Vec<u32>)>,
+    pub overlaps: Vec<Overlap>,
+}
+
+impl Facts {
+    pub fn new(plan: &Plan) -> Facts {
+        let graph = DepGraph::new(plan);
+        let cycles = graph.cycle_edges();
+        Facts {
+            graph,
+            cycles,
+            overlaps: overlaps(plan),
+        }
+    }
+
+    /// After a Stage Map change: the graph and cycles again, overlaps kept.
+    pub fn refresh_graph(&mut self, plan: &Plan) {
+        self.graph = DepGraph::new(plan);
+        self.cycles = self.graph.cycle_edges();
+    }
+
+    /// After a predicted-files change: the overlaps again.
+    pub fn refresh_overlaps(&mut self, plan: &Plan) {
+        self.overlaps = overlaps(plan);
+    }
 }
 
 /// Finds every pair of stages whose predicted paths overlap, through an index
@@ -134,32 +169,37 @@ pub fn overlaps(plan: &Plan) -> Vec<Overlap> {
         .map(|(i, s)| (i, s.number, s.predicted()))
         .collect();
 
-    let mut files: HashMap<&str, Vec<(usize, &PredictedPath)>> = HashMap::new();
-    let mut dirs: HashMap<&str, Vec<(usize, &PredictedPath)>> = HashMap::new();
-    let mut globs: Vec<(usize, &PredictedPath, Option<GlobMatcher>)> = Vec::new();
+    // Entries are (stage order, path index, path).
+    type Entry<'p> = (usize, usize, &'p PredictedPath);
+    let mut files: HashMap<&str, Vec<Entry>> = HashMap::new();
+    let mut dirs: HashMap<&str, Vec<Entry>> = HashMap::new();
+    let mut globs: Vec<(usize, usize, &PredictedPath, Option<GlobMatcher>)> = Vec::new();
     for &(order, _, paths) in &stages {
-        for p in paths {
+        for (k, p) in paths.iter().enumerate() {
             match p.kind {
-                PathKind::File => files.entry(p.path.as_str()).or_default().push((order, p)),
+                PathKind::File => files
+                    .entry(p.path.as_str())
+                    .or_default()
+                    .push((order, k, p)),
                 PathKind::Dir => dirs
                     .entry(p.path.trim_end_matches('/'))
                     .or_default()
-                    .push((order, p)),
-                PathKind::Glob => globs.push((order, p, glob(&p.path))),
+                    .push((order, k, p)),
+                PathKind::Glob => globs.push((order, k, p, glob(&p.path))),
             }
         }
     }
 
     let number = |order: usize| plan.stages[order].number;
-    let mut pairs: BTreeMap<(usize, usize), Vec<(PredictedPath, PredictedPath)>> = BTreeMap::new();
-    let mut add = |x: (usize, &PredictedPath), y: (usize, &PredictedPath)| {
+    let mut pairs: BTreeMap<(usize, usize), Vec<(usize, usize)>> = BTreeMap::new();
+    let mut add = |x: Entry, y: Entry| {
         if number(x.0) == number(y.0) {
             return;
         }
         let (first, second) = if x.0 < y.0 { (x, y) } else { (y, x) };
         let list = pairs.entry((first.0, second.0)).or_default();
-        if !list.iter().any(|(p, q)| p == first.1 && q == second.1) {
-            list.push((first.1.clone(), second.1.clone()));
+        if !list.contains(&(first.1, second.1)) {
+            list.push((first.1, second.1));
         }
     };
 
@@ -205,27 +245,28 @@ pub fn overlaps(plan: &Plan) -> Vec<Overlap> {
         }
     }
     // Globs are rare: test each against the other paths directly.
-    for (gi, (order, gp, matcher)) in globs.iter().enumerate() {
+    for (gi, (order, k, gp, matcher)) in globs.iter().enumerate() {
+        let g = (*order, *k, *gp);
         for holders in files.values() {
             for x in holders {
-                if matcher.as_ref().is_some_and(|m| m.is_match(&x.1.path)) {
-                    add(*x, (*order, gp));
+                if matcher.as_ref().is_some_and(|m| m.is_match(&x.2.path)) {
+                    add(*x, g);
                 }
             }
         }
         let prefix = literal_prefix(&gp.path);
         for holders in dirs.values() {
             for d in holders {
-                let dir = d.1.path.as_str();
+                let dir = d.2.path.as_str();
                 if prefix.starts_with(dir) || dir.starts_with(prefix) {
-                    add(*d, (*order, gp));
+                    add(*d, g);
                 }
             }
         }
-        for (other_order, other, _) in &globs[gi + 1..] {
+        for (other_order, other_k, other, _) in &globs[gi + 1..] {
             let p2 = literal_prefix(&other.path);
             if prefix.starts_with(p2) || p2.starts_with(prefix) {
-                add((*order, gp), (*other_order, other));
+                add(g, (*other_order, *other_k, other));
             }
         }
     }
@@ -294,20 +335,20 @@ mod tests {
                 steps: Field::Missing,
             })
             .collect();
-        Plan {
-            stage_map: Some(crate::model::StageMap {
-                heading: 0..0,
-                heading_level: 2,
-                table: Some(crate::model::MapTable {
-                    range: 0..0,
-                    header: 0..0,
-                    delimiter: None,
-                    columns: Default::default(),
-                    rows,
-                }),
+        let mut plan = Plan::default();
+        plan.stage_map = Some(crate::model::StageMap {
+            heading: 0..0,
+            heading_level: 2,
+            table: Some(crate::model::MapTable {
+                range: 0..0,
+                header: 0..0,
+                delimiter: None,
+                columns: Default::default(),
+                rows,
             }),
-            ..Plan::default()
-        }
+        });
+        plan.reindex();
+        plan
     }
 
     #[test]

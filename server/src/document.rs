@@ -1,6 +1,13 @@
 //! An open document: its text, tree-sitter tree and plan model, kept up to
-//! date edit by edit (the block tree is reparsed incrementally with the old
-//! tree).
+//! date edit by edit.
+//!
+//! The block tree is reparsed incrementally with the old tree. The model is
+//! then updated by re-deriving only the part of the plan the edit landed in
+//! (one stage section, the Stage Map, 4.5.9 or §5) from the blocks the tree
+//! has in that part's byte range, and moving every other part across the
+//! edit. Whatever could change the plan's structure (a heading touched or
+//! created, a fence or HTML block swallowing what follows) falls back to a
+//! full rebuild.
 //!
 //! Invariant: no LSP types here; edits arrive as byte ranges (the LSP layer
 //! converts positions with `position`). Any edit is accepted: ranges are
@@ -11,17 +18,50 @@ use std::ops::Range;
 use ropey::Rope;
 use tree_sitter::{InputEdit, Point, Tree};
 
+use crate::analysis::Facts;
 use crate::config::Config;
-use crate::model::{self, Plan};
+use crate::model::{self, Plan, Span};
 use crate::rules::{self, Finding};
-use crate::syntax;
+use crate::shift::{EditShift, Shift};
+use crate::syntax::{self, Block};
+
+/// What the last `reanalyze` re-derived (tests assert the incremental path
+/// stays bounded; benchmarks report it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Stage sections built from their blocks.
+    pub stages_rederived: usize,
+    /// Whether the whole model was rebuilt.
+    pub full_rebuild: bool,
+}
+
+/// Edits since the last analysis.
+#[derive(Debug, Clone, Copy)]
+enum Pending {
+    Nothing,
+    /// One edit, and whether it touched a heading.
+    One {
+        edit: EditShift,
+        heading: bool,
+    },
+    Many,
+}
 
 pub struct Document {
     text: String,
     rope: Rope,
     tree: Tree,
+    /// Every heading of the document (plan headings or not), in order: the
+    /// skeleton an edit must leave intact for the fast path.
+    headings: Vec<Span>,
     plan: Plan,
+    /// The depends-on graph and overlaps of `plan`, refreshed only when the
+    /// part they come from changed.
+    facts: Facts,
     findings: Vec<Finding>,
+    pending: Pending,
+    analysed_with: Option<Config>,
+    stats: Stats,
 }
 
 impl Document {
@@ -32,8 +72,13 @@ impl Document {
             text,
             rope,
             tree,
+            headings: Vec::new(),
             plan: Plan::default(),
+            facts: Facts::default(),
             findings: Vec::new(),
+            pending: Pending::Many,
+            analysed_with: None,
+            stats: Stats::default(),
         };
         doc.reanalyze(config);
         doc
@@ -59,13 +104,23 @@ impl Document {
         &self.findings
     }
 
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
     /// Replaces `range` with `new_text` and reparses incrementally. Call
     /// `reanalyze` once after a batch of edits.
     pub fn edit(&mut self, range: Range<usize>, new_text: &str) {
         let start = floor_char_boundary(&self.text, range.start.min(self.text.len()));
         let end = floor_char_boundary(&self.text, range.end.min(self.text.len())).max(start);
+        if start == end && new_text.is_empty() {
+            return;
+        }
         let start_position = self.point(start);
         let old_end_position = self.point(end);
+        // Did the edit touch a heading (its line, or the line break after it)?
+        let first = self.headings.partition_point(|h| h.end < start);
+        let heading = self.headings.get(first).is_some_and(|h| h.start <= end + 1);
 
         let start_char = self.rope.byte_to_char(start);
         let end_char = self.rope.byte_to_char(end);
@@ -84,6 +139,17 @@ impl Document {
             new_end_position,
         });
         self.tree = syntax::parse_blocks(&self.text, Some(&self.tree));
+
+        let edit = EditShift {
+            start,
+            old_end: end,
+            new_end,
+        };
+        self.headings.shift(&edit);
+        self.pending = match self.pending {
+            Pending::Nothing => Pending::One { edit, heading },
+            _ => Pending::Many,
+        };
     }
 
     /// Replaces the whole text by the smallest equivalent edit (common prefix
@@ -97,30 +163,240 @@ impl Document {
         self.edit(start..old_end, &replacement);
     }
 
-    /// Rebuilds the model and findings from the current tree.
+    /// Brings the model and findings up to date: the fast path when one edit
+    /// left the document's headings alone, else a full rebuild. The rules
+    /// then run on the whole model (with the kept facts).
     pub fn reanalyze(&mut self, config: &Config) {
+        let pending = std::mem::replace(&mut self.pending, Pending::Nothing);
+        self.stats = Stats::default();
         if self.text.len() > config.max_document_bytes {
             self.plan = Plan::default();
+            self.facts = Facts::default();
+            self.headings.clear();
             self.findings = vec![rules::too_large(self.text.len(), config.max_document_bytes)];
+            self.analysed_with = None;
             return;
         }
-        self.plan = model::build(&self.text, &self.tree, config);
-        self.findings = rules::check(&self.text, &self.plan, config);
+        let same_config = self.analysed_with.as_ref() == Some(config);
+        let updated = match pending {
+            Pending::One {
+                edit,
+                heading: false,
+            } if same_config => self.update_part(&edit, config),
+            Pending::Nothing => same_config,
+            _ => false,
+        };
+        if !updated {
+            let outline = syntax::outline(&self.tree, &self.text);
+            self.headings = outline
+                .iter()
+                .filter_map(|b| match b {
+                    Block::Heading(h) => Some(h.range.clone()),
+                    _ => None,
+                })
+                .collect();
+            self.plan = model::build_from_outline(&self.text, &outline, config);
+            self.facts = Facts::new(&self.plan);
+            self.stats.full_rebuild = true;
+            self.stats.stages_rederived = self.plan.stages.len();
+        }
+        self.analysed_with = Some(config.clone());
+        self.findings = rules::check_with(&self.text, &self.plan, config, &self.facts);
     }
 
-    /// tree-sitter's point: rows count `\n`, columns count bytes.
+    /// The fast path. False when the edit may have changed the plan's
+    /// structure, or does not fit in one part.
+    fn update_part(&mut self, e: &EditShift, config: &Config) -> bool {
+        // The lines the edit spans, in the new text.
+        let line_start = self.text[..e.start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = self.text[e.new_end..]
+            .find('\n')
+            .map_or(self.text.len(), |i| e.new_end + i + 1);
+        // The next heading must still be where it was, and nothing between
+        // the edit and it may have become a heading (an opened or closed
+        // code fence or HTML block changes everything after it).
+        let next = self.headings.partition_point(|h| h.start < line_end);
+        let gap_end = self.headings.get(next).map_or(self.text.len(), |h| h.start);
+        let mut region = line_start.min(gap_end)..gap_end.max(line_start);
+        if let Some(s) = syntax::block_start_before(&self.tree, &self.text, region.start) {
+            region.start = region.start.min(s);
+        }
+        let around = syntax::outline_in(&self.tree, &self.text, region);
+        if around.iter().any(|b| matches!(b, Block::Heading(_))) {
+            return false;
+        }
+        if let Some(h) = self.headings.get(next) {
+            let at = syntax::outline_in(&self.tree, &self.text, h.start..h.start + 1);
+            if !matches!(at.first(), Some(Block::Heading(x)) if x.range == *h) {
+                return false;
+            }
+        }
+        let old = e.start..(e.old_end).max(e.start);
+        let inside = |span: &Span| span.start < old.start && old.end <= span.end;
+        let next_heading_after =
+            |pos: usize| self.headings.iter().map(|h| h.start).find(|&s| s > pos);
+        let part = if let Some(i) = self.plan.stages.iter().position(|s| inside(&s.section)) {
+            Some(Part::Stage(i))
+        } else if let Some(m) = self.plan.stage_map.as_ref() {
+            let end = next_heading_after(m.heading.start).map_or(self.text.len(), |x| x);
+            let span = m.heading.start..(end as isize - e.delta()).max(0) as usize;
+            if inside(&span) { Some(Part::Map) } else { None }
+        } else {
+            None
+        };
+        let part = part.or_else(|| {
+            let v = self.plan.verification.as_ref()?;
+            let end = next_heading_after(v.heading.start).map_or(self.text.len(), |x| x);
+            inside(&(v.heading.start..(end as isize - e.delta()).max(0) as usize))
+                .then_some(Part::Verification)
+        });
+        let part = part.or_else(|| {
+            let c = self.plan.clarifications.as_ref()?;
+            let end = next_heading_after(c.heading.start).map_or(self.text.len(), |x| x);
+            inside(&(c.heading.start..(end as isize - e.delta()).max(0) as usize))
+                .then_some(Part::Clarifications)
+        });
+        let Some(part) = part else {
+            // Outside every part: only text that holds no block is harmless
+            // (a table or list there might be read by an enclosing scope).
+            if !around.is_empty()
+                || e.start
+                    >= self
+                        .plan
+                        .stages
+                        .last()
+                        .map_or(usize::MAX, |s| s.section.end)
+            {
+                return false;
+            }
+            self.shift_plan(e, None);
+            return true;
+        };
+        // The part's byte range in the new text: from its heading to the
+        // next heading.
+        let heading_start = match part {
+            Part::Stage(i) => self.plan.stages[i].heading.start,
+            Part::Map => self.plan.stage_map.as_ref().map_or(0, |m| m.heading.start),
+            Part::Verification => self
+                .plan
+                .verification
+                .as_ref()
+                .map_or(0, |v| v.heading.start),
+            Part::Clarifications => self
+                .plan
+                .clarifications
+                .as_ref()
+                .map_or(0, |c| c.heading.start),
+        };
+        let end = match part {
+            Part::Stage(i) => {
+                let mut end = self.plan.stages[i].section.end;
+                e.end(&mut end);
+                end
+            }
+            _ => next_heading_after(heading_start).unwrap_or(self.text.len()),
+        };
+        let blocks = syntax::outline_in(&self.tree, &self.text, heading_start..end);
+        let rebuilt = model::build_blocks(&self.text, &blocks, config, end);
+        let only = |plan: &Plan| {
+            plan.stages.len()
+                + usize::from(plan.stage_map.is_some())
+                + usize::from(plan.verification.is_some())
+                + usize::from(plan.clarifications.is_some())
+                + plan.open_questions.len()
+                == 1
+        };
+        if !only(&rebuilt) {
+            return false;
+        }
+        match part {
+            Part::Stage(i) => {
+                let Some(stage) = rebuilt.stages.into_iter().next() else {
+                    return false;
+                };
+                if stage.number != self.plan.stages[i].number {
+                    return false;
+                }
+                self.shift_plan(e, Some(part));
+                let same_paths = {
+                    let (old, new) = (self.plan.stages[i].predicted(), stage.predicted());
+                    old.len() == new.len()
+                        && old
+                            .iter()
+                            .zip(new)
+                            .all(|(x, y)| x.path == y.path && x.kind == y.kind)
+                };
+                self.plan.stages[i] = stage;
+                self.stats.stages_rederived = 1;
+                if !same_paths {
+                    self.facts.refresh_overlaps(&self.plan);
+                }
+            }
+            Part::Map => {
+                let Some(map) = rebuilt.stage_map else {
+                    return false;
+                };
+                self.shift_plan(e, Some(part));
+                self.plan.stage_map = Some(map);
+                self.plan.reindex();
+                self.facts.refresh_graph(&self.plan);
+            }
+            Part::Verification => {
+                let Some(v) = rebuilt.verification else {
+                    return false;
+                };
+                self.shift_plan(e, Some(part));
+                self.plan.verification = Some(v);
+            }
+            Part::Clarifications => {
+                let Some(c) = rebuilt.clarifications else {
+                    return false;
+                };
+                self.shift_plan(e, Some(part));
+                self.plan.clarifications = Some(c);
+            }
+        }
+        true
+    }
+
+    /// Moves every part of the plan but `except` across the edit.
+    fn shift_plan(&mut self, e: &EditShift, except: Option<Part>) {
+        let plan = &mut self.plan;
+        if except != Some(Part::Map) {
+            plan.stage_map.shift(e);
+        }
+        for (i, s) in plan.stages.iter_mut().enumerate() {
+            if except != Some(Part::Stage(i)) && s.section.end >= e.start {
+                s.shift(e);
+            }
+        }
+        if except != Some(Part::Verification) {
+            plan.verification.shift(e);
+        }
+        if except != Some(Part::Clarifications) {
+            plan.clarifications.shift(e);
+        }
+        plan.open_questions.shift(e);
+    }
+
+    /// tree-sitter's point (row, byte column), read from the rope in
+    /// O(log n). The rope also breaks lines at a lone `\r`, where tree-sitter
+    /// counts only `\n`; points only label nodes, the reparse goes by bytes.
     fn point(&self, byte: usize) -> Point {
-        let before = &self.text.as_bytes()[..byte];
-        let row = before.iter().filter(|&&b| b == b'\n').count();
-        let line_start = before
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |i| i + 1);
+        let line = self.rope.byte_to_line(byte);
         Point {
-            row,
-            column: byte - line_start,
+            row: line,
+            column: byte - self.rope.line_to_byte(line),
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Map,
+    Stage(usize),
+    Verification,
+    Clarifications,
 }
 
 fn advance(mut p: Point, text: &str) -> Point {

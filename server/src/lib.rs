@@ -17,6 +17,7 @@ pub mod model;
 pub mod position;
 pub mod report;
 pub mod rules;
+pub mod shift;
 pub mod syntax;
 
 use config::Config;

@@ -5,6 +5,7 @@
 //! text it came from, so a finding can point at the exact cell. Building a
 //! model never fails: what cannot be read is kept as `Field::Invalid`.
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 
 use crate::config::Config;
@@ -21,6 +22,14 @@ pub struct Plan {
     pub clarifications: Option<Clarifications>,
     /// `Open Questions` headings (okstra wants them in §5 instead).
     pub open_questions: Vec<Span>,
+    /// Stage number → index of its first map row / first section.
+    index: Index,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Index {
+    rows: BTreeMap<u32, usize>,
+    stages: BTreeMap<u32, usize>,
 }
 
 impl Plan {
@@ -39,12 +48,29 @@ impl Plan {
 
     /// The first Stage Map row for stage `n`.
     pub fn map_row(&self, n: u32) -> Option<&StageMapRow> {
-        self.map_rows().iter().find(|r| r.stage.value() == Some(&n))
+        self.index
+            .rows
+            .get(&n)
+            .and_then(|&i| self.map_rows().get(i))
     }
 
     /// The first section of stage `n`.
     pub fn stage(&self, n: u32) -> Option<&Stage> {
-        self.stages.iter().find(|s| s.number == n)
+        self.index.stages.get(&n).and_then(|&i| self.stages.get(i))
+    }
+
+    /// Rebuilds the number → position indexes (after building or editing).
+    pub fn reindex(&mut self) {
+        let mut index = Index::default();
+        for (i, r) in self.map_rows().iter().enumerate() {
+            if let Some(&n) = r.stage.value() {
+                index.rows.entry(n).or_insert(i);
+            }
+        }
+        for (i, s) in self.stages.iter().enumerate() {
+            index.stages.entry(s.number).or_insert(i);
+        }
+        self.index = index;
     }
 }
 
@@ -454,6 +480,12 @@ enum Scope {
 }
 
 pub fn build_from_outline(src: &str, blocks: &[Block], config: &Config) -> Plan {
+    build_blocks(src, blocks, config, trimmed_end(src))
+}
+
+/// Builds from a run of blocks; the last open stage ends at `end` (lets the
+/// document re-derive one part of the plan from its own blocks).
+pub fn build_blocks(src: &str, blocks: &[Block], config: &Config, end: usize) -> Plan {
     let mut plan = Plan::default();
     let mut scope = Scope::None;
     // Index into plan.stages of the open stage.
@@ -642,11 +674,12 @@ pub fn build_from_outline(src: &str, blocks: &[Block], config: &Config) -> Plan 
             }
         }
     }
-    close_stage(&mut plan, &mut open_stage, trimmed_end(src));
+    close_stage(&mut plan, &mut open_stage, end);
+    plan.reindex();
     plan
 }
 
-fn trimmed_end(src: &str) -> usize {
+pub fn trimmed_end(src: &str) -> usize {
     src.trim_end().len()
 }
 

@@ -131,19 +131,28 @@ pub fn outline_in(tree: &Tree, src: &str, range: Range<usize>) -> Vec<Block> {
         cursor.set_byte_range(range.clone());
         let names = query.capture_names();
         let mut blocks: Vec<Block> = Vec::new();
+        // Captures come in document order, so "inside" is a range check
+        // against the last quote and the last top-level list (Node::parent
+        // walks down from the root: too slow per block).
+        let mut quote_end = 0usize;
+        let mut list_end = 0usize;
         let mut captures = cursor.captures(query, tree.root_node(), src.as_bytes());
         while let Some((m, index)) = captures.next() {
             let capture = m.captures()[*index];
             let node = capture.node;
-            if node.start_byte() < range.start
-                || node.start_byte() >= range.end.max(range.start + 1)
-            {
+            let start = node.start_byte();
+            if start < range.start || start >= range.end.max(range.start + 1) {
                 continue;
             }
-            if inside(node, &["block_quote"]) {
+            let name = names[capture.index as usize];
+            if name == "quote" {
+                quote_end = quote_end.max(node.end_byte());
                 continue;
             }
-            match names[capture.index as usize] {
+            if start < quote_end {
+                continue;
+            }
+            match name {
                 "heading" => blocks.push(Block::Heading(heading(node, src))),
                 "table" => blocks.push(Block::Table(table(node, src))),
                 "orphan_row" => {
@@ -159,10 +168,9 @@ pub fn outline_in(tree: &Tree, src: &str, range: Range<usize>) -> Vec<Block> {
                         }
                     }
                 }
-                "list" => {
-                    if !inside(node, &["list"]) {
-                        blocks.push(Block::List(list(node, src)));
-                    }
+                "list" if start >= list_end => {
+                    list_end = node.end_byte();
+                    blocks.push(Block::List(list(node, src)));
                 }
                 _ => {}
             }
@@ -171,15 +179,28 @@ pub fn outline_in(tree: &Tree, src: &str, range: Range<usize>) -> Vec<Block> {
     })
 }
 
-fn inside(node: Node, kinds: &[&str]) -> bool {
-    let mut cur = node.parent();
-    while let Some(n) = cur {
-        if kinds.contains(&n.kind()) {
-            return true;
+/// The smallest start of an outline block (table, list, heading) that
+/// begins before `pos` and reaches it, if any: an edit there may have grown it.
+pub fn block_start_before(tree: &Tree, src: &str, pos: usize) -> Option<usize> {
+    OUTLINE.with(|query| {
+        let mut cursor = QueryCursor::new();
+        cursor.set_byte_range(pos.saturating_sub(1)..pos.saturating_add(1).min(src.len().max(1)));
+        let names = query.capture_names();
+        let mut best: Option<usize> = None;
+        let mut captures = cursor.captures(query, tree.root_node(), src.as_bytes());
+        while let Some((m, index)) = captures.next() {
+            let capture = m.captures()[*index];
+            let node = capture.node;
+            let relevant = matches!(
+                names[capture.index as usize],
+                "table" | "list" | "heading" | "quote"
+            );
+            if relevant && node.start_byte() < pos && node.end_byte() > pos {
+                best = Some(best.map_or(node.start_byte(), |b| b.min(node.start_byte())));
+            }
         }
-        cur = n.parent();
-    }
-    false
+        best
+    })
 }
 
 fn heading(node: Node, src: &str) -> Heading {

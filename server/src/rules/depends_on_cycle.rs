@@ -16,7 +16,8 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {
-    for (from, to, cycle) in ctx.graph.cycle_edges() {
+    for (from, to, cycle) in ctx.cycles() {
+        let (from, to) = (*from, *to);
         let Some(row) = ctx.plan.map_row(from) else {
             continue;
         };

@@ -5,12 +5,12 @@
 //! Invariant: rules speak byte ranges; only the outputs (CLI, LSP) turn them
 //! into lines and columns. No rule panics on any plan.
 
-use std::cell::OnceCell;
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::{self, DepGraph, Overlap};
+use crate::analysis::{DepGraph, Facts, Overlap};
 use crate::config::Config;
 use crate::model::{Plan, Span};
 
@@ -133,8 +133,7 @@ pub struct Context<'a> {
     pub src: &'a str,
     pub plan: &'a Plan,
     pub config: &'a Config,
-    pub graph: DepGraph,
-    overlaps: OnceCell<Vec<Overlap>>,
+    facts: Cow<'a, Facts>,
 }
 
 impl<'a> Context<'a> {
@@ -143,9 +142,31 @@ impl<'a> Context<'a> {
             src,
             plan,
             config,
-            graph: DepGraph::new(plan),
-            overlaps: OnceCell::new(),
+            facts: Cow::Owned(Facts::new(plan)),
         }
+    }
+
+    /// With facts an open document kept from earlier analyses.
+    pub fn with_facts(
+        src: &'a str,
+        plan: &'a Plan,
+        config: &'a Config,
+        facts: &'a Facts,
+    ) -> Context<'a> {
+        Context {
+            src,
+            plan,
+            config,
+            facts: Cow::Borrowed(facts),
+        }
+    }
+
+    pub fn graph(&self) -> &DepGraph {
+        &self.facts.graph
+    }
+
+    pub fn cycles(&self) -> &[(u32, u32, Vec<u32>)] {
+        &self.facts.cycles
     }
 
     pub fn text(&self, span: &Span) -> &'a str {
@@ -153,7 +174,7 @@ impl<'a> Context<'a> {
     }
 
     pub fn overlaps(&self) -> &[Overlap] {
-        self.overlaps.get_or_init(|| analysis::overlaps(self.plan))
+        &self.facts.overlaps
     }
 
     /// Stage numbers of the Stage Map.
@@ -184,7 +205,15 @@ impl<'a> Context<'a> {
 /// Runs every rule. Non-plans get nothing (plan-format §1) except
 /// `stage-map-missing`; configured severities apply; findings come sorted.
 pub fn check(src: &str, plan: &Plan, config: &Config) -> Vec<Finding> {
-    let ctx = Context::new(src, plan, config);
+    if !plan.is_plan() {
+        return check_with(src, plan, config, &Facts::default());
+    }
+    check_with(src, plan, config, &Facts::new(plan))
+}
+
+/// `check` with precomputed facts (they must be those of `plan`).
+pub fn check_with(src: &str, plan: &Plan, config: &Config, facts: &Facts) -> Vec<Finding> {
+    let ctx = Context::with_facts(src, plan, config, facts);
     let mut out = Vec::new();
     if !plan.is_plan() {
         (stage_map_missing::RULE.check)(&ctx, &mut out);

@@ -9,6 +9,7 @@
 
 use super::{Context, Finding, FixHint, Rule, Severity, finding, related};
 use crate::analysis::Overlap;
+use crate::model::PredictedPath;
 
 pub const RULE: Rule = Rule {
     code: "parallel-file-overlap",
@@ -26,7 +27,7 @@ fn check(ctx: &Context, out: &mut Vec<Finding>) {
         if ctx.plan.map_row(a).is_none() || ctx.plan.map_row(b).is_none() {
             continue;
         }
-        if ctx.graph.reaches(a, b) || ctx.graph.reaches(b, a) {
+        if ctx.graph().reaches(a, b) || ctx.graph().reaches(b, a) {
             continue;
         }
         out.push(report(
@@ -49,8 +50,17 @@ pub(super) fn report(
     tail: &str,
 ) -> Finding {
     let (a, b) = (overlap.a, overlap.b);
+    let (pas, pbs) = (
+        ctx.plan.stage(a).map_or(&[][..], |s| s.predicted()),
+        ctx.plan.stage(b).map_or(&[][..], |s| s.predicted()),
+    );
+    let pairs: Vec<(&PredictedPath, &PredictedPath)> = overlap
+        .paths
+        .iter()
+        .filter_map(|&(i, j)| Some((pas.get(i)?, pbs.get(j)?)))
+        .collect();
     let mut shared: Vec<String> = Vec::new();
-    for (pa, pb) in &overlap.paths {
+    for (pa, pb) in &pairs {
         let s = if pa.path == pb.path {
             format!("`{}`", pa.path)
         } else {
@@ -60,7 +70,14 @@ pub(super) fn report(
             shared.push(s);
         }
     }
-    let (first_a, first_b) = &overlap.paths[0];
+    let Some(&(first_a, first_b)) = pairs.first() else {
+        // Facts out of step with the model would be a bug; say so plainly.
+        return finding(
+            rule,
+            ctx.stage_anchor(b).unwrap_or(0..0),
+            format!("stages {a} and {b} predict overlapping files"),
+        );
+    };
     let mut f = finding(
         rule,
         first_b.range.clone(),
@@ -78,7 +95,7 @@ pub(super) fn report(
         first_a.range.clone(),
         format!("stage {a} predicts `{}`", first_a.path),
     ));
-    for (pa, pb) in overlap.paths.iter().skip(1).take(10) {
+    for (pa, pb) in pairs.iter().skip(1).take(10) {
         f.related.push(related(
             pb.range.clone(),
             format!("stage {b} predicts `{}`", pb.path),
