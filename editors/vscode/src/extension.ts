@@ -1,0 +1,384 @@
+/**
+ * The VS Code side of okstra-lsp: starts the server, forwards the `okstra`
+ * settings, and adds the run-batch UI (commands, status bar).
+ *
+ * The server advertises `okstra.previewRunBatch` and `okstra.reserveRunBatch`
+ * (its code lens runs them); vscode-languageclient registers those ids, so
+ * the extension's own commands use other ids (`…Ui`), and a middleware gives
+ * the code-lens path the same UI (messages, the impl-key prompt).
+ *
+ * Everything that can be tested without VS Code lives in `logic.ts`.
+ */
+
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+import * as vscode from 'vscode';
+import {
+  ExecuteCommandRequest,
+  LanguageClient,
+  type LanguageClientOptions,
+  RevealOutputChannelOn,
+  type ServerOptions,
+  State,
+} from 'vscode-languageclient/node';
+
+import * as logic from './logic';
+
+const CLIENT_ID = 'okstra';
+const UI_PREVIEW = 'okstra.previewRunBatchUi';
+const UI_RESERVE = 'okstra.reserveRunBatchUi';
+const UI_RESTART = 'okstra.restartServer';
+
+let client: LanguageClient | undefined;
+let selector: logic.DocumentFilter[] = logic.buildDocumentSelector(undefined);
+let output: vscode.LogOutputChannel;
+let traceOutput: vscode.LogOutputChannel;
+let statusItem: vscode.StatusBarItem;
+/** Serialises start/stop so quick setting changes cannot start two servers. */
+let lifecycle: Promise<void> = Promise.resolve();
+/** Ignores status answers that arrive after a newer request. */
+let statusSeq = 0;
+const refreshStatusSoon = logic.debounce(() => void refreshStatus(), 250);
+
+export function activate(context: vscode.ExtensionContext): void {
+  output = vscode.window.createOutputChannel('okstra', { log: true });
+  traceOutput = vscode.window.createOutputChannel('okstra LSP trace', { log: true });
+  statusItem = vscode.window.createStatusBarItem('okstra.runBatch', vscode.StatusBarAlignment.Left, 50);
+  statusItem.name = 'okstra run batch';
+  statusItem.command = UI_PREVIEW;
+  context.subscriptions.push(output, traceOutput, statusItem, { dispose: () => refreshStatusSoon.cancel() });
+
+  context.subscriptions.push(
+    vscode.commands.registerCommand(UI_PREVIEW, (arg?: unknown) => previewFlow(targetUri(arg), undefined)),
+    vscode.commands.registerCommand(UI_RESERVE, (arg?: unknown) => reserveFlow(targetUri(arg), undefined)),
+    vscode.commands.registerCommand(UI_RESTART, () => restart()),
+    vscode.window.onDidChangeActiveTextEditor(() => refreshStatusSoon()),
+    vscode.workspace.onDidSaveTextDocument((doc) => {
+      if (doc === vscode.window.activeTextEditor?.document) refreshStatusSoon();
+    }),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (logic.RESTART_SETTINGS.some((s) => e.affectsConfiguration(s))) {
+        void restart();
+      } else if (e.affectsConfiguration('okstra')) {
+        refreshStatusSoon();
+      }
+    }),
+  );
+  const watcher = vscode.workspace.createFileSystemWatcher('**/consumers.jsonl');
+  context.subscriptions.push(
+    watcher,
+    watcher.onDidChange(() => refreshStatusSoon()),
+    watcher.onDidCreate(() => refreshStatusSoon()),
+    watcher.onDidDelete(() => refreshStatusSoon()),
+  );
+
+  // Not awaited: a server that never answers `initialize` must not keep the
+  // extension (and okstra.restartServer) from activating.
+  void enqueue(startClient);
+}
+
+export function deactivate(): Thenable<void> | undefined {
+  return enqueue(stopClient);
+}
+
+function enqueue(step: () => Promise<void>): Promise<void> {
+  lifecycle = lifecycle.then(step, step);
+  return lifecycle;
+}
+
+function restart(): Promise<void> {
+  return enqueue(async () => {
+    await stopClient();
+    await startClient();
+  });
+}
+
+// ---------------------------------------------------------------------------
+// The client.
+
+function isExecutable(p: string): boolean {
+  try {
+    if (!fs.statSync(p).isFile()) return false;
+    if (process.platform !== 'win32') fs.accessSync(p, fs.constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function cargoBin(): string {
+  const cargoHome = process.env.CARGO_HOME || path.join(os.homedir(), '.cargo');
+  return path.join(cargoHome, 'bin');
+}
+
+async function startClient(): Promise<void> {
+  const config = vscode.workspace.getConfiguration('okstra');
+  const resolved = logic.resolveServerCommand(config.get('serverPath'), {
+    pathVar: process.env.PATH,
+    pathExt: process.env.PATHEXT,
+    platform: process.platform,
+    home: os.homedir(),
+    workspaceFolder: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath,
+    extraDirs: [cargoBin()],
+    isExecutable,
+  });
+  if (!resolved.ok) {
+    const message = logic.serverNotFoundMessage(resolved);
+    output.error(message);
+    output.info(`searched: ${resolved.searched.join(', ') || '(nothing)'}`);
+    statusItem.hide();
+    void showServerError(message);
+    return;
+  }
+
+  selector = logic.buildDocumentSelector(config.get('planGlobs'));
+  const args = logic.buildServerArgs(config.get('logLevel'));
+  const executable = {
+    command: resolved.command,
+    args,
+    options: { cwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath },
+  };
+  // No `transport`: `TransportKind.stdio` would append a second `--stdio`.
+  const serverOptions: ServerOptions = { run: executable, debug: executable };
+  const clientOptions: LanguageClientOptions = {
+    documentSelector: selector,
+    synchronize: { configurationSection: 'okstra' },
+    outputChannel: output,
+    traceOutputChannel: traceOutput,
+    revealOutputChannelOn: RevealOutputChannelOn.Never,
+    stdioOptions: {
+      stdout: (input, channel) => lines(input, (line) => channel.info(line)),
+      // The server logs to stderr; keep each line's own level.
+      stderr: (input, channel) =>
+        lines(input, (line) => {
+          const l = logic.parseServerLogLine(line);
+          channel[l.level](l.message);
+        }),
+    },
+    middleware: {
+      executeCommand: (command, cmdArgs, next) => {
+        if (command === logic.PREVIEW_COMMAND) return previewFlow(uriFromArg(cmdArgs[0]), cmdArgs[0]);
+        if (command === logic.RESERVE_COMMAND) return reserveFlow(uriFromArg(cmdArgs[0]), cmdArgs[0]);
+        return next(command, cmdArgs);
+      },
+    },
+  };
+
+  const c = new LanguageClient(CLIENT_ID, 'okstra', serverOptions, clientOptions);
+  c.onDidChangeState((e) => {
+    if (e.newState === State.Running) refreshStatusSoon();
+    else statusItem.hide();
+  });
+  client = c;
+  output.info(`starting ${resolved.command} ${args.join(' ')}`);
+  try {
+    await c.start();
+  } catch (e) {
+    const message = `okstra: the server failed to start: ${logic.errorMessage(e)}`;
+    output.error(message);
+    void showServerError(`${message}. Check okstra.serverPath and the okstra output.`);
+    return;
+  }
+  refreshStatusSoon();
+}
+
+function lines(input: NodeJS.ReadableStream, each: (line: string) => void): void {
+  readline.createInterface({ input, crlfDelay: Infinity, terminal: false }).on('line', each);
+}
+
+async function stopClient(): Promise<void> {
+  const c = client;
+  client = undefined;
+  statusItem?.hide();
+  if (!c) return;
+  try {
+    if (c.needsStop()) await c.stop();
+  } catch (e) {
+    output.warn(`stopping the server: ${logic.errorMessage(e)}`);
+  }
+  try {
+    await c.dispose();
+  } catch {
+    // already stopped
+  }
+}
+
+async function showServerError(message: string): Promise<void> {
+  const choice = await vscode.window.showErrorMessage(message, 'Open Settings', 'Show Output', 'Retry');
+  if (choice === 'Open Settings') {
+    await vscode.commands.executeCommand('workbench.action.openSettings', 'okstra.serverPath');
+  } else if (choice === 'Show Output') {
+    output.show(true);
+  } else if (choice === 'Retry') {
+    await restart();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Run-batch commands.
+
+function uriFromArg(arg: unknown): vscode.Uri | undefined {
+  if (arg instanceof vscode.Uri) return arg;
+  if (typeof arg === 'string') return vscode.Uri.parse(arg);
+  if (arg !== null && typeof arg === 'object') {
+    const u = (arg as { uri?: unknown }).uri;
+    if (typeof u === 'string') return vscode.Uri.parse(u);
+    if (u instanceof vscode.Uri) return u;
+  }
+  return undefined;
+}
+
+/** The command's argument, else the active markdown editor. */
+function targetUri(arg: unknown): vscode.Uri | undefined {
+  const fromArg = uriFromArg(arg);
+  if (fromArg) return fromArg;
+  const doc = vscode.window.activeTextEditor?.document;
+  return doc && doc.languageId === 'markdown' ? doc.uri : undefined;
+}
+
+function batchArgs(c: LanguageClient, uri: vscode.Uri, given: unknown, implTaskKey?: string): logic.BatchArgs {
+  const config = vscode.workspace.getConfiguration('okstra');
+  const defaults = logic.buildBatchArgs(
+    c.code2ProtocolConverter.asUri(uri),
+    { runBudget: config.get('runBudget'), includeStarted: config.get('includeStarted') },
+    implTaskKey,
+  );
+  // Arguments from the server's code lens (its `uri`, say) win over the defaults.
+  return logic.mergeCommandArg(given, defaults);
+}
+
+function runningClient(): LanguageClient | undefined {
+  if (client && client.state !== State.Stopped) return client;
+  void vscode.window
+    .showErrorMessage('okstra: the language server is not running.', 'Restart Server', 'Show Output')
+    .then((choice) => {
+      if (choice === 'Restart Server') void restart();
+      else if (choice === 'Show Output') output.show(true);
+    });
+  return undefined;
+}
+
+async function preview(c: LanguageClient, args: logic.BatchArgs): Promise<logic.RunBatch> {
+  const result: unknown = await c.sendRequest(ExecuteCommandRequest.type, {
+    command: logic.PREVIEW_COMMAND,
+    arguments: [args],
+  });
+  if (!logic.isRunBatch(result)) throw new Error('the server returned no run batch');
+  return result;
+}
+
+async function previewFlow(uri: vscode.Uri | undefined, given: unknown): Promise<logic.RunBatch | undefined> {
+  if (!uri) {
+    void vscode.window.showWarningMessage('okstra: open a plan (markdown) to preview its run batch.');
+    return undefined;
+  }
+  const c = runningClient();
+  if (!c) return undefined;
+  const args = batchArgs(c, uri, given);
+  try {
+    const batch = await preview(c, args);
+    for (const line of logic.formatDetails('preview', args.uri, batch)) output.info(line);
+    void vscode.window
+      .showInformationMessage(logic.formatPreviewMessage(batch), 'Reserve…', 'Show Details')
+      .then((choice) => {
+        if (choice === 'Reserve…') void reserveFlow(uri, given);
+        else if (choice === 'Show Details') output.show(true);
+      });
+    return batch;
+  } catch (e) {
+    reportFailure('preview', args.uri, e);
+    return undefined;
+  }
+}
+
+async function reserveFlow(uri: vscode.Uri | undefined, given: unknown): Promise<logic.Reservation | undefined> {
+  if (!uri) {
+    void vscode.window.showWarningMessage('okstra: open a plan (markdown) to reserve its run batch.');
+    return undefined;
+  }
+  const c = runningClient();
+  if (!c) return undefined;
+  let args = batchArgs(c, uri, given);
+  let key = typeof args.implTaskKey === 'string' ? args.implTaskKey.trim() : '';
+  if (key === '' || logic.validateImplTaskKey(key) !== undefined) {
+    // Show what would be reserved; a plan with nothing ready stops here.
+    let summary: string;
+    try {
+      summary = logic.formatBatchSummary(await preview(c, { ...args, implTaskKey: undefined }));
+    } catch (e) {
+      reportFailure('reserve', args.uri, e);
+      return undefined;
+    }
+    const entered = await vscode.window.showInputBox({
+      title: 'okstra: Reserve Run Batch',
+      prompt: `${summary}. Impl task key to reserve it for (appends "started" rows to consumers.jsonl):`,
+      placeHolder: 'impl-a',
+      value: key,
+      ignoreFocusOut: true,
+      validateInput: logic.validateImplTaskKey,
+    });
+    if (entered === undefined) return undefined;
+    key = entered.trim();
+    args = { ...args, implTaskKey: key };
+  }
+  try {
+    const result: unknown = await c.sendRequest(ExecuteCommandRequest.type, {
+      command: logic.RESERVE_COMMAND,
+      arguments: [args],
+    });
+    if (!logic.isRunBatch(result)) throw new Error('the server returned no reservation');
+    const reservation = result as logic.Reservation;
+    for (const line of logic.formatDetails('reserve', args.uri, reservation)) output.info(line);
+    void vscode.window
+      .showInformationMessage(logic.formatReserveMessage(reservation, key), 'Show Details')
+      .then((choice) => {
+        if (choice === 'Show Details') output.show(true);
+      });
+    refreshStatusSoon();
+    return reservation;
+  } catch (e) {
+    reportFailure('reserve', args.uri, e);
+    return undefined;
+  }
+}
+
+function reportFailure(kind: 'preview' | 'reserve', uri: string, e: unknown): void {
+  const message = logic.errorMessage(e);
+  output.warn(`[${kind}] ${uri}: ${message}`);
+  void vscode.window.showWarningMessage(`okstra: ${message}`);
+}
+
+// ---------------------------------------------------------------------------
+// Status bar.
+
+async function refreshStatus(): Promise<void> {
+  const seq = ++statusSeq;
+  const doc = vscode.window.activeTextEditor?.document;
+  const c = client;
+  if (
+    !doc ||
+    doc.languageId !== 'markdown' ||
+    !c ||
+    c.state !== State.Running ||
+    vscode.languages.match(selector, doc) === 0
+  ) {
+    statusItem.hide();
+    return;
+  }
+  let view: logic.StatusBarView;
+  try {
+    view = logic.formatStatusBar(await preview(c, batchArgs(c, doc.uri, undefined)));
+  } catch (e) {
+    view = logic.formatStatusBarError(logic.errorMessage(e));
+  }
+  if (seq !== statusSeq) return;
+  if (!view.visible) {
+    statusItem.hide();
+    return;
+  }
+  statusItem.text = view.text;
+  statusItem.tooltip = view.tooltip;
+  statusItem.show();
+}

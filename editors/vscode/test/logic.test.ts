@@ -1,0 +1,406 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+
+import * as logic from '../src/logic';
+
+// The examples of the server's answers (camelCase JSON).
+const PREVIEW: logic.RunBatch = {
+  stages: [2, 3],
+  totalSteps: 6,
+  budget: 8,
+  ready: [2, 3, 5],
+  done: [1],
+  started: [{ stage: 4, implTaskKey: 'impl-a' }],
+  blocked: [{ stage: 6, waitingOn: [4] }],
+};
+
+const RESERVATION: logic.Reservation = {
+  ...PREVIEW,
+  consumersPath: '/abs/runs/x/consumers.jsonl',
+  rows: [
+    { impl_task_key: 'impl-b', stage: 2, status: 'started', started_at: '2026-01-01T00:00:00Z', head_commit: 'abc' },
+    { impl_task_key: 'impl-b', stage: 3, status: 'started', started_at: '2026-01-01T00:00:00Z', head_commit: 'abc' },
+  ],
+  invalidLines: [],
+};
+
+describe('buildDocumentSelector', () => {
+  it('defaults to every markdown file', () => {
+    assert.deepEqual(logic.buildDocumentSelector(undefined), [
+      { scheme: 'file', language: 'markdown', pattern: '**/*.md' },
+    ]);
+  });
+
+  it('makes one filter per glob', () => {
+    assert.deepEqual(logic.buildDocumentSelector(['**/runs/**/*.md', 'plans/*.md']), [
+      { scheme: 'file', language: 'markdown', pattern: '**/runs/**/*.md' },
+      { scheme: 'file', language: 'markdown', pattern: 'plans/*.md' },
+    ]);
+  });
+
+  it('drops blanks, non-strings and duplicates', () => {
+    assert.deepEqual(logic.buildDocumentSelector([' a/*.md ', '', 3, null, 'a/*.md']), [
+      { scheme: 'file', language: 'markdown', pattern: 'a/*.md' },
+    ]);
+  });
+
+  it('falls back to the default when nothing is usable', () => {
+    assert.deepEqual(logic.buildDocumentSelector([]), [{ scheme: 'file', language: 'markdown', pattern: '**/*.md' }]);
+    assert.deepEqual(logic.buildDocumentSelector('**/*.md'), [
+      { scheme: 'file', language: 'markdown', pattern: '**/*.md' },
+    ]);
+  });
+});
+
+describe('buildServerArgs', () => {
+  it('always passes --stdio explicitly', () => {
+    assert.deepEqual(logic.buildServerArgs(undefined), ['--stdio']);
+    assert.deepEqual(logic.buildServerArgs(''), ['--stdio']);
+  });
+
+  it('adds the log level', () => {
+    assert.deepEqual(logic.buildServerArgs('info'), ['--stdio', '--log-level', 'info']);
+    for (const level of logic.LOG_LEVELS) {
+      assert.deepEqual(logic.buildServerArgs(level), ['--stdio', '--log-level', level]);
+    }
+  });
+
+  it('passes a tracing directive through and leaves out junk', () => {
+    assert.deepEqual(logic.buildServerArgs(' okstra_lsp=debug '), ['--stdio', '--log-level', 'okstra_lsp=debug']);
+    assert.deepEqual(logic.buildServerArgs('info; rm -rf /'), ['--stdio']);
+    assert.deepEqual(logic.buildServerArgs(3), ['--stdio']);
+  });
+});
+
+describe('resolveServerCommand', () => {
+  const posix = (files: string[], extra: Partial<logic.ResolveEnv> = {}): logic.ResolveEnv => ({
+    pathVar: '/usr/local/bin:/usr/bin',
+    platform: 'linux',
+    home: '/home/u',
+    workspaceFolder: '/ws',
+    isExecutable: (p) => files.includes(p),
+    ...extra,
+  });
+
+  it('finds okstra-lsp on PATH, first folder first', () => {
+    const env = posix(['/usr/bin/okstra-lsp', '/usr/local/bin/okstra-lsp']);
+    assert.deepEqual(logic.resolveServerCommand('', env), { ok: true, command: '/usr/local/bin/okstra-lsp' });
+  });
+
+  it('falls back to the extra folders (cargo bin)', () => {
+    const env = posix(['/home/u/.cargo/bin/okstra-lsp'], { extraDirs: ['/home/u/.cargo/bin'] });
+    assert.deepEqual(logic.resolveServerCommand(undefined, env), {
+      ok: true,
+      command: '/home/u/.cargo/bin/okstra-lsp',
+    });
+  });
+
+  it('reports what it searched when the binary is missing', () => {
+    const r = logic.resolveServerCommand('  ', posix([], { extraDirs: ['/home/u/.cargo/bin', '/usr/bin'] }));
+    assert.deepEqual(r, {
+      ok: false,
+      configured: undefined,
+      searched: ['/usr/local/bin/okstra-lsp', '/usr/bin/okstra-lsp', '/home/u/.cargo/bin/okstra-lsp'],
+    });
+    assert.equal(
+      logic.serverNotFoundMessage(r),
+      'okstra: the `okstra-lsp` server binary was not found on PATH or in ~/.cargo/bin. ' +
+        'Install it with `cargo install --path server` from the okstra-lsp repository root ' +
+        '(it lands in ~/.cargo/bin), or set `okstra.serverPath` to the binary.',
+    );
+  });
+
+  it('uses okstra.serverPath, expanding ~ and relative paths', () => {
+    const env = posix(['/home/u/bin/okstra-lsp', '/ws/target/release/okstra-lsp', '/opt/okstra-lsp']);
+    assert.deepEqual(logic.resolveServerCommand('~/bin/okstra-lsp', env), {
+      ok: true,
+      command: '/home/u/bin/okstra-lsp',
+    });
+    assert.deepEqual(logic.resolveServerCommand('target/release/okstra-lsp', env), {
+      ok: true,
+      command: '/ws/target/release/okstra-lsp',
+    });
+    assert.deepEqual(logic.resolveServerCommand('/opt/okstra-lsp', env), { ok: true, command: '/opt/okstra-lsp' });
+  });
+
+  it('does not fall back to PATH when okstra.serverPath is wrong', () => {
+    const r = logic.resolveServerCommand('/nope/okstra-lsp', posix(['/usr/bin/okstra-lsp']));
+    assert.deepEqual(r, { ok: false, configured: '/nope/okstra-lsp', searched: ['/nope/okstra-lsp'] });
+    assert.match(logic.serverNotFoundMessage(r), /okstra\.serverPath was not found: \/nope\/okstra-lsp\. Install it/);
+  });
+
+  it('tries PATHEXT on Windows', () => {
+    const env: logic.ResolveEnv = {
+      pathVar: 'C:\\a;C:\\b',
+      pathExt: '.COM;.EXE',
+      platform: 'win32',
+      home: 'C:\\Users\\u',
+      workspaceFolder: undefined,
+      isExecutable: (p) => p === 'C:\\b\\okstra-lsp.exe',
+    };
+    assert.deepEqual(logic.resolveServerCommand('', env), { ok: true, command: 'C:\\b\\okstra-lsp.exe' });
+  });
+});
+
+describe('buildBatchArgs', () => {
+  it('sends stage auto with the budget and includeStarted settings', () => {
+    assert.deepEqual(logic.buildBatchArgs('file:///p/plan.md', { runBudget: 8, includeStarted: false }), {
+      uri: 'file:///p/plan.md',
+      stage: 'auto',
+      budget: 8,
+      includeStarted: false,
+    });
+  });
+
+  it('adds the trimmed impl task key to reserve', () => {
+    assert.deepEqual(logic.buildBatchArgs('file:///p/plan.md', { runBudget: 5, includeStarted: true }, ' impl-a '), {
+      uri: 'file:///p/plan.md',
+      stage: 'auto',
+      budget: 5,
+      includeStarted: true,
+      implTaskKey: 'impl-a',
+    });
+  });
+
+  it('leaves out unusable settings so the server uses its own', () => {
+    assert.deepEqual(logic.buildBatchArgs('file:///p.md', { runBudget: 0, includeStarted: 'yes' }), {
+      uri: 'file:///p.md',
+      stage: 'auto',
+    });
+    assert.deepEqual(logic.buildBatchArgs('file:///p.md', { runBudget: 2.5, includeStarted: undefined }), {
+      uri: 'file:///p.md',
+      stage: 'auto',
+    });
+  });
+});
+
+describe('mergeCommandArg', () => {
+  const defaults: logic.BatchArgs = { uri: 'file:///a.md', stage: 'auto', budget: 8, includeStarted: false };
+
+  it('lets the code lens argument win', () => {
+    assert.deepEqual(logic.mergeCommandArg({ uri: 'file:///b.md', stage: 3 }, defaults), {
+      uri: 'file:///b.md',
+      stage: 3,
+      budget: 8,
+      includeStarted: false,
+    });
+  });
+
+  it('ignores null values and non-objects', () => {
+    assert.deepEqual(logic.mergeCommandArg({ uri: 'file:///b.md', budget: null }, defaults), {
+      ...defaults,
+      uri: 'file:///b.md',
+    });
+    assert.deepEqual(logic.mergeCommandArg(undefined, defaults), defaults);
+    assert.deepEqual(logic.mergeCommandArg('file:///x.md', defaults), defaults);
+  });
+});
+
+describe('validateImplTaskKey', () => {
+  it('accepts a key without whitespace', () => {
+    assert.equal(logic.validateImplTaskKey('impl-a'), undefined);
+    assert.equal(logic.validateImplTaskKey('  impl_2026-01  '), undefined);
+  });
+
+  it('refuses empty keys and inner whitespace', () => {
+    assert.equal(logic.validateImplTaskKey(''), 'Enter the impl task key (e.g. impl-a).');
+    assert.equal(logic.validateImplTaskKey('   '), 'Enter the impl task key (e.g. impl-a).');
+    assert.equal(logic.validateImplTaskKey('impl a'), 'The impl task key must not contain whitespace.');
+    assert.equal(logic.validateImplTaskKey('impl\ta'), 'The impl task key must not contain whitespace.');
+  });
+});
+
+describe('status bar', () => {
+  it('shows the next batch and its steps', () => {
+    const v = logic.formatStatusBar(PREVIEW);
+    assert.equal(v.visible, true);
+    assert.equal(v.text, 'okstra: next 2, 3 (6/8)');
+    assert.equal(
+      v.tooltip,
+      'Next run: stages 2, 3 — 6/8 steps\n' +
+        'Ready: 2, 3, 5 · Done: 1 · Started: 4 (impl-a) · Blocked: 6 (waiting on 4)\n' +
+        'Click to preview the run batch.',
+    );
+  });
+
+  it('shows a single stage', () => {
+    assert.equal(logic.formatStatusBar({ stages: [7], totalSteps: 3, budget: 8 }).text, 'okstra: next 7 (3/8)');
+  });
+
+  it('hides on markdown that is not a plan', () => {
+    const v = logic.formatStatusBarError('file:///README.md is not a plan: it has no Stage Map');
+    assert.deepEqual(v, { visible: false, text: '', tooltip: '' });
+  });
+
+  it('hides while the client is not running', () => {
+    assert.equal(logic.formatStatusBarError('Client is not running').visible, false);
+  });
+
+  it('says why no batch is selectable', () => {
+    const blocked = 'no stage is ready: every remaining stage has unsatisfied depends-on';
+    assert.deepEqual(logic.formatStatusBarError(blocked), {
+      visible: true,
+      text: 'okstra: no stage ready',
+      tooltip: blocked,
+    });
+    assert.equal(logic.formatStatusBarError('no stage is ready: every stage is done').text, 'okstra: all stages done');
+    assert.deepEqual(logic.formatStatusBarError('/p/plan.md: a plan must sit two folders below its run root'), {
+      visible: true,
+      text: 'okstra: no batch',
+      tooltip: '/p/plan.md: a plan must sit two folders below its run root',
+    });
+  });
+});
+
+describe('messages', () => {
+  it('formats a preview', () => {
+    assert.equal(
+      logic.formatPreviewMessage(PREVIEW),
+      'okstra: Next run: stages 2, 3 — 6/8 steps. ' +
+        'Ready: 2, 3, 5 · Done: 1 · Started: 4 (impl-a) · Blocked: 6 (waiting on 4)',
+    );
+  });
+
+  it('formats a preview with nothing else and with unreadable consumers lines', () => {
+    assert.equal(
+      logic.formatPreviewMessage({
+        stages: [1],
+        totalSteps: 4,
+        budget: 8,
+        ready: [],
+        invalidLines: [
+          { line: 3, reason: 'not JSON' },
+          { line: 9, reason: 'no stage' },
+        ],
+      }),
+      'okstra: Next run: stage 1 — 4/8 steps. No other stages. (2 unreadable lines in consumers.jsonl ignored)',
+    );
+  });
+
+  it('formats a reservation', () => {
+    assert.equal(
+      logic.formatReserveMessage(RESERVATION, 'impl-b'),
+      'okstra: reserved stages 2, 3 (6/8 steps) for impl-b in /abs/runs/x/consumers.jsonl',
+    );
+  });
+
+  it('writes details for the output channel', () => {
+    assert.deepEqual(logic.formatDetails('reserve', 'file:///abs/runs/x/d/plan.md', RESERVATION), [
+      '[reserve] file:///abs/runs/x/d/plan.md',
+      '  Next run: stages 2, 3 — 6/8 steps',
+      '  ready:   2, 3, 5',
+      '  done:    1',
+      '  started: 4 by impl-a',
+      '  blocked: 6 waiting on 4',
+      '  consumers: /abs/runs/x/consumers.jsonl',
+      '  appended 2 rows:',
+      '    {"impl_task_key":"impl-b","stage":2,"status":"started","started_at":"2026-01-01T00:00:00Z","head_commit":"abc"}',
+      '    {"impl_task_key":"impl-b","stage":3,"status":"started","started_at":"2026-01-01T00:00:00Z","head_commit":"abc"}',
+    ]);
+    assert.deepEqual(logic.formatDetails('preview', 'file:///p.md', { stages: [1], totalSteps: 1, budget: 8 }), [
+      '[preview] file:///p.md',
+      '  Next run: stage 1 — 1/8 steps',
+      '  ready:   -',
+      '  done:    -',
+      '  started: -',
+      '  blocked: -',
+    ]);
+  });
+});
+
+describe('errors and results', () => {
+  it('takes the message of a ResponseError-like value', () => {
+    const e = Object.assign(new Error('no stage is ready: every stage is done'), { code: -32803 });
+    assert.equal(logic.errorMessage(e), 'no stage is ready: every stage is done');
+    assert.equal(logic.errorMessage({ code: -32602, message: 'okstra.reserveRunBatch needs implTaskKey' }), 'okstra.reserveRunBatch needs implTaskKey');
+    assert.equal(logic.errorMessage('plain'), 'plain');
+    assert.equal(logic.errorMessage(42), '42');
+  });
+
+  it('recognises the not-a-plan answer only', () => {
+    assert.equal(logic.isNotAPlan('file:///a.md is not a plan: it has no Stage Map'), true);
+    assert.equal(logic.isNotAPlan('no stage is ready: every stage is done'), false);
+  });
+
+  it('checks the shape of a batch', () => {
+    assert.equal(logic.isRunBatch(PREVIEW), true);
+    assert.equal(logic.isRunBatch(RESERVATION), true);
+    assert.equal(logic.isRunBatch(null), false);
+    assert.equal(logic.isRunBatch({ stages: [1] }), false);
+  });
+});
+
+describe('parseServerLogLine', () => {
+  it('strips the timestamp and keeps the level', () => {
+    assert.deepEqual(logic.parseServerLogLine('2026-11-25T00:35:53.826407Z  INFO okstra_lsp::lsp: initialize encoding=Utf16'), {
+      level: 'info',
+      message: 'okstra_lsp::lsp: initialize encoding=Utf16',
+    });
+    assert.deepEqual(logic.parseServerLogLine('2026-11-25T00:35:53.826407Z  WARN okstra_lsp::lsp: okstra.cap must be at least 1; using 6'), {
+      level: 'warn',
+      message: 'okstra_lsp::lsp: okstra.cap must be at least 1; using 6',
+    });
+    assert.deepEqual(logic.parseServerLogLine('2026-11-25T00:35:53Z ERROR okstra_lsp: internal error'), {
+      level: 'error',
+      message: 'okstra_lsp: internal error',
+    });
+  });
+
+  it('logs debug and trace at info, keeping their level in the text', () => {
+    assert.deepEqual(logic.parseServerLogLine('2026-11-25T00:35:53.1Z DEBUG okstra_lsp::lsp: workspace/configuration failed'), {
+      level: 'info',
+      message: 'DEBUG okstra_lsp::lsp: workspace/configuration failed',
+    });
+    assert.deepEqual(logic.parseServerLogLine('TRACE x: y'), { level: 'info', message: 'TRACE x: y' });
+  });
+
+  it('keeps anything else as an error', () => {
+    assert.deepEqual(logic.parseServerLogLine("thread 'main' panicked at src/main.rs:1:1"), {
+      level: 'error',
+      message: "thread 'main' panicked at src/main.rs:1:1",
+    });
+  });
+});
+
+describe('debounce', () => {
+  it('runs once with the last arguments after the quiet period', () => {
+    const pending = new Map<number, () => void>();
+    let next = 0;
+    const timers = {
+      set: (f: () => void) => {
+        pending.set(++next, f);
+        return next;
+      },
+      clear: (h: unknown) => {
+        pending.delete(h as number);
+      },
+    };
+    const calls: string[] = [];
+    const d = logic.debounce((s: string) => calls.push(s), 250, timers);
+    d('a');
+    d('b');
+    d('c');
+    assert.equal(pending.size, 1);
+    const fire = () => {
+      const due = [...pending.values()];
+      pending.clear();
+      for (const f of due) f();
+    };
+    fire();
+    assert.deepEqual(calls, ['c']);
+    d('y');
+    fire();
+    assert.deepEqual(calls, ['c', 'y']);
+    d('x');
+    d.cancel();
+    assert.equal(pending.size, 0);
+    fire();
+    assert.deepEqual(calls, ['c', 'y']);
+  });
+});
+
+describe('restart settings', () => {
+  it('restarts for the command line and the selector only', () => {
+    assert.deepEqual([...logic.RESTART_SETTINGS].sort(), ['okstra.logLevel', 'okstra.planGlobs', 'okstra.serverPath']);
+  });
+});

@@ -1,0 +1,254 @@
+/**
+ * A stand-in for the `vscode` module, enough to load the bundle and run its
+ * activation (and vscode-languageclient's start) under `node --test`: the
+ * parts the extension uses are recorded, everything else is a no-op proxy.
+ */
+
+import * as path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const Module = require('node:module') as {
+  _load: (request: string, parent: unknown, isMain: boolean) => unknown;
+};
+
+export class Uri {
+  private constructor(
+    readonly scheme: string,
+    private readonly href: string,
+  ) {}
+  static parse(s: string): Uri {
+    return new Uri(new URL(s).protocol.replace(/:$/, ''), s);
+  }
+  static file(p: string): Uri {
+    return new Uri('file', pathToFileURL(p).href);
+  }
+  get fsPath(): string {
+    return fileURLToPath(this.href);
+  }
+  get path(): string {
+    return new URL(this.href).pathname;
+  }
+  toString(): string {
+    return this.href;
+  }
+  toJSON(): string {
+    return this.href;
+  }
+}
+
+export class Disposable {
+  constructor(private readonly onDispose?: () => void) {}
+  static from(...ds: { dispose?: () => unknown }[]): Disposable {
+    return new Disposable(() => ds.forEach((d) => d?.dispose?.()));
+  }
+  dispose(): void {
+    this.onDispose?.();
+  }
+}
+
+export interface Doc {
+  uri: Uri;
+  languageId: string;
+  fileName: string;
+}
+
+export function doc(file: string, languageId = 'markdown'): Doc {
+  return { uri: Uri.file(file), languageId, fileName: file };
+}
+
+type Listener = (e: unknown) => void;
+
+export interface Stub {
+  vscode: unknown;
+  commands: Map<string, (...args: unknown[]) => unknown>;
+  errors: string[];
+  warnings: string[];
+  infos: string[];
+  logs: string[];
+  /** What `showInputBox` answers (after running `validateInput` on it). */
+  inputBoxAnswer: string | undefined;
+  inputBoxValidation: (string | undefined)[];
+  status: { text: string; tooltip: string; visible: boolean };
+  activeEditor: { document: Doc } | undefined;
+  fire(event: 'activeEditor' | 'save' | 'config', e?: unknown): void;
+}
+
+/** Any member not defined is a callable, constructible, iterable no-op. */
+function anything(): unknown {
+  const f = function () {
+    return anything();
+  };
+  return new Proxy(f, {
+    get: (t, prop) => {
+      if (prop === 'prototype') return t.prototype;
+      if (prop === Symbol.iterator) return function* () {};
+      if (prop === 'dispose') return () => undefined;
+      if (prop === 'then' || typeof prop === 'symbol') return undefined;
+      return anything();
+    },
+    apply: () => ({ dispose: () => undefined }),
+    construct: () => anything() as object,
+  });
+}
+
+export function makeStub(settings: Record<string, unknown>, workspaceFolder?: string): Stub {
+  const listeners = new Map<string, Listener[]>();
+  const on = (name: string) => (l: Listener) => {
+    listeners.set(name, [...(listeners.get(name) ?? []), l]);
+    return { dispose: () => undefined };
+  };
+  const stub: Stub = {
+    vscode: undefined,
+    commands: new Map(),
+    errors: [],
+    warnings: [],
+    infos: [],
+    logs: [],
+    inputBoxAnswer: undefined,
+    inputBoxValidation: [],
+    status: { text: '', tooltip: '', visible: false },
+    activeEditor: undefined,
+    fire: (event, e) => {
+      for (const l of listeners.get(event) ?? []) l(e);
+    },
+  };
+  const channel = (name: string) => {
+    const log = (level: string) => (m: string) => stub.logs.push(`${name} ${level} ${m}`);
+    return {
+      name,
+      logLevel: 2,
+      onDidChangeLogLevel: () => ({ dispose: () => undefined }),
+      trace: log('trace'),
+      debug: log('debug'),
+      info: log('info'),
+      warn: log('warn'),
+      error: log('error'),
+      append: log('append'),
+      appendLine: log('line'),
+      replace: () => undefined,
+      clear: () => undefined,
+      show: () => undefined,
+      hide: () => undefined,
+      dispose: () => undefined,
+    };
+  };
+  const message = (into: string[]) => (m: string) => {
+    into.push(m);
+    return Promise.resolve(undefined);
+  };
+  const real: Record<string, unknown> = {
+    version: '1.91.0',
+    env: { language: 'en', appName: 'stub', machineId: 'm', sessionId: 's' },
+    window: {
+      createOutputChannel: channel,
+      createStatusBarItem: () => ({
+        set text(t: string) {
+          stub.status.text = t;
+        },
+        set tooltip(t: string) {
+          stub.status.tooltip = t;
+        },
+        name: '',
+        command: '',
+        show: () => {
+          stub.status.visible = true;
+        },
+        hide: () => {
+          stub.status.visible = false;
+        },
+        dispose: () => undefined,
+      }),
+      showErrorMessage: message(stub.errors),
+      showWarningMessage: message(stub.warnings),
+      showInformationMessage: message(stub.infos),
+      showInputBox: async (o: { validateInput?: (v: string) => string | undefined }) => {
+        if (stub.inputBoxAnswer !== undefined && o.validateInput) {
+          stub.inputBoxValidation.push(o.validateInput(stub.inputBoxAnswer));
+        }
+        return stub.inputBoxAnswer;
+      },
+      onDidChangeActiveTextEditor: on('activeEditor'),
+      get activeTextEditor() {
+        return stub.activeEditor;
+      },
+    },
+    commands: {
+      registerCommand: (id: string, f: (...args: unknown[]) => unknown) => {
+        stub.commands.set(id, f);
+        return { dispose: () => stub.commands.delete(id) };
+      },
+      executeCommand: () => Promise.resolve(undefined),
+    },
+    workspace: {
+      getConfiguration: () => ({
+        get: (k: string) => settings[k],
+        has: (k: string) => k in settings,
+        inspect: () => undefined,
+        update: () => Promise.resolve(),
+      }),
+      workspaceFolders: workspaceFolder
+        ? [{ uri: Uri.file(workspaceFolder), name: path.basename(workspaceFolder), index: 0 }]
+        : undefined,
+      textDocuments: [],
+      onDidSaveTextDocument: on('save'),
+      onDidChangeConfiguration: on('config'),
+      createFileSystemWatcher: () => ({
+        onDidChange: () => ({ dispose: () => undefined }),
+        onDidCreate: () => ({ dispose: () => undefined }),
+        onDidDelete: () => ({ dispose: () => undefined }),
+        dispose: () => undefined,
+      }),
+    },
+    languages: {
+      match: (_selector: unknown, d: Doc) => (d.languageId === 'markdown' ? 10 : 0),
+    },
+    StatusBarAlignment: { Left: 1, Right: 2 },
+    Uri,
+    Disposable,
+  };
+  const wrap = (o: Record<string, unknown>): unknown =>
+    new Proxy(o, {
+      get: (t, prop) => {
+        if (typeof prop === 'symbol' || prop === 'then') return undefined;
+        if (prop in t) {
+          const v = t[prop];
+          const plain = v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype;
+          return plain ? wrap(v as Record<string, unknown>) : v;
+        }
+        return anything();
+      },
+    });
+  stub.vscode = wrap(real);
+  return stub;
+}
+
+export interface Extension {
+  activate: (ctx: { subscriptions: unknown[] }) => void;
+  deactivate: () => PromiseLike<void> | undefined;
+}
+
+/** A fresh copy of out/extension.js, bound to the stub. */
+export function loadExtension(stub: Stub): Extension {
+  const bundle = path.join(__dirname, '..', '..', 'extension.js');
+  delete require.cache[require.resolve(bundle)];
+  const load = Module._load;
+  Module._load = (request, parent, isMain) => (request === 'vscode' ? stub.vscode : load(request, parent, isMain));
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(bundle) as Extension;
+  } finally {
+    Module._load = load;
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until `check` holds (polling), or fails after `ms`. */
+export async function until(check: () => boolean, what: string, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
