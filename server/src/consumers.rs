@@ -163,7 +163,12 @@ pub fn reserve(
         .append(true)
         .create(true)
         .open(consumers_path)
-        .map_err(|e| ReserveError::Io(format!("{}: {e}", consumers_path.display())))?;
+        .map_err(|e| {
+            ReserveError::Io(format!(
+                "{}: cannot open for append: {e}",
+                consumers_path.display()
+            ))
+        })?;
     file.lock()
         .map_err(|e| ReserveError::Io(format!("{}: cannot lock: {e}", consumers_path.display())))?;
     let result = reserve_locked(
@@ -206,17 +211,18 @@ fn reserve_locked(
             head_commit: head_commit.to_string(),
         })
         .collect();
-    let mut first = consumers.missing_final_newline;
-    for row in &rows {
-        let mut line = String::new();
-        if first {
-            line.push('\n');
-            first = false;
-        }
-        line.push_str(&serde_json::to_string(row).map_err(|e| ReserveError::Io(e.to_string()))?);
-        line.push('\n');
-        file.write_all(line.as_bytes()).map_err(io)?;
+    // All rows go out in one `write`: a process killed here leaves either
+    // every row or none, and never half a line.
+    let mut out = String::new();
+    if consumers.missing_final_newline {
+        out.push('\n');
     }
+    for row in &rows {
+        out.push_str(&serde_json::to_string(row).map_err(|e| ReserveError::Io(e.to_string()))?);
+        out.push('\n');
+    }
+    test_hooks::pause_before_append();
+    file.write_all(out.as_bytes()).map_err(io)?;
     file.sync_data().map_err(io)?;
     Ok(Reservation {
         batch,
@@ -224,6 +230,25 @@ fn reserve_locked(
         rows,
         invalid_lines: consumers.invalid,
     })
+}
+
+/// Hooks for the fault tests, inert unless `OKSTRA_LSP_TEST_HOOKS=1`.
+mod test_hooks {
+    /// With `OKSTRA_LSP_TEST_RESERVE_PAUSE_MS=N`, sleeps N ms while holding
+    /// the lock, after selection and before the append, so a test can kill
+    /// the process exactly there.
+    pub fn pause_before_append() {
+        if std::env::var_os("OKSTRA_LSP_TEST_HOOKS").is_none_or(|v| v != "1") {
+            return;
+        }
+        let ms = std::env::var("OKSTRA_LSP_TEST_RESERVE_PAUSE_MS")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok());
+        if let Some(ms) = ms {
+            eprintln!("okstra-lsp: test hook: pausing {ms} ms before append");
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
