@@ -50,9 +50,8 @@ pub struct FixArgs {
     /// Print a unified diff instead of writing the files.
     #[arg(long)]
     pub dry_run: bool,
-    /// Most effective steps per stage (okstra's cap).
-    #[arg(long, default_value_t = crate::config::DEFAULT_CAP, value_parser = positive)]
-    pub cap: usize,
+    #[command(flatten)]
+    pub config: ConfigArgs,
     /// Plan files or folders.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
@@ -74,12 +73,16 @@ pub struct BatchArgs {
     /// `auto` (ready stages within the budget) or one stage number.
     #[arg(long, default_value = "auto")]
     pub stage: String,
-    /// Steps one run may take (okstra's RUN_STEP_BUDGET).
-    #[arg(long, default_value_t = crate::config::DEFAULT_RUN_BUDGET, value_parser = positive)]
-    pub budget: usize,
+    /// Steps one run may take (okstra's RUN_STEP_BUDGET) [default: runBudget of --config, else 8].
+    #[arg(long, value_parser = positive)]
+    pub budget: Option<usize>,
     /// Also take stages another run started but did not finish (okstra's own behaviour).
     #[arg(long)]
     pub include_started: bool,
+    /// A JSON settings file, the same keys as the server's `okstra` settings
+    /// (cap, runBudget, includeStarted, labelAliases, severityOverrides, maxDocumentBytes).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Output format (json: the same camelCase object the LSP commands return).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -99,12 +102,56 @@ pub struct CheckArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-    /// Most effective steps per stage (okstra's cap).
-    #[arg(long, default_value_t = crate::config::DEFAULT_CAP, value_parser = positive)]
-    pub cap: usize,
+    #[command(flatten)]
+    pub config: ConfigArgs,
     /// Plan files or folders.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+}
+
+/// Where `check` and `fix` take their configuration from.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// Most effective steps per stage (okstra's cap) [default: cap of --config, else 6].
+    #[arg(long, value_parser = positive)]
+    pub cap: Option<usize>,
+    /// A JSON settings file, the same keys as the server's `okstra` settings
+    /// (cap, runBudget, includeStarted, labelAliases, severityOverrides, maxDocumentBytes).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+impl ConfigArgs {
+    /// The file's settings with the flags laid over them.
+    pub fn load(&self) -> Result<Config, CliError> {
+        let mut config = load_config(self.config.as_deref())?;
+        if let Some(cap) = self.cap {
+            config.cap = cap;
+        }
+        Ok(config)
+    }
+}
+
+/// Reads a settings file; a malformed file or value is a usage error (a
+/// checker that silently ignores its configuration gives wrong answers).
+pub fn load_config(path: Option<&Path>) -> Result<Config, CliError> {
+    let Some(path) = path else {
+        return Ok(Config::default());
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError(format!("{}: {e}", path.display())))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| CliError(format!("{}: not JSON: {e}", path.display())))?;
+    // Accept the settings object itself or one wrapped as {"okstra": {...}}.
+    let value = match value.get("okstra") {
+        Some(inner) if inner.is_object() => inner.clone(),
+        _ => value,
+    };
+    let (config, problems) = Config::from_json(&value);
+    match problems.first() {
+        Some(p) => Err(CliError(format!("{}: {p}", path.display()))),
+        None => Ok(config),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -183,9 +230,9 @@ pub fn read_text(path: &Path) -> Result<String, CliError> {
 }
 
 pub fn check(args: &CheckArgs) -> ExitCode {
-    let config = Config {
-        cap: args.cap,
-        ..Config::default()
+    let config = match args.config.load() {
+        Ok(c) => c,
+        Err(e) => return fail(e),
     };
     let files = match collect_markdown(&args.paths) {
         Ok(f) => f,
@@ -319,9 +366,9 @@ pub fn serve(cli: &Cli) -> ExitCode {
 }
 
 pub fn fix(args: &FixArgs) -> ExitCode {
-    let config = Config {
-        cap: args.cap,
-        ..Config::default()
+    let config = match args.config.load() {
+        Ok(c) => c,
+        Err(e) => return fail(e),
     };
     let files = match collect_markdown(&args.paths) {
         Ok(f) => f,
@@ -339,7 +386,9 @@ pub fn fix(args: &FixArgs) -> ExitCode {
         }
         total += applied;
         if args.dry_run {
+            // `a/` + an absolute path would read `a//tmp/…`.
             let name = path.display().to_string();
+            let name = name.trim_start_matches('/');
             let diff = similar::TextDiff::from_lines(&src, &fixed);
             print!(
                 "{}",
@@ -393,16 +442,20 @@ pub fn batch(command: &BatchCommand) -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(CliError(e)),
     };
+    let config = match load_config(args.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
     let options = Options {
         requested,
-        budget: args.budget,
-        include_started: args.include_started,
+        budget: args.budget.unwrap_or(config.run_budget),
+        include_started: args.include_started || config.include_started,
     };
     let src = match read_text(&args.plan) {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    let plan = crate::model::parse(&src, &Config::default());
+    let plan = crate::model::parse(&src, &config);
     if !plan.is_plan() {
         return fail(CliError(format!(
             "{}: not a plan (no Stage Map heading)",
@@ -426,6 +479,10 @@ pub fn batch(command: &BatchCommand) -> ExitCode {
                     let mut v = serde_json::to_value(&b).unwrap_or_default();
                     if let Some(o) = v.as_object_mut() {
                         o.insert("consumersPath".into(), path.display().to_string().into());
+                        o.insert(
+                            "invalidLines".into(),
+                            serde_json::to_value(&read.invalid).unwrap_or_default(),
+                        );
                     }
                     (v, b)
                 }
