@@ -233,28 +233,28 @@ impl Document {
         }
         let old = e.start..(e.old_end).max(e.start);
         let inside = |span: &Span| span.start < old.start && old.end <= span.end;
-        let next_heading_after =
-            |pos: usize| self.headings.iter().map(|h| h.start).find(|&s| s > pos);
+        // A part's scope runs to the next part's heading: headings that are
+        // not plan headings (notes, a damaged stage heading) stay inside it,
+        // as they do for `model::build_blocks`. Old coordinates.
+        let scope_end = |start: usize| self.next_part_start(start).unwrap_or(self.text.len());
+        let old_span =
+            |start: usize| start..(scope_end(start) as isize - e.delta()).max(0) as usize;
         let part = if let Some(i) = self.plan.stages.iter().position(|s| inside(&s.section)) {
             Some(Part::Stage(i))
-        } else if let Some(m) = self.plan.stage_map.as_ref() {
-            let end = next_heading_after(m.heading.start).map_or(self.text.len(), |x| x);
-            let span = m.heading.start..(end as isize - e.delta()).max(0) as usize;
-            if inside(&span) { Some(Part::Map) } else { None }
         } else {
             None
         };
         let part = part.or_else(|| {
+            let m = self.plan.stage_map.as_ref()?;
+            inside(&old_span(m.heading.start)).then_some(Part::Map)
+        });
+        let part = part.or_else(|| {
             let v = self.plan.verification.as_ref()?;
-            let end = next_heading_after(v.heading.start).map_or(self.text.len(), |x| x);
-            inside(&(v.heading.start..(end as isize - e.delta()).max(0) as usize))
-                .then_some(Part::Verification)
+            inside(&old_span(v.heading.start)).then_some(Part::Verification)
         });
         let part = part.or_else(|| {
             let c = self.plan.clarifications.as_ref()?;
-            let end = next_heading_after(c.heading.start).map_or(self.text.len(), |x| x);
-            inside(&(c.heading.start..(end as isize - e.delta()).max(0) as usize))
-                .then_some(Part::Clarifications)
+            inside(&old_span(c.heading.start)).then_some(Part::Clarifications)
         });
         let Some(part) = part else {
             // Outside every part: only text that holds no block is harmless
@@ -294,7 +294,13 @@ impl Document {
                 e.end(&mut end);
                 end
             }
-            _ => next_heading_after(heading_start).unwrap_or(self.text.len()),
+            // The edit lies inside the part, so the next part's heading moved
+            // by the edit's delta.
+            _ => self
+                .next_part_start(heading_start)
+                .map_or(self.text.len(), |s| {
+                    (s as isize + e.delta()).max(0) as usize
+                }),
         };
         let blocks = syntax::outline_in(&self.tree, &self.text, heading_start..end);
         let rebuilt = model::build_blocks(&self.text, &blocks, config, end);
@@ -357,6 +363,26 @@ impl Document {
             }
         }
         true
+    }
+
+    /// Where the first plan part (a stage, the Stage Map, 4.5.9, §5, Open
+    /// Questions) after `pos` begins, in the coordinates of the current
+    /// model (not yet moved across a pending edit).
+    fn next_part_start(&self, pos: usize) -> Option<usize> {
+        let plan = &self.plan;
+        let i = plan.stages.partition_point(|s| s.heading.start <= pos);
+        let stage = plan.stages.get(i).map(|s| s.heading.start);
+        [
+            stage,
+            plan.stage_map.as_ref().map(|m| m.heading.start),
+            plan.verification.as_ref().map(|v| v.heading.start),
+            plan.clarifications.as_ref().map(|c| c.heading.start),
+        ]
+        .into_iter()
+        .flatten()
+        .chain(plan.open_questions.iter().map(|q| q.start))
+        .filter(|&s| s > pos)
+        .min()
     }
 
     /// Moves every part of the plan but `except` across the edit.

@@ -279,3 +279,36 @@ fn one_keystroke_rederives_one_stage() {
     assert_eq!(doc.stats().stages_rederived, 0, "{:?}", doc.stats());
     assert_eq!(doc.plan(), &model::parse(doc.text(), &config));
 }
+
+/// Found by the fuzz target: a stage heading damaged into a plain heading
+/// (`### 4.5\t.1 …`) stays inside the Stage Map's scope, so when the map's
+/// own table is then broken the model takes the next table in that scope;
+/// the one-part fast path must re-derive the same scope.
+#[test]
+fn damaged_stage_heading_stays_in_the_stage_map_scope() {
+    let config = Config::default();
+    let base = generate::plan(&Spec {
+        overlap_every: 3,
+        over_cap_every: 5,
+        ..Spec::clean(2)
+    });
+    let mut doc = Document::new(base.clone(), &config);
+    let mut shadow = base;
+    let heading = shadow.find("### 4.5.1 ").expect("stage 1 heading") + "### 4.5".len();
+    doc.edit(heading..heading, "\t");
+    shadow.insert(heading, '\t');
+    doc.reanalyze(&config);
+    // Cut from the header's last cells into the first data row: no
+    // delimiter row is left, so the map's table is gone.
+    let from = shadow.find("-on | Steps |").expect("map header");
+    let to = shadow.find("| 1 | Stage tit").expect("first map row") + "| 1 | Stage tit".len();
+    doc.edit(from..to, "");
+    shadow.replace_range(from..to, "");
+    doc.reanalyze(&config);
+    let diff = first_diff(doc.plan(), &model::parse(&shadow, &config));
+    assert!(diff.is_none(), "{}", diff.unwrap_or_default());
+    assert_eq!(
+        doc.findings(),
+        okstra_lsp::analyze(&shadow, &config).as_slice()
+    );
+}
