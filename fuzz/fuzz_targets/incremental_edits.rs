@@ -17,7 +17,7 @@ const PIECES: &[&str] = &[
     "|", "||", "#", "## ", "`", "```\n", "\n", "\r\n", "-", " ", "가", "😀", "é", "\\|", "1",
     "7", "(none)", ", 3", "C-9", "| 9 | x | y | z | w |\n", "### Stage 42: new\n", "<!--",
     "-->", "> ", "**", "\r", "~~~\n", "    ", "\t", "| Stage | Title | depends-on | Steps |\n",
-    "#### Stage Exit Contract\n", "- Predicted added/modified files: `src/a.rs`\n",
+    "#### Stage Exit Contract\n", "|  |  |  |  |  |\n", "| |", "- Predicted added/modified files: `src/a.rs`\n",
 ];
 
 fn boundary(s: &str, mut i: usize) -> usize {

@@ -138,8 +138,8 @@ pub fn load_config(path: Option<&Path>) -> Result<Config, CliError> {
     let Some(path) = path else {
         return Ok(Config::default());
     };
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError(format!("{}: {e}", path.display())))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| CliError(format!("{}: {e}", path.display())))?;
     let value: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| CliError(format!("{}: not JSON: {e}", path.display())))?;
     // Accept the settings object itself or one wrapped as {"okstra": {...}}.

@@ -116,8 +116,15 @@ impl Document {
         if start == end && new_text.is_empty() {
             return;
         }
-        let start_position = self.point(start);
-        let old_end_position = self.point(end);
+        // The parser sees whole lines (a blank table row is read with a cell
+        // filled, see `syntax::chunk`), so tell it the edit spans the lines
+        // it touched.
+        let line_start = self.text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let old_line_end = self.text[end..]
+            .find('\n')
+            .map_or(self.text.len(), |i| end + i + 1);
+        let start_position = self.point(line_start);
+        let old_end_position = self.point(old_line_end);
         // Did the edit touch a heading (its line, or the line break after it)?
         let first = self.headings.partition_point(|h| h.end < start);
         let heading = self.headings.get(first).is_some_and(|h| h.start <= end + 1);
@@ -129,11 +136,12 @@ impl Document {
         self.text.replace_range(start..end, new_text);
 
         let new_end = start + new_text.len();
-        let new_end_position = advance(start_position, new_text);
+        let new_line_end = new_end + (old_line_end - end);
+        let new_end_position = advance(start_position, &self.text[line_start..new_line_end]);
         self.tree.edit(&InputEdit {
-            start_byte: start,
-            old_end_byte: end,
-            new_end_byte: new_end,
+            start_byte: line_start,
+            old_end_byte: old_line_end,
+            new_end_byte: new_line_end,
             start_position,
             old_end_position,
             new_end_position,

@@ -34,17 +34,87 @@ fn new_parser(language: &tree_sitter::Language) -> Parser {
 pub fn parse_blocks(text: &str, old: Option<&Tree>) -> Tree {
     BLOCK_PARSER.with(|p| {
         let mut p = p.borrow_mut();
-        match p.parse(text, old) {
+        let mut read = |byte: usize, _| chunk(text, byte);
+        match p.parse_with_options(&mut read, old, None) {
             Some(tree) => tree,
             // Only possible with a cancellation flag or timeout, which we never
             // set; a fresh parse is the safe answer.
             None => {
                 p.reset();
-                p.parse(text, None)
+                p.parse_with_options(&mut read, None, None)
                     .unwrap_or_else(|| unreachable_tree(&mut p))
             }
         }
     })
+}
+
+/// What the parser reads from `byte` on: the text itself, except that a
+/// table row whose cells are all blank is shown with one blank filled in.
+/// tree-sitter-md's error recovery on such a row swallows the rest of the
+/// document into an `ERROR` node (tree-sitter-grammars/tree-sitter-markdown
+/// #242); with a filled cell it parses as the row it is. Lengths are kept,
+/// so every byte range still points into `text`, where the cell is blank.
+/// Edits must cover whole lines (`Document::edit` widens them) because
+/// whether a line is filled depends on all of it.
+fn chunk(text: &str, byte: usize) -> std::borrow::Cow<'_, [u8]> {
+    use std::borrow::Cow;
+    let bytes = text.as_bytes();
+    if byte >= bytes.len() {
+        return Cow::Borrowed(&[]);
+    }
+    let line_start = bytes[..byte]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let mut start = line_start;
+    // Hand out the lines up to the next blank row in one piece.
+    loop {
+        let end = bytes[start..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(bytes.len(), |i| start + i + 1);
+        if let Some(fill) = blank_row_fill(&bytes[start..end]) {
+            if start > byte {
+                return Cow::Borrowed(&bytes[byte..start]);
+            }
+            let mut line = bytes[start..end].to_vec();
+            line[fill] = b'x';
+            return Cow::Owned(line[byte - start..].to_vec());
+        }
+        if end >= bytes.len() || end - byte >= 1 << 16 {
+            return Cow::Borrowed(&bytes[byte..end]);
+        }
+        start = end;
+    }
+}
+
+/// For a line that is a pipe-table row of blank cells (`|  |  |`, `| |`),
+/// the index of a space or tab to fill.
+fn blank_row_fill(line: &[u8]) -> Option<usize> {
+    let indent = line.iter().take(4).take_while(|&&b| b == b' ').count();
+    if indent > 3 || line.get(indent) != Some(&b'|') {
+        return None;
+    }
+    let mut pipes = 0;
+    let mut fill = None;
+    for (i, &b) in line.iter().enumerate().skip(indent) {
+        match b {
+            b'|' => pipes += 1,
+            b' ' | b'\t' => {
+                if fill.is_none() && pipes > 0 {
+                    fill = Some(i);
+                }
+            }
+            b'\r' | b'\n' => {}
+            _ => return None,
+        }
+    }
+    // The fill must sit between two pipes, inside a cell.
+    let fill = fill?;
+    line[fill..]
+        .contains(&b'|')
+        .then_some(fill)
+        .filter(|_| pipes >= 2)
 }
 
 fn unreachable_tree(p: &mut Parser) -> Tree {
@@ -342,21 +412,17 @@ pub fn split_row(src: &str, range: Range<usize>) -> Vec<Range<usize>> {
 /// `` `a|b` `` as one cell: join neighbours while a cell has an open span.
 fn join_code_spans(src: &str, cells: Vec<Range<usize>>) -> Vec<Range<usize>> {
     let mut out: Vec<Range<usize>> = Vec::with_capacity(cells.len());
-    let mut open = false;
+    // The length of the backtick run of the code span still open.
+    let mut open: Option<usize> = None;
     for cell in cells {
-        let ticks = unescaped_backticks(&src[cell.clone()]);
+        let was_open = open.is_some();
+        open = code_span_state(&src[cell.clone()], open);
         match out.last_mut() {
-            Some(last) if open => {
-                last.end = cell.end;
-                open ^= ticks % 2 == 1;
-            }
-            _ => {
-                open = ticks % 2 == 1;
-                out.push(cell);
-            }
+            Some(last) if was_open => last.end = cell.end,
+            _ => out.push(cell),
         }
     }
-    if open {
+    if open.is_some() {
         // An unbalanced backtick that never closes: GFM's split was right.
         return split_again(src, out);
     }
@@ -385,25 +451,30 @@ fn split_again(src: &str, joined: Vec<Range<usize>>) -> Vec<Range<usize>> {
     out
 }
 
-fn unescaped_backticks(text: &str) -> usize {
+/// Reads `text` for code spans (CommonMark: a run of N backticks is closed
+/// by the next run of exactly N), starting with the span `open` (its run
+/// length) if one is open, and returns the span still open at the end.
+fn code_span_state(text: &str, mut open: Option<usize>) -> Option<usize> {
     let bytes = text.as_bytes();
-    let mut n = 0;
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            b'\\' => i += 1,
+            // Backslash escapes work outside code spans only.
+            b'\\' if open.is_none() => i += 1,
             b'`' => {
-                // A run of backticks opens or closes one span.
-                while i + 1 < bytes.len() && bytes[i + 1] == b'`' {
-                    i += 1;
-                }
-                n += 1;
+                let run = bytes[i..].iter().take_while(|&&b| b == b'`').count();
+                open = match open {
+                    None => Some(run),
+                    Some(n) if n == run => None,
+                    other => other,
+                };
+                i += run - 1;
             }
             _ => {}
         }
         i += 1;
     }
-    n
+    open
 }
 
 fn list(node: Node, src: &str) -> List {

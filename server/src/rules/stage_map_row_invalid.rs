@@ -53,35 +53,48 @@ fn check(ctx: &Context, out: &mut Vec<Finding>) {
             out.push(finding(
                 &RULE,
                 span.clone(),
-                format!(
-                    "cannot read the stage number `{}`: write a number such as `3`",
-                    ctx.text(span)
-                ),
+                if span.is_empty() {
+                    "this row has no stage number: write a number such as `3`".into()
+                } else {
+                    format!(
+                        "cannot read the stage number `{}`: write a number such as `3`",
+                        ctx.text(span)
+                    )
+                },
             ));
         }
         if let Field::Invalid(span) = &row.depends_on {
-            let cell = table
-                .columns
-                .depends_on
-                .and_then(|i| row.cells.get(i))
-                .map_or("", |c| ctx.text(c));
             out.push(finding(
                 &RULE,
                 span.clone(),
-                format!(
-                    "cannot read depends-on `{}` (in `{cell}`): write `(none)` or stage numbers separated by commas, e.g. `1, 3`",
-                    ctx.text(span)
-                ),
+                if span.is_empty() {
+                    // Only a row that stops before the column: an empty cell reads as `(none)`.
+                    "this row has no depends-on cell: write `(none)` or stage numbers separated by commas, e.g. `1, 3`".into()
+                } else {
+                    let cell = table
+                        .columns
+                        .depends_on
+                        .and_then(|i| row.cells.get(i))
+                        .map_or("", |c| ctx.text(c));
+                    format!(
+                        "cannot read depends-on `{}` (in `{cell}`): write `(none)` or stage numbers separated by commas, e.g. `1, 3`",
+                        ctx.text(span)
+                    )
+                },
             ));
         }
         if let Field::Invalid(span) = &row.steps {
             out.push(finding(
                 &RULE,
                 span.clone(),
-                format!(
-                    "cannot read the step count `{}`: write the number of effective steps",
-                    ctx.text(span)
-                ),
+                if span.is_empty() {
+                    "this row has no step count: write the number of effective steps".into()
+                } else {
+                    format!(
+                        "cannot read the step count `{}`: write the number of effective steps",
+                        ctx.text(span)
+                    )
+                },
             ));
         }
     }
@@ -105,5 +118,18 @@ mod tests {
         assert_eq!(hits.len(), 1);
         assert!(hits[0].1.contains("depends-on, Steps"), "{}", hits[0].1);
         assert_eq!(run(&super::RULE, "## Stage Map\n\ntext\n").len(), 1);
+    }
+
+    #[test]
+    fn empty_or_absent_cells_are_named_not_quoted() {
+        let src = "## Stage Map\n| Stage | Title | depends-on | Steps |\n|---|---|---|---|\n|  | a | (none) | 1 |\n| 2 | b | 1\n| 3 | c |\n";
+        let hits = run(&super::RULE, src);
+        let messages: Vec<&str> = hits.iter().map(|h| h.1.as_str()).collect();
+        assert_eq!(hits.len(), 4, "{messages:?}");
+        assert!(messages[0].starts_with("this row has no stage number"));
+        assert!(messages[1].starts_with("this row has no step count"));
+        assert!(messages[2].starts_with("this row has no depends-on cell"));
+        assert!(messages[3].starts_with("this row has no step count"));
+        assert!(messages.iter().all(|m| !m.contains("``")), "{messages:?}");
     }
 }
