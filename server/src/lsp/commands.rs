@@ -16,6 +16,11 @@ use crate::model::Plan;
 pub const PREVIEW: &str = "okstra.previewRunBatch";
 pub const RESERVE: &str = "okstra.reserveRunBatch";
 pub const COMMANDS: [&str; 2] = [PREVIEW, RESERVE];
+/// Test hook, never advertised and refused unless `OKSTRA_LSP_TEST_HOOKS=1`:
+/// panics inside the request's guard (holding the document of its `uri`
+/// argument, when given), so the end-to-end tests can check that a panic is
+/// one request's internal error and the server keeps serving.
+const DEBUG_PANIC: &str = "okstra.debugPanic";
 
 /// okstra's rejections ("no stage is ready", "already completed", ...).
 const REQUEST_FAILED: i64 = -32803;
@@ -76,10 +81,11 @@ fn consumers_path(uri: &Uri) -> Result<PathBuf> {
     consumers::path_for(&path).map_err(invalid_params)
 }
 
-/// The recorded status of a document's stages (empty when unknown).
+/// The recorded status of a document's stages (empty when unknown, and for
+/// plans outside the workspace folders, whose run folder is not read).
 pub(super) fn status_for(backend: &Backend, uri: &Uri) -> Status {
-    let _ = backend;
-    let Ok(path) = consumers_path(uri) else {
+    let allowed = file_path(uri).and_then(|p| backend.check_allowed(&p));
+    let Ok(path) = allowed.and_then(|()| consumers_path(uri)) else {
         return Status::default();
     };
     consumers::read(&path).map(|c| c.status).unwrap_or_default()
@@ -187,6 +193,18 @@ pub(super) async fn execute(
     params: lsp::ExecuteCommandParams,
 ) -> Result<Option<Value>> {
     let command = params.command.as_str();
+    if command == DEBUG_PANIC && std::env::var_os("OKSTRA_LSP_TEST_HOOKS").is_some_and(|v| v == "1")
+    {
+        let uri = params
+            .arguments
+            .first()
+            .and_then(|a| a.get("uri"))
+            .and_then(|u| serde_json::from_value::<Uri>(u.clone()).ok());
+        if let Some(uri) = uri {
+            backend.with_doc::<()>(&uri, |_, _| panic!("okstra.debugPanic test hook"))?;
+        }
+        return guard(|| panic!("okstra.debugPanic test hook"));
+    }
     if !COMMANDS.contains(&command) {
         return Err(invalid_params(format!("unknown command {command}")));
     }
@@ -199,6 +217,9 @@ pub(super) async fn execute(
         serde_json::from_value(arg).map_err(|e| invalid_params(format!("{command}: {e}")))?;
     let settings = backend.settings();
     let options = options(&args, &settings)?;
+    // The plan and its run folder (where consumers.jsonl is read and
+    // written) must be inside the workspace, even when the plan is open.
+    backend.check_allowed(&file_path(&args.uri)?)?;
     let (doc, _) = backend.read_document(&args.uri)?;
     let stages = guard(|| batch::stages(doc.plan()))?;
     if doc.plan().stage_map.is_none() {

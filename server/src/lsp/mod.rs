@@ -15,6 +15,7 @@
 mod actions;
 mod commands;
 pub mod convert;
+mod transport;
 
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -45,8 +46,14 @@ pub(crate) struct Settings {
     pub encoding: Encoding,
     pub config: Config,
     pub roots: Vec<PathBuf>,
+    /// The client named workspace folders (or a root): files outside `roots`
+    /// are refused, even when no folder was a local `file:` URI.
+    pub restricted: bool,
     pub watch_dynamic: bool,
     pub config_pull: bool,
+    /// The `okstra` settings of `initializationOptions`: what configuration
+    /// answers and pushes are laid over (a null answer keeps them).
+    pub init_options: serde_json::Value,
 }
 
 struct Publish {
@@ -62,10 +69,13 @@ pub struct Backend {
     publisher: mpsc::UnboundedSender<Publish>,
 }
 
-/// Serves LSP over stdin/stdout until `exit` or EOF.
+/// Serves LSP over stdin/stdout until `exit` or EOF. Input goes through
+/// `transport`, so a malformed message cannot end the session.
 pub async fn run_stdio() {
-    let (service, socket) = LspService::new(Backend::new);
-    Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
+    let (service, socket) = LspService::build(Backend::new)
+        .custom_method(transport::INVALID_MESSAGE, Backend::invalid_message)
+        .finish();
+    Server::new(transport::stdin(), tokio::io::stdout(), socket)
         .serve(service)
         .await;
 }
@@ -80,6 +90,22 @@ impl Backend {
             settings: Arc::new(RwLock::new(Settings::default())),
             publisher: tx,
         }
+    }
+
+    /// Answers a request that `transport` found malformed.
+    async fn invalid_message(
+        &self,
+        params: serde_json::Value,
+    ) -> Result<Option<serde_json::Value>> {
+        let reason = params
+            .get("reason")
+            .and_then(|r| r.as_str())
+            .unwrap_or("not a valid JSON-RPC request");
+        Err(jsonrpc::Error {
+            code: jsonrpc::ErrorCode::InvalidRequest,
+            message: reason.to_string().into(),
+            data: None,
+        })
     }
 
     fn settings(&self) -> Settings {
@@ -127,7 +153,8 @@ impl Backend {
             match client.configuration(vec![item]).await {
                 Ok(values) => {
                     let value = values.into_iter().next().unwrap_or(serde_json::Value::Null);
-                    let (config, problems) = Config::from_json(&value);
+                    let init = me.settings().init_options;
+                    let (config, problems) = config_over(&init, &value);
                     for p in &problems {
                         warn!("{p}");
                         client
@@ -135,10 +162,7 @@ impl Backend {
                             .await;
                     }
                     if let Ok(mut s) = settings.write() {
-                        s.config = Config {
-                            max_document_bytes: s.config.max_document_bytes,
-                            ..config
-                        };
+                        s.config = config;
                     }
                     me.reanalyze_all();
                 }
@@ -176,12 +200,18 @@ impl Backend {
 
     /// Files outside the workspace folders are not read (SECURITY.md).
     pub(crate) fn check_allowed(&self, path: &Path) -> std::result::Result<(), jsonrpc::Error> {
-        let roots = self.settings().roots;
-        if roots.is_empty() {
+        let Settings {
+            roots, restricted, ..
+        } = self.settings();
+        if !restricted {
             return Ok(());
         }
         let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
-        if roots.iter().any(|r| canonical.starts_with(r)) {
+        // A path that cannot be resolved must not climb out with `..`.
+        let climbs = canonical
+            .components()
+            .any(|c| c == std::path::Component::ParentDir);
+        if !climbs && roots.iter().any(|r| canonical.starts_with(r)) {
             Ok(())
         } else {
             Err(invalid_params(format!(
@@ -205,6 +235,22 @@ impl Backend {
     }
 }
 
+/// The configuration from the `initializationOptions` settings with a
+/// `workspace/configuration` answer (or pushed settings) laid over them key by
+/// key: a null or empty answer keeps what initialization said.
+fn config_over(init: &serde_json::Value, answer: &serde_json::Value) -> (Config, Vec<String>) {
+    let mut merged = init.as_object().cloned().unwrap_or_default();
+    let mut problems = Vec::new();
+    match answer {
+        serde_json::Value::Object(o) => merged.extend(o.clone()),
+        serde_json::Value::Null => {}
+        other => problems.push(format!("okstra settings must be an object, got {other}")),
+    }
+    let (config, more) = Config::from_json(&serde_json::Value::Object(merged));
+    problems.extend(more);
+    (config, problems)
+}
+
 /// Runs `f`, turning a panic into an internal error for this request.
 pub(crate) fn guard<T>(f: impl FnOnce() -> T) -> Result<T> {
     catch_unwind(AssertUnwindSafe(f)).map_err(|panic| {
@@ -224,10 +270,18 @@ pub(crate) fn invalid_params(message: impl Into<String>) -> jsonrpc::Error {
     jsonrpc::Error::invalid_params(message.into())
 }
 
+/// The local path of a `file:` URI. `Uri::to_file_path` ignores the scheme
+/// and the host (`untitled:x` would be the relative path `x`, `https://h/etc/x`
+/// the path `/etc/x`), so both are checked here.
 pub(crate) fn file_path(uri: &Uri) -> std::result::Result<PathBuf, jsonrpc::Error> {
+    let local_file = uri.scheme().as_str().eq_ignore_ascii_case("file")
+        && uri
+            .authority()
+            .is_none_or(|a| a.host().is_empty() || a.host().eq_ignore_ascii_case("localhost"));
     uri.to_file_path()
+        .filter(|p| local_file && p.is_absolute())
         .map(|p| p.into_owned())
-        .ok_or_else(|| invalid_params(format!("{} is not a file: URI", uri.as_str())))
+        .ok_or_else(|| invalid_params(format!("{} is not a local file: URI", uri.as_str())))
 }
 
 /// Sends queued diagnostics in order; when several are waiting for one
@@ -272,7 +326,8 @@ fn encoding_kind(enc: Encoding) -> lsp::PositionEncodingKind {
     }
 }
 
-fn roots(params: &lsp::InitializeParams) -> Vec<PathBuf> {
+/// The local workspace folders, and whether the client named any folder.
+fn roots(params: &lsp::InitializeParams) -> (Vec<PathBuf>, bool) {
     let mut uris: Vec<&Uri> = params
         .workspace_folders
         .iter()
@@ -283,16 +338,21 @@ fn roots(params: &lsp::InitializeParams) -> Vec<PathBuf> {
     if uris.is_empty() {
         uris.extend(params.root_uri.iter());
     }
-    uris.into_iter()
-        .filter_map(|u| u.to_file_path())
-        .map(|p| p.canonicalize().unwrap_or_else(|_| p.into_owned()))
-        .collect()
+    let restricted = !uris.is_empty();
+    let roots = uris
+        .into_iter()
+        .filter_map(|u| file_path(u).ok())
+        .map(|p| p.canonicalize().unwrap_or(p))
+        .collect();
+    (roots, restricted)
 }
 
 impl LanguageServer for Backend {
     async fn initialize(&self, params: lsp::InitializeParams) -> Result<lsp::InitializeResult> {
         let encoding = negotiate_encoding(&params);
+        let (roots, restricted) = roots(&params);
         let mut config = Config::default();
+        let mut init_options = serde_json::Value::Null;
         if let Some(opts) = &params.initialization_options {
             let value = opts.get("okstra").unwrap_or(opts);
             let (c, problems) = Config::from_json(value);
@@ -300,6 +360,7 @@ impl LanguageServer for Backend {
                 warn!("initializationOptions: {p}");
             }
             config = c;
+            init_options = value.clone();
         }
         let ws = params.capabilities.workspace.as_ref();
         let watch_dynamic = ws
@@ -311,9 +372,11 @@ impl LanguageServer for Backend {
             *s = Settings {
                 encoding,
                 config,
-                roots: roots(&params),
+                roots,
+                restricted,
                 watch_dynamic,
                 config_pull,
+                init_options,
             };
         }
         info!(?encoding, "initialize");
@@ -523,15 +586,12 @@ impl LanguageServer for Backend {
             .unwrap_or(params.settings);
         let is_settings = value.as_object().is_some_and(|o| !o.is_empty());
         if is_settings {
-            let (config, problems) = Config::from_json(&value);
+            let (config, problems) = config_over(&self.settings().init_options, &value);
             for p in problems {
                 warn!("{p}");
             }
             if let Ok(mut s) = self.settings.write() {
-                s.config = Config {
-                    max_document_bytes: s.config.max_document_bytes,
-                    ..config
-                };
+                s.config = config;
             }
             self.reanalyze_all();
         } else if self.settings().config_pull {
@@ -573,10 +633,18 @@ impl LanguageServer for Backend {
         let s = self.settings();
         let files = crate::cli::collect_markdown(&s.roots).unwrap_or_default();
         let mut items = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for path in files {
             let Some(uri) = Uri::from_file_path(&path) else {
                 continue;
             };
+            // Symbolic links may lead out of the workspace, or back into it
+            // (the walk follows them: one file, many paths).
+            if self.check_allowed(&path).is_err()
+                || !seen.insert(path.canonicalize().unwrap_or_else(|_| path.clone()))
+            {
+                continue;
+            }
             let (doc, version) = match self.docs.get(&uri) {
                 Some(open) => (
                     Document::new(open.doc.text().to_string(), &s.config),

@@ -1,0 +1,276 @@
+"""Issue 6: okstra.previewRunBatch / okstra.reserveRunBatch on a plan in the
+run layout (runs/<plan-task-key>/<dir>/plan.md, consumers.jsonl two folders
+up), and the workspace-folder restriction on what the server reads and
+writes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+from lsprotocol import types as T
+from pygls.exceptions import JsonRpcException
+
+from lspkit import BIN
+from plans import NOT_A_PLAN, PLAN
+
+INVALID_PARAMS = -32602
+REQUEST_FAILED = -32803
+
+
+@pytest.fixture
+def layout(tmp_path):
+    """ws/runs/demo-plan/planning/plan.md, ws/notes.md, and outside/ (not in
+    the workspace) with a plan in the same layout."""
+    ws = tmp_path / "ws"
+    plan = ws / "runs" / "demo-plan" / "planning" / "plan.md"
+    plan.parent.mkdir(parents=True)
+    plan.write_text(PLAN)
+    (ws / "notes.md").write_text(NOT_A_PLAN)
+    outside = tmp_path / "outside" / "runs" / "x" / "planning" / "plan.md"
+    outside.parent.mkdir(parents=True)
+    outside.write_text(PLAN)
+    return ws, plan, outside
+
+
+def rows(path):
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+async def error_of(awaitable) -> JsonRpcException:
+    with pytest.raises(JsonRpcException) as info:
+        await awaitable
+    return info.value
+
+
+async def test_preview_then_reserve(start, layout):
+    ws, plan, _ = layout
+    consumers = ws / "runs" / "demo-plan" / "consumers.jsonl"
+    client, _ = await start(folders=[ws])
+    uri = plan.as_uri()
+
+    # Preview from the file on disk (not open): okstra's auto batch.
+    preview = await client.execute("okstra.previewRunBatch", {"uri": uri})
+    assert preview["stages"] == [1, 2]
+    assert preview["totalSteps"] == 5
+    assert preview["budget"] == 8
+    assert preview["ready"] == [1, 2]
+    assert preview["done"] == [] and preview["started"] == []
+    assert preview["blocked"] == [{"stage": 3, "waitingOn": [1, 2]}, {"stage": 4, "waitingOn": [3]}]
+    assert preview["consumersPath"] == str(consumers.resolve())
+    assert preview["invalidLines"] == []
+    assert not consumers.exists(), "preview writes nothing"
+    # The same object as the CLI's.
+    cli = json.loads(
+        subprocess.run(
+            [str(BIN), "batch", "preview", str(plan), "--format", "json"], capture_output=True, text=True
+        ).stdout
+    )
+    assert {k: preview[k] for k in cli} == cli
+
+    # Options: a smaller budget, and a stage asked for by number.
+    assert (await client.execute("okstra.previewRunBatch", {"uri": uri, "budget": 3}))["stages"] == [1]
+    assert (await client.execute("okstra.previewRunBatch", {"uri": uri, "stage": 2}))["stages"] == [2]
+    assert (await client.execute("okstra.previewRunBatch", {"uri": uri, "stage": "2"}))["stages"] == [2]
+
+    # Reserve: one started row per stage of the batch.
+    reservation = await client.execute("okstra.reserveRunBatch", {"uri": uri, "implTaskKey": "impl-A"})
+    assert reservation["stages"] == [1, 2]
+    assert reservation["consumersPath"] == str(consumers.resolve())
+    written = rows(consumers)
+    assert [(r["impl_task_key"], r["stage"], r["status"]) for r in written] == [
+        ("impl-A", 1, "started"),
+        ("impl-A", 2, "started"),
+    ]
+    assert all(r["started_at"].endswith("Z") and "head_commit" in r for r in written)
+    assert reservation["rows"] == written
+
+    # Started stages are not offered again (unless asked to).
+    err = await error_of(client.execute("okstra.reserveRunBatch", {"uri": uri, "implTaskKey": "impl-B"}))
+    assert err.code == REQUEST_FAILED
+    assert "no stage is ready" in err.message
+    again = await client.execute("okstra.previewRunBatch", {"uri": uri, "includeStarted": True})
+    assert again["stages"] == [1, 2]
+    assert [s["stage"] for s in again["started"]] == [1, 2]
+    assert len(rows(consumers)) == 2
+
+    # okstra finishes 1 and 2: stage 3 is next, and hover says so.
+    with consumers.open("a") as f:
+        for n in (1, 2):
+            f.write(json.dumps({"impl_task_key": "impl-A", "stage": n, "status": "done"}) + "\n")
+        f.write("not json\n")
+    doc = client.open(uri, PLAN)
+    hover = await client.text_document_hover_async(
+        T.HoverParams(text_document=T.TextDocumentIdentifier(uri=uri), position=doc.pos("Stage 3 —", offset=6))
+    )
+    assert "Status: ready" in hover.contents.value
+    hover = await client.text_document_hover_async(
+        T.HoverParams(text_document=T.TextDocumentIdentifier(uri=uri), position=doc.pos("Stage 1 —", offset=6))
+    )
+    assert "Status: done" in hover.contents.value
+    reservation = await client.execute("okstra.reserveRunBatch", {"uri": uri, "implTaskKey": "impl-C"})
+    assert reservation["stages"] == [3]
+    assert reservation["invalidLines"][0]["line"] == 5
+    lines = consumers.read_text().splitlines()
+    assert lines[4] == "not json", "an invalid line is kept"
+    assert [json.loads(line)["stage"] for line in lines[5:]] == [3]
+
+
+async def test_commands_use_the_open_buffer(start, layout):
+    ws, plan, _ = layout
+    client, _ = await start(folders=[ws])
+    uri = plan.as_uri()
+    # Unsaved: stage 2 now depends on stage 1.
+    client.open(uri, PLAN.replace("| 2 | Redis backend | (none) |", "| 2 | Redis backend | 1 |"))
+    preview = await client.execute("okstra.previewRunBatch", {"uri": uri})
+    assert preview["stages"] == [1]
+    assert preview["blocked"][0] == {"stage": 2, "waitingOn": [1]}
+
+    lenses = await client.text_document_code_lens_async(
+        T.CodeLensParams(text_document=T.TextDocumentIdentifier(uri=uri))
+    )
+    assert [lens.command.command for lens in lenses] == ["okstra.previewRunBatch", "okstra.reserveRunBatch"]
+    assert list(lenses[0].command.arguments) == [{"uri": uri}]
+    hints = await client.text_document_inlay_hint_async(
+        T.InlayHintParams(
+            text_document=T.TextDocumentIdentifier(uri=uri),
+            range=T.Range(start=T.Position(line=0, character=0), end=T.Position(line=100, character=0)),
+        )
+    )
+    assert [h.label.strip() for h in hints] == [
+        "ready",
+        "blocked by stage 1",
+        "blocked by stage 1, 2",
+        "blocked by stage 3",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("command", "arguments", "code", "words"),
+    [
+        ("okstra.reserveRunBatch", {}, INVALID_PARAMS, "implTaskKey"),
+        ("okstra.reserveRunBatch", {"implTaskKey": "   "}, INVALID_PARAMS, "implTaskKey"),
+        ("okstra.previewRunBatch", {"stage": 9}, REQUEST_FAILED, "not in Stage Map"),
+        ("okstra.reserveRunBatch", {"stage": 9, "implTaskKey": "k"}, REQUEST_FAILED, "not in Stage Map"),
+        ("okstra.previewRunBatch", {"stage": "first"}, INVALID_PARAMS, "first"),
+        ("okstra.previewRunBatch", {"stage": -1}, INVALID_PARAMS, "stage"),
+        ("okstra.previewRunBatch", {"budget": 0}, INVALID_PARAMS, "budget"),
+        ("okstra.previewRunBatch", {"budget": "lots"}, INVALID_PARAMS, "invalid type"),
+        ("okstra.previewRunBatch", {"uri": 5}, INVALID_PARAMS, "okstra.previewRunBatch"),
+        ("okstra.previewRunBatch", {"uri": "not a uri"}, INVALID_PARAMS, "okstra.previewRunBatch"),
+        ("okstra.previewRunBatch", {"uri": "untitled:Untitled-1"}, INVALID_PARAMS, "not a local file"),
+        (
+            "okstra.previewRunBatch",
+            {"uri": "https://example.com/ws/runs/demo-plan/planning/plan.md"},
+            INVALID_PARAMS,
+            "not a local file",
+        ),
+        ("okstra.previewRunBatch", "NOTES", REQUEST_FAILED, "not a plan"),
+        ("okstra.reserveRunBatch", {"uri": "MISSING", "implTaskKey": "k"}, INVALID_PARAMS, "missing.md"),
+        ("okstra.unknownCommand", {}, INVALID_PARAMS, "unknown command"),
+        ("okstra.previewRunBatch", None, INVALID_PARAMS, "argument"),
+    ],
+)
+async def test_command_errors_are_lsp_errors(start, layout, command, arguments, code, words):
+    ws, plan, _ = layout
+    client, _ = await start(folders=[ws])
+    if arguments == "NOTES":
+        arguments = {"uri": (ws / "notes.md").as_uri()}
+    elif isinstance(arguments, dict):
+        arguments = {"uri": plan.as_uri(), **arguments}
+        if arguments["uri"] == "MISSING":
+            arguments["uri"] = (plan.parent / "missing.md").as_uri()
+    args = [] if arguments is None else [arguments]
+    err = await error_of(client.execute(command, *args))
+    assert err.code == code, err.message
+    assert words.lower() in err.message.lower(), err.message
+    consumers = ws / "runs" / "demo-plan" / "consumers.jsonl"
+    assert not consumers.exists() or consumers.read_text() == "", "no row written"
+    await client.alive()
+
+
+async def test_debug_panic_hook_is_off_without_the_env_var(start):
+    client, _ = await start(env={"OKSTRA_LSP_TEST_HOOKS": "0"})
+    err = await error_of(client.execute("okstra.debugPanic"))
+    assert err.code == INVALID_PARAMS
+    await client.alive()
+
+
+# --------------------------------------------------------------------------
+# The workspace-folder restriction
+
+
+@pytest.mark.parametrize("opened", [False, True], ids=["on-disk", "open"])
+@pytest.mark.parametrize("command", ["okstra.previewRunBatch", "okstra.reserveRunBatch"])
+async def test_plans_outside_the_workspace_are_refused(start, layout, command, opened):
+    ws, _, outside = layout
+    client, _ = await start(folders=[ws])
+    uri = outside.as_uri()
+    if opened:
+        client.open(uri, PLAN)
+    err = await error_of(client.execute(command, {"uri": uri, "implTaskKey": "k"}))
+    assert err.code == INVALID_PARAMS
+    assert "outside the workspace" in err.message
+    assert not (outside.parent.parent / "consumers.jsonl").exists(), "nothing written outside the workspace"
+    await client.alive()
+
+
+async def test_dot_dot_and_symlinks_do_not_escape(start, layout, tmp_path):
+    ws, _, outside = layout
+    # A `..` path into outside/, and a symbolic link from the workspace to it.
+    dotdot = f"{ws.as_uri()}/../outside/runs/x/planning/plan.md"
+    (ws / "link").symlink_to(tmp_path / "outside", target_is_directory=True)
+    # And a link back up: the walk must not report one plan under many paths.
+    (ws / "runs" / "loop").symlink_to(ws, target_is_directory=True)
+    linked = ws / "link" / "runs" / "x" / "planning" / "plan.md"
+    client, _ = await start(folders=[ws])
+    for uri in (dotdot, linked.as_uri()):
+        err = await error_of(client.execute("okstra.reserveRunBatch", {"uri": uri, "implTaskKey": "k"}))
+        assert err.code == INVALID_PARAMS, err.message
+        err = await error_of(
+            client.text_document_diagnostic_async(
+                T.DocumentDiagnosticParams(text_document=T.TextDocumentIdentifier(uri=uri))
+            )
+        )
+        assert err.code == INVALID_PARAMS
+    assert not (outside.parent.parent / "consumers.jsonl").exists()
+    # The workspace report walks the link but reports only what is inside.
+    report = await client.workspace_diagnostic_async(T.WorkspaceDiagnosticParams(previous_result_ids=[]))
+    uris = {item.uri for item in report.items}
+    assert uris == {(ws / "runs" / "demo-plan" / "planning" / "plan.md").as_uri()}
+
+
+async def test_open_documents_outside_still_get_diagnostics_but_their_run_folder_is_not_read(start, layout):
+    ws, _, outside = layout
+    # consumers.jsonl beside the outside plan says stage 1 is done.
+    (outside.parent.parent / "consumers.jsonl").write_text(json.dumps({"stage": 1, "status": "done"}) + "\n")
+    client, _ = await start(folders=[ws])
+    doc = client.open(outside.as_uri(), PLAN)
+    published = await doc.published(1)
+    assert published.diagnostics, "an open document is checked wherever it is"
+    hover = await client.text_document_hover_async(
+        T.HoverParams(text_document=T.TextDocumentIdentifier(uri=doc.uri), position=doc.pos("Stage 1 —", offset=6))
+    )
+    assert "Status: done" not in hover.contents.value
+
+
+async def test_non_file_uris_are_never_read_as_paths(start, tmp_path):
+    # No workspace folder: nothing restricts paths, but a non-file URI is
+    # still not a path (`https://h/etc/passwd` is not /etc/passwd).
+    client, _ = await start()
+    for uri in ("https://example.com/etc/passwd", "untitled:etc/passwd", "file://otherhost/etc/passwd"):
+        err = await error_of(
+            client.text_document_diagnostic_async(
+                T.DocumentDiagnosticParams(text_document=T.TextDocumentIdentifier(uri=uri))
+            )
+        )
+        assert err.code == INVALID_PARAMS
+        assert "not a local file" in err.message
+    # A workspace whose only folder is not local restricts to nothing.
+    plan = tmp_path / "runs" / "k" / "planning" / "plan.md"
+    plan.parent.mkdir(parents=True)
+    plan.write_text(PLAN)
+    client, _ = await start(folder_uris=["vscode-vfs://github/okstra/plans"])
+    err = await error_of(client.execute("okstra.previewRunBatch", {"uri": plan.as_uri()}))
+    assert "outside the workspace" in err.message

@@ -1,0 +1,375 @@
+"""Issue 9: protocol robustness. Every odd message gets a proper LSP error or
+is ignored, and the server keeps serving: each test ends with a request that
+must succeed (`client.alive()`)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from lsprotocol import types as T
+from pygls.exceptions import JsonRpcException
+
+from lspkit import TIMEOUT, assert_matches_check, codes
+from plans import KO_PLAN, PLAN, S9_PLAN
+
+INVALID_REQUEST = -32600
+METHOD_NOT_FOUND = -32601
+INVALID_PARAMS = -32602
+INTERNAL_ERROR = -32603
+SERVER_NOT_INITIALIZED = -32002
+
+URI = "file:///okstra-e2e/runs/r/planning/plan.md"
+
+
+def ident(uri: str) -> T.TextDocumentIdentifier:
+    return T.TextDocumentIdentifier(uri=uri)
+
+
+async def error_of(awaitable) -> JsonRpcException:
+    with pytest.raises(JsonRpcException) as info:
+        await asyncio.wait_for(awaitable, TIMEOUT)
+    return info.value
+
+
+async def position_requests(client, uri: str, pos: T.Position) -> list:
+    """Every position-taking request at `pos`; all must answer (null is fine)."""
+    rng = T.Range(start=pos, end=pos)
+    return [
+        await client.text_document_hover_async(T.HoverParams(text_document=ident(uri), position=pos)),
+        await client.text_document_definition_async(T.DefinitionParams(text_document=ident(uri), position=pos)),
+        await client.text_document_references_async(
+            T.ReferenceParams(
+                text_document=ident(uri), position=pos, context=T.ReferenceContext(include_declaration=True)
+            )
+        ),
+        await client.text_document_completion_async(T.CompletionParams(text_document=ident(uri), position=pos)),
+        await client.text_document_code_action_async(
+            T.CodeActionParams(text_document=ident(uri), range=rng, context=T.CodeActionContext(diagnostics=[]))
+        ),
+        await client.text_document_inlay_hint_async(T.InlayHintParams(text_document=ident(uri), range=rng)),
+    ]
+
+
+async def test_unknown_and_closed_documents(client):
+    unknown = "file:///okstra-e2e/never/opened.md"
+    assert await position_requests(client, unknown, T.Position(line=0, character=0)) == [None] * 6
+    assert (
+        await client.text_document_document_symbol_async(T.DocumentSymbolParams(text_document=ident(unknown))) is None
+    )
+    assert await client.text_document_folding_range_async(T.FoldingRangeParams(text_document=ident(unknown))) is None
+    assert await client.text_document_code_lens_async(T.CodeLensParams(text_document=ident(unknown))) is None
+    # Pull diagnostics read the file: it does not exist.
+    err = await error_of(
+        client.text_document_diagnostic_async(T.DocumentDiagnosticParams(text_document=ident(unknown)))
+    )
+    assert err.code == INVALID_PARAMS
+    assert "opened.md" in err.message
+
+    doc = client.open(URI, PLAN)
+    assert (await doc.published(1)).diagnostics
+    seen = len(client.published)
+    doc.close()
+    cleared = await client.next_publication(URI, seen)
+    assert cleared.version is None and list(cleared.diagnostics) == []
+    pos = doc.pos("Stage 1 —", offset=6)
+    assert await position_requests(client, URI, pos) == [None] * 6
+    # Closing twice, or closing what was never open: ignored.
+    doc.close()
+    client.text_document_did_close(T.DidCloseTextDocumentParams(text_document=ident(unknown)))
+    await client.alive()
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-8"])
+async def test_positions_past_the_end_and_inside_characters(start, tmp_path, encoding):
+    client, _ = await start(encodings=[encoding])
+    doc = client.open(URI, KO_PLAN)
+    await doc.published(1)
+    last_line = len(KO_PLAN.splitlines())
+    odd = [
+        T.Position(line=last_line + 1000, character=0),
+        T.Position(line=0, character=10_000),
+        T.Position(line=2**31 - 1, character=2**31 - 1),
+        # Inside 🚦 (a surrogate pair in UTF-16, four bytes in UTF-8).
+        doc.pos("🚦", offset=0),
+    ]
+    inside = odd[-1]
+    odd[-1] = T.Position(line=inside.line, character=inside.character + 1)
+    # Inside 토 (three bytes in UTF-8; one unit in UTF-16, so a boundary there).
+    heading = doc.pos("토큰 버킷 🪣 |")
+    odd.append(T.Position(line=heading.line, character=heading.character + 1))
+    for pos in odd:
+        await position_requests(client, URI, pos)
+    # Hover in the middle of the stage number's neighbour emoji still answers
+    # for the heading it is on.
+    on_heading = doc.pos("Stage 1 — 토큰 버킷 🪣", offset=len("Stage 1 — 토큰 버킷 "))
+    mid = T.Position(line=on_heading.line, character=on_heading.character + 1)
+    await client.text_document_hover_async(T.HoverParams(text_document=ident(URI), position=mid))
+
+    # A change whose range starts inside a character is clamped, not a crash;
+    # a full-text change puts client and server back in step.
+    doc.send([T.TextDocumentContentChangePartial(range=T.Range(start=odd[3], end=odd[3]), text="X")])
+    await doc.published()
+    version = doc.set_text(KO_PLAN)
+    published = await doc.published(version)
+    assert_matches_check(tmp_path, doc.text, published.diagnostics, encoding)
+    await client.alive()
+
+
+async def test_did_change_before_did_open(client, tmp_path):
+    # Incremental: there is nothing to apply it to, so it is ignored.
+    client.text_document_did_change(
+        T.DidChangeTextDocumentParams(
+            text_document=T.VersionedTextDocumentIdentifier(uri=URI, version=2),
+            content_changes=[
+                T.TextDocumentContentChangePartial(
+                    range=T.Range(start=T.Position(line=0, character=0), end=T.Position(line=0, character=0)), text="x"
+                )
+            ],
+        )
+    )
+    await client.alive()
+    assert client.publications(URI) == []
+    assert await client.text_document_document_symbol_async(T.DocumentSymbolParams(text_document=ident(URI))) is None
+
+    # Full text: the server can take the document from it.
+    client.text_document_did_change(
+        T.DidChangeTextDocumentParams(
+            text_document=T.VersionedTextDocumentIdentifier(uri=URI, version=3),
+            content_changes=[T.TextDocumentContentChangeWholeDocument(text=S9_PLAN)],
+        )
+    )
+    published = await client.published_for(URI, 3)
+    assert codes(published.diagnostics) == ["s9-file-overlap"]
+    await client.alive()
+
+
+async def test_duplicate_did_open_replaces_the_document(client, tmp_path):
+    first = client.open(URI, PLAN, version=1)
+    await first.published(1)
+    second = client.open(URI, S9_PLAN, version=5)
+    published = await second.published(5)
+    assert codes(published.diagnostics) == ["s9-file-overlap"]
+    # Later edits apply to the second text.
+    version = second.replace("| 2 | Backend | (none) |", "| 2 | Backend | 1 |")
+    published = await second.published(version)
+    assert codes(published.diagnostics) == []
+    assert_matches_check(tmp_path, PLAN, (await first.published(1)).diagnostics, "utf-16")
+    await client.alive()
+
+
+@pytest.mark.parametrize(
+    ("method", "params"),
+    [
+        ("textDocument/hover", {"textDocument": 5, "position": "x"}),
+        ("textDocument/hover", {"textDocument": {"uri": URI}}),
+        ("textDocument/hover", [URI, 0, 0]),
+        ("textDocument/definition", {"textDocument": {"uri": URI}, "position": {"line": -1, "character": 0}}),
+        (
+            "textDocument/completion",
+            {"textDocument": {"uri": "no uri at all"}, "position": {"line": 0, "character": 0}},
+        ),
+        ("textDocument/codeAction", {"textDocument": {"uri": URI}, "range": None, "context": {}}),
+        ("textDocument/documentSymbol", None),
+        ("workspace/executeCommand", {"command": 42}),
+        ("textDocument/diagnostic", {"textDocument": {"uri": URI}, "previousResultId": 7}),
+    ],
+)
+async def test_malformed_request_params_are_invalid_params(client, method, params):
+    client.open(URI, PLAN)
+    err = await error_of(client.raw_request(method, params))
+    assert err.code == INVALID_PARAMS, err.message
+    await client.alive()
+
+
+async def test_malformed_notifications_and_unknown_methods(client, tmp_path):
+    doc = client.open(URI, PLAN)
+    await doc.published(1)
+    client.raw_notify("textDocument/didOpen", {"textDocument": {"uri": URI, "text": 5}})
+    client.raw_notify("textDocument/didChange", {"textDocument": {"uri": URI, "version": 2}, "contentChanges": "x"})
+    client.raw_notify("textDocument/didChange", {"textDocument": {"uri": URI}, "contentChanges": [{"text": "x"}]})
+    client.raw_notify("textDocument/didClose", [])
+    client.raw_notify("workspace/didChangeConfiguration", {"settings": {"okstra": {"cap": "six"}}})
+    client.raw_notify("$/someUnknownNotification", {"a": 1})
+    client.raw_notify("$/cancelRequest", {"id": "never-sent"})
+    err = await error_of(client.raw_request("okstra/noSuchMethod", {}))
+    assert err.code == METHOD_NOT_FOUND
+    await client.alive()
+    # The document is as it was: the malformed changes changed nothing.
+    version = doc.replace("| 2 | Redis backend | (none) | 3 |", "| 2 | Redis backend | 1 | 2 |")
+    published = await doc.published(version)
+    assert_matches_check(tmp_path, doc.text, published.diagnostics, "utf-16")
+
+
+async def test_garbage_on_the_wire(client):
+    """tower-lsp-server's reader ends the session at the first message it
+    cannot decode; the server's input filter keeps it serving."""
+    writer = client._server.stdin
+    for body in (b"{this is not json", b"\xff\xfe", b"[1, 2, 3]", b'{"jsonrpc": "2.0", "id": null, "method": 5}', b""):
+        writer.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+    writer.write(b"X-No-Length: 1\r\n\r\n")
+    writer.write(b"Content-Length: many\r\n\r\n")
+    await writer.drain()
+    await client.alive()
+    # Not JSON-RPC, but with an id: answered with InvalidRequest.
+    for message in (
+        {"jsonrpc": "2.0", "id": "bad-method", "method": 5},
+        {"jsonrpc": "1.0", "id": "bad-version", "method": "textDocument/hover", "params": {}},
+    ):
+        err = await error_of(client.raw_message(message["id"], message))
+        assert err.code == INVALID_REQUEST, err.message
+    # A request without params where params are needed, a notification
+    # with an id: ordinary LSP errors.
+    err = await error_of(client.raw_request("textDocument/hover", ...))
+    assert err.code == INVALID_PARAMS
+    await client.alive()
+
+
+async def test_requests_before_initialize_and_after_shutdown(start):
+    client, _ = await start(initialize=False)
+    err = await error_of(
+        client.raw_request(
+            "textDocument/hover", {"textDocument": {"uri": URI}, "position": {"line": 0, "character": 0}}
+        )
+    )
+    assert err.code == SERVER_NOT_INITIALIZED
+    result = await client.initialize_session(T.InitializeParams(capabilities=T.ClientCapabilities()))
+    assert result.server_info.name == "okstra-lsp"
+    await client.alive()
+
+    assert await asyncio.wait_for(client.shutdown_async(None), TIMEOUT) is None
+    err = await error_of(
+        client.text_document_hover_async(
+            T.HoverParams(text_document=ident(URI), position=T.Position(line=0, character=0))
+        )
+    )
+    assert err.code == INVALID_REQUEST
+    err = await error_of(client.shutdown_async(None))
+    assert err.code == INVALID_REQUEST
+    # Notifications after shutdown are dropped, not fatal.
+    client.open("file:///okstra-e2e/after/shutdown.md", PLAN)
+    client.exit(None)
+    client.exited = True
+    assert await asyncio.wait_for(client._server.wait(), 5) == 0
+
+
+@pytest.mark.parametrize("midway", [False, True], ids=["between-messages", "mid-message"])
+async def test_the_client_vanishing(start, midway):
+    client, _ = await start()
+    client.open(URI, PLAN)
+    await client.alive()
+    server = client._server
+    if midway:
+        server.stdin.write(b'Content-Length: 500\r\n\r\n{"jsonrpc": "2.0", ')
+        await server.stdin.drain()
+    server.stdin.close()
+    client.exited = True
+    code = await asyncio.wait_for(server.wait(), 5)
+    assert code == 0
+
+
+async def test_a_document_over_max_document_bytes(start, tmp_path):
+    client, _ = await start(init_options={"maxDocumentBytes": 1000})
+    assert len(PLAN.encode()) > 1000
+    doc = client.open(URI, PLAN)
+    published = await doc.published(1)
+    (too_large,) = published.diagnostics
+    assert too_large.code == "document-too-large"
+    assert too_large.source == "okstra"
+    assert too_large.severity == T.DiagnosticSeverity.Warning
+    assert "1000" in too_large.message and "maxDocumentBytes" in too_large.message
+    # Features on it answer without crashing.
+    await position_requests(client, URI, doc.pos("Stage 1 —", offset=6))
+    await client.text_document_document_symbol_async(T.DocumentSymbolParams(text_document=ident(URI)))
+
+    # Shrunk below the limit it is checked again; grown past it, not.
+    small = "## 4.5 Stage Map\n\n| Stage | Title | depends-on | Steps |\n|---|---|---|---|\n| 1 | A | 1 | 1 |\n"
+    version = doc.set_text(small)
+    published = await doc.published(version)
+    assert "document-too-large" not in codes(published.diagnostics)
+    assert "depends-on-self" in codes(published.diagnostics)
+    doc.type_at(len(doc.text), "x" * 10)
+    doc.send([doc.edit_index(len(doc.text), len(doc.text), "y" * 1000)])
+    published = await doc.published()
+    assert codes(published.diagnostics) == ["document-too-large"]
+    await client.alive()
+
+
+async def test_max_document_bytes_from_configuration(client):
+    doc = client.open(URI, PLAN)
+    assert len((await doc.published(1)).diagnostics) == 3
+    seen = len(client.published)
+    client.workspace_did_change_configuration(
+        T.DidChangeConfigurationParams(settings={"okstra": {"maxDocumentBytes": 1000}})
+    )
+    republished = await client.next_publication(URI, seen)
+    assert codes(republished.diagnostics) == ["document-too-large"]
+
+
+async def test_wrong_versions_and_out_of_range_changes_resynchronise(client, tmp_path):
+    doc = client.open(URI, PLAN, version=10)
+    await doc.published(10)
+    # A version that goes backwards: applied, published under that version.
+    version = doc.send(
+        [doc.edit_index(doc.text.index("| 3 |\n| 3 |"), doc.text.index("| 3 |\n| 3 |") + 5, "| 2 |")], version=4
+    )
+    published = await doc.published(version)
+    assert "step-count-mismatch" not in codes(published.diagnostics)
+
+    # Ranges past the end, reversed, and wildly out of range: clamped.
+    end = T.Position(line=10_000, character=0)
+    doc.send([T.TextDocumentContentChangePartial(range=T.Range(start=end, end=end), text="\nappended\n")])
+    doc.send(
+        [
+            T.TextDocumentContentChangePartial(
+                range=T.Range(start=T.Position(line=3, character=5), end=T.Position(line=2, character=0)), text=""
+            )
+        ]
+    )
+    doc.send(
+        [
+            T.TextDocumentContentChangePartial(
+                range=T.Range(
+                    start=T.Position(line=2**31 - 1, character=2**31 - 1), end=T.Position(line=0, character=0)
+                ),
+                text="",
+            )
+        ]
+    )
+    await doc.published()
+    await client.alive()
+    # The client resends the whole text: the server is back in step.
+    version = doc.set_text(PLAN)
+    published = await doc.published(version)
+    assert_matches_check(tmp_path, doc.text, published.diagnostics, "utf-16")
+
+
+async def test_a_panic_is_one_internal_error(client, tmp_path):
+    doc = client.open(URI, PLAN)
+    await doc.published(1)
+    err = await error_of(client.execute("okstra.debugPanic"))
+    assert err.code == INTERNAL_ERROR
+    assert "internal error" in err.message
+    # A panic while the handler holds the document: the document survives.
+    err = await error_of(client.execute("okstra.debugPanic", {"uri": URI}))
+    assert err.code == INTERNAL_ERROR
+    await client.alive()
+    hover = await client.text_document_hover_async(
+        T.HoverParams(text_document=ident(URI), position=doc.pos("Stage 1 —", offset=6))
+    )
+    assert "Token bucket core" in hover.contents.value
+    version = doc.replace("| 2 | Redis backend | (none) | 3 |", "| 2 | Redis backend | 1 | 2 |")
+    published = await doc.published(version)
+    assert_matches_check(tmp_path, doc.text, published.diagnostics, "utf-16")
+    # Several at once, concurrently with ordinary requests.
+    results = await asyncio.gather(
+        *[client.execute("okstra.debugPanic") for _ in range(5)],
+        *[
+            client.text_document_document_symbol_async(T.DocumentSymbolParams(text_document=ident(URI)))
+            for _ in range(5)
+        ],
+        return_exceptions=True,
+    )
+    assert all(isinstance(r, JsonRpcException) and r.code == INTERNAL_ERROR for r in results[:5])
+    assert all(r for r in results[5:])
+    await client.alive()
