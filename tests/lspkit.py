@@ -385,8 +385,13 @@ async def start_client(
     config_capability: bool | None = None,
     initialize: bool = True,
     env: dict[str, str] | None = None,
+    diagnostic_mode: str | None = "both",
+    pull_capability: bool = True,
 ) -> tuple[Client, T.InitializeResult | None]:
     """Starts `okstra-lsp --stdio` and (by default) initializes it.
+    `diagnostic_mode` goes into the initialization options (`both` by default,
+    so tests see pushed and pulled diagnostics; None leaves the server's
+    `auto`); `pull_capability` says whether the client declares pull support.
     `configuration` (the `okstra` section) also turns on the client's
     workspace/configuration capability (`config_capability` sets it alone)."""
     if config_capability is None:
@@ -399,8 +404,13 @@ async def start_client(
         client.set_configuration(configuration, section="okstra")
     result = None
     if initialize:
+        if diagnostic_mode is not None and (init_options is None or isinstance(init_options, dict)):
+            init_options = {"diagnosticMode": diagnostic_mode, **(init_options or {})}
+        caps = capabilities(encodings, config_capability)
+        if not pull_capability:
+            caps.text_document.diagnostic = None
         params = T.InitializeParams(
-            capabilities=capabilities(encodings, config_capability),
+            capabilities=caps,
             initialization_options=init_options,
             workspace_folders=[T.WorkspaceFolder(uri=p.resolve().as_uri(), name=p.name) for p in folders or []]
             + [T.WorkspaceFolder(uri=u, name=u) for u in folder_uris or []]

@@ -343,3 +343,32 @@ async def test_shutdown_then_exit(client):
     client.exited = True
     code = await asyncio.wait_for(client._server.wait(), 5)
     assert code == 0
+
+
+async def test_diagnostic_mode_auto_pulls_or_pushes_never_both(start):
+    """A client that can pull gets pull only (no duplicates from two
+    channels); a client that cannot gets pushes and no pull provider."""
+    puller, result = await start(diagnostic_mode=None)
+    assert result.capabilities.diagnostic_provider is not None
+    doc = puller.open(URI, PLAN, version=2)
+    report = await puller.text_document_diagnostic_async(T.DocumentDiagnosticParams(text_document=ident(URI)))
+    assert report.result_id == "2"
+    assert codes(report.items) == ["clarification-orphan-ref", "s9-file-overlap", "step-count-mismatch"]
+    assert doc.set_text(PLAN + "\n") == 3
+    report = await puller.text_document_diagnostic_async(T.DocumentDiagnosticParams(text_document=ident(URI)))
+    assert report.result_id == "3"
+    # A round trip later, still nothing was pushed.
+    await puller.workspace_diagnostic_async(T.WorkspaceDiagnosticParams(previous_result_ids=[]))
+    assert puller.published == []
+
+    pusher, result = await start(diagnostic_mode=None, pull_capability=False)
+    assert result.capabilities.diagnostic_provider is None
+    pusher.open(URI, PLAN, version=5)
+    published = await pusher.published_for(URI, 5)
+    assert codes(published.diagnostics) == ["clarification-orphan-ref", "s9-file-overlap", "step-count-mismatch"]
+
+    # An explicit mode wins over what the client declares.
+    forced, result = await start(diagnostic_mode="push")
+    assert result.capabilities.diagnostic_provider is None
+    forced.open(URI, PLAN, version=1)
+    await forced.published_for(URI, 1)

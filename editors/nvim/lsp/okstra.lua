@@ -6,9 +6,8 @@ return {
   filetypes = { "markdown" },
   root_markers = { ".git", "runs" },
   settings = { okstra = vim.empty_dict() },
-  on_init = function(client)
-    -- okstra-lsp pushes versioned diagnostics after every change; Neovim
-    -- would also pull them and show each one twice (neovim/neovim#29927).
-    client.server_capabilities.diagnosticProvider = nil
-  end,
+  -- The server picks one channel per client (pull for a client that can
+  -- pull, as 0.11 can), so no diagnostic shows twice; "push" asks for
+  -- versioned pushes after every change instead.
+  init_options = { diagnosticMode = "push" },
 }

@@ -51,9 +51,63 @@ pub(crate) struct Settings {
     pub restricted: bool,
     pub watch_dynamic: bool,
     pub config_pull: bool,
+    pub diagnostics: DiagnosticMode,
+    /// The client takes `workspace/diagnostic/refresh`.
+    pub diagnostic_refresh: bool,
     /// The `okstra` settings of `initializationOptions`: what configuration
     /// answers and pushes are laid over (a null answer keeps them).
     pub init_options: serde_json::Value,
+}
+
+/// How diagnostics reach the client. A client that both receives pushed
+/// diagnostics and pulls them shows every one twice (VS Code and Neovim
+/// ≥ 0.10 keep the two in separate collections), so by default (`auto`) a
+/// client that can pull gets pull only, like ruff's server does, and any
+/// other client gets pushes. `diagnosticMode` in `initializationOptions`
+/// (`auto`, `push`, `pull`, `both`) overrides it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum DiagnosticMode {
+    #[default]
+    Push,
+    Pull,
+    Both,
+}
+
+impl DiagnosticMode {
+    fn negotiate(requested: Option<&serde_json::Value>, client_pulls: bool) -> DiagnosticMode {
+        let auto = if client_pulls {
+            DiagnosticMode::Pull
+        } else {
+            DiagnosticMode::Push
+        };
+        match requested.and_then(|v| v.as_str()) {
+            None | Some("auto") => {
+                if let Some(v) = requested.filter(|v| !v.is_null() && v.as_str().is_none()) {
+                    warn!(
+                        "initializationOptions: diagnosticMode must be a string, got {v}; using auto"
+                    );
+                }
+                auto
+            }
+            Some("push") => DiagnosticMode::Push,
+            Some("pull") => DiagnosticMode::Pull,
+            Some("both") => DiagnosticMode::Both,
+            Some(other) => {
+                warn!(
+                    "initializationOptions: diagnosticMode {other:?} is not one of auto, push, pull, both; using auto"
+                );
+                auto
+            }
+        }
+    }
+
+    fn pushes(self) -> bool {
+        self != DiagnosticMode::Pull
+    }
+
+    fn pulls(self) -> bool {
+        self != DiagnosticMode::Push
+    }
 }
 
 struct Publish {
@@ -115,6 +169,9 @@ impl Backend {
     /// Converts and queues a document's diagnostics (call with the document
     /// still borrowed, so the queue order is the version order).
     fn queue(&self, uri: &Uri, open: &OpenDoc, enc: Encoding) {
+        if !self.settings().diagnostics.pushes() {
+            return;
+        }
         let diagnostics = convert::diagnostics(open.doc.rope(), uri, open.doc.findings(), enc);
         let _ = self.publisher.send(Publish {
             uri: uri.clone(),
@@ -136,6 +193,12 @@ impl Backend {
                 continue;
             }
             self.queue(&uri, open, s.encoding);
+        }
+        if s.diagnostics.pulls() && s.diagnostic_refresh {
+            let client = self.client.clone();
+            tokio::spawn(async move {
+                let _ = client.workspace_diagnostic_refresh().await;
+            });
         }
     }
 
@@ -368,6 +431,24 @@ impl LanguageServer for Backend {
             .and_then(|d| d.dynamic_registration)
             .unwrap_or(false);
         let config_pull = ws.and_then(|w| w.configuration).unwrap_or(false);
+        let client_pulls = params
+            .capabilities
+            .text_document
+            .as_ref()
+            .is_some_and(|t| t.diagnostic.is_some());
+        let diagnostics = DiagnosticMode::negotiate(
+            init_options.get("diagnosticMode").or_else(|| {
+                params
+                    .initialization_options
+                    .as_ref()?
+                    .get("diagnosticMode")
+            }),
+            client_pulls,
+        );
+        let diagnostic_refresh = ws
+            .and_then(|w| w.diagnostics.as_ref())
+            .and_then(|d| d.refresh_support)
+            .unwrap_or(false);
         if let Ok(mut s) = self.settings.write() {
             *s = Settings {
                 encoding,
@@ -376,10 +457,12 @@ impl LanguageServer for Backend {
                 restricted,
                 watch_dynamic,
                 config_pull,
+                diagnostics,
+                diagnostic_refresh,
                 init_options,
             };
         }
-        info!(?encoding, "initialize");
+        info!(?encoding, ?diagnostics, "initialize");
         Ok(lsp::InitializeResult {
             server_info: Some(lsp::ServerInfo {
                 name: "okstra-lsp".into(),
@@ -395,14 +478,14 @@ impl LanguageServer for Backend {
                         ..Default::default()
                     },
                 )),
-                diagnostic_provider: Some(lsp::DiagnosticServerCapabilities::Options(
-                    lsp::DiagnosticOptions {
+                diagnostic_provider: diagnostics.pulls().then(|| {
+                    lsp::DiagnosticServerCapabilities::Options(lsp::DiagnosticOptions {
                         identifier: Some("okstra".into()),
                         inter_file_dependencies: false,
                         workspace_diagnostics: true,
                         work_done_progress_options: Default::default(),
-                    },
-                )),
+                    })
+                }),
                 document_symbol_provider: Some(lsp::OneOf::Left(true)),
                 definition_provider: Some(lsp::OneOf::Left(true)),
                 references_provider: Some(lsp::OneOf::Left(true)),
@@ -571,6 +654,9 @@ impl LanguageServer for Backend {
                 "didClose for a document that is not open"
             );
         }
+        if !self.settings().diagnostics.pushes() {
+            return;
+        }
         let _ = self.publisher.send(Publish {
             uri,
             version: None,
@@ -613,8 +699,21 @@ impl LanguageServer for Backend {
     ) -> Result<lsp::DocumentDiagnosticReportResult> {
         let uri = params.text_document.uri;
         let enc = self.settings().encoding;
-        let (doc, version) = self.read_document(&uri)?;
-        let items = guard(|| convert::diagnostics(doc.rope(), &uri, doc.findings(), enc))?;
+        // An open document was analysed when it changed: answer from that.
+        let open = self.with_doc(&uri, |open, _| {
+            (
+                convert::diagnostics(open.doc.rope(), &uri, open.doc.findings(), enc),
+                open.version,
+            )
+        })?;
+        let (items, version) = match open {
+            Some((items, version)) => (items, Some(version)),
+            None => {
+                let (doc, version) = self.read_document(&uri)?;
+                let items = guard(|| convert::diagnostics(doc.rope(), &uri, doc.findings(), enc))?;
+                (items, version)
+            }
+        };
         Ok(lsp::DocumentDiagnosticReportResult::Report(
             lsp::DocumentDiagnosticReport::Full(lsp::RelatedFullDocumentDiagnosticReport {
                 related_documents: None,

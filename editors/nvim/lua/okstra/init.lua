@@ -41,11 +41,10 @@ local defaults = {
   codelens = false,
   -- Show the per-row readiness inlay hints (Neovim 0.10+).
   inlay_hints = false,
-  -- Neovim 0.10+ pulls diagnostics (textDocument/diagnostic) from servers
-  -- that offer it and shows them beside the pushed ones, so every
-  -- diagnostic would appear twice (neovim/neovim#29927). okstra-lsp pushes
-  -- versioned diagnostics after every change, so the pull side is turned
-  -- off here unless this is true.
+  -- How diagnostics arrive: false asks the server to push them after every
+  -- change (every Neovim version); true asks it for pull only (0.10+ pulls
+  -- on open and change). The server never does both for one client, so no
+  -- diagnostic shows twice (neovim/neovim#29927).
   pull_diagnostics = false,
   on_init = nil,
   on_attach = nil,
@@ -207,9 +206,6 @@ local function on_attach(client, bufnr)
 end
 
 local function on_init(client, result)
-  if not M.config.pull_diagnostics and client.server_capabilities then
-    client.server_capabilities.diagnosticProvider = nil
-  end
   if M.config.on_init then
     M.config.on_init(client, result)
   end
@@ -227,7 +223,10 @@ function M.client_config(root)
     -- (and didChangeConfiguration); initializationOptions apply from the
     -- first diagnostics on.
     settings = { okstra = settings },
-    init_options = { okstra = settings },
+    init_options = {
+      okstra = settings,
+      diagnosticMode = M.config.pull_diagnostics and "pull" or "push",
+    },
     capabilities = M.config.capabilities,
     handlers = M.config.handlers,
     on_init = on_init,
