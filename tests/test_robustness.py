@@ -373,3 +373,13 @@ async def test_a_panic_is_one_internal_error(client, tmp_path):
     assert all(isinstance(r, JsonRpcException) and r.code == INTERNAL_ERROR for r in results[:5])
     assert all(r for r in results[5:])
     await client.alive()
+
+
+async def test_exit_without_shutdown_is_status_1(start):
+    """LSP: `exit` before any `shutdown` ends the process with status 1."""
+    client, _ = await start()
+    client.open(URI, PLAN)
+    await client.alive()
+    client.exit(None)
+    client.exited = True
+    assert await asyncio.wait_for(client._server.wait(), 5) == 1

@@ -188,10 +188,16 @@ pub fn fail(e: CliError) -> ExitCode {
 /// (hidden folders, `target` and `node_modules` skipped).
 pub fn collect_markdown(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
     let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for p in paths {
         let meta = std::fs::metadata(p).map_err(|e| CliError(format!("{}: {e}", p.display())))?;
         if meta.is_dir() {
-            walk(p, &mut out)?;
+            let entries =
+                std::fs::read_dir(p).map_err(|e| CliError(format!("{}: {e}", p.display())))?;
+            if let Ok(real) = p.canonicalize() {
+                seen.insert(real);
+            }
+            walk(entries, &mut seen, &mut out);
         } else {
             out.push(p.clone());
         }
@@ -199,24 +205,48 @@ pub fn collect_markdown(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
     Ok(out)
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), CliError> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .map_err(|e| CliError(format!("{}: {e}", dir.display())))?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .collect();
+/// Walks a folder for markdown. Each real folder and file is visited once,
+/// so symbolic links that loop or lead to a place already walked add
+/// nothing; a subfolder that cannot be read is reported and skipped.
+fn walk(
+    entries: std::fs::ReadDir,
+    seen: &mut std::collections::HashSet<PathBuf>,
+    out: &mut Vec<PathBuf>,
+) {
+    let mut entries: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
     entries.sort();
     for path in entries {
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if path.is_dir() {
-            if !name.starts_with('.') && name != "target" && name != "node_modules" {
-                walk(&path, out)?;
+        let is_dir = path.is_dir();
+        let wanted = if is_dir {
+            !name.starts_with('.') && name != "target" && name != "node_modules"
+        } else {
+            name.ends_with(".md") || name.ends_with(".markdown")
+        };
+        if !wanted {
+            continue;
+        }
+        match path.canonicalize() {
+            Ok(real) => {
+                if !seen.insert(real) {
+                    continue;
+                }
             }
-        } else if name.ends_with(".md") || name.ends_with(".markdown") {
+            Err(e) => {
+                // A dangling link, or a file gone since the listing.
+                eprintln!("okstra-lsp: {}: skipped: {e}", path.display());
+                continue;
+            }
+        }
+        if is_dir {
+            match std::fs::read_dir(&path) {
+                Ok(sub) => walk(sub, seen, out),
+                Err(e) => eprintln!("okstra-lsp: {}: skipped: {e}", path.display()),
+            }
+        } else {
             out.push(path);
         }
     }
-    Ok(())
 }
 
 /// Reads a file as text; invalid UTF-8 is replaced, not refused (a plan with
@@ -362,7 +392,11 @@ pub fn serve(cli: &Cli) -> ExitCode {
         Err(e) => return fail(CliError(format!("cannot start the runtime: {e}"))),
     };
     runtime.block_on(crate::lsp::run_stdio());
-    ExitCode::SUCCESS
+    if crate::lsp::exited_without_shutdown() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 pub fn fix(args: &FixArgs) -> ExitCode {

@@ -158,6 +158,11 @@ pub fn reserve(
             dir.display()
         )));
     }
+    // Nothing to reserve leaves no trace: a missing file is not created just
+    // to record that (under the lock the selection is made again).
+    if !consumers_path.exists() {
+        batch::select(stages, &Status::default(), options).map_err(ReserveError::Nothing)?;
+    }
     let mut file = OpenOptions::new()
         .read(true)
         .append(true)

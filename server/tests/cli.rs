@@ -216,3 +216,26 @@ fn fix_dry_run_prints_a_diff_with_clean_headers_and_writes_nothing() {
     assert!(diff.contains("+| 1 | 파서 | (none) | 4 |"), "{diff}");
     assert_eq!(fs::read_to_string(&plan).unwrap(), text);
 }
+
+#[test]
+fn check_walks_each_real_folder_once_through_symlink_loops() {
+    let d = Dir::new("loops");
+    let plan = KOREAN_MAP
+        .replace("## 단계 지도", "## 4.5 Stage Map")
+        .replace("| 1 | 파서 | (none) | 4 |", "| 1 | 파서 | (none) | 2 |");
+    d.write("runs/demo/planning/plan.md", &plan);
+    let planning = d.0.join("runs/demo/planning");
+    // A link back up (a loop) and a second way into the same folder.
+    std::os::unix::fs::symlink(&d.0, planning.join("up")).unwrap();
+    std::os::unix::fs::symlink(&planning, d.0.join("again")).unwrap();
+    std::os::unix::fs::symlink(d.0.join("nowhere"), d.0.join("dangling.md")).unwrap();
+    let out = run(&["check", "--format", "json", d.0.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json(&out);
+    assert_eq!(codes(&v), ["step-count-mismatch"], "the plan once: {v}");
+}

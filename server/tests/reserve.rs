@@ -384,3 +384,24 @@ fn a_missing_plan_or_run_folder_is_a_clear_error_and_writes_nothing() {
     assert!(!run.base.join("runs/gone").exists());
     assert!(!run.consumers.exists());
 }
+
+#[test]
+fn nothing_to_reserve_creates_no_file() {
+    let run = Run::new("nothing", &independent_plan(2));
+    let out = Command::new(BIN)
+        .args(["batch", "reserve"])
+        .arg(&run.plan)
+        .args(["--impl-key", "k", "--stage", "9"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !run.consumers.exists(),
+        "no empty consumers.jsonl left behind"
+    );
+}

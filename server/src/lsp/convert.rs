@@ -53,19 +53,24 @@ fn severity(s: Severity) -> lsp::DiagnosticSeverity {
     }
 }
 
-/// Where a rule's documentation page is: `docs/rules/<code>.md` of this
-/// repository (overridable with `OKSTRA_LSP_DOCS_URL`, a base ending in `/`).
+/// Where a rule's documentation page is: under `OKSTRA_LSP_DOCS_URL` (a base
+/// ending in `/`), else `docs/rules/<code>.md` of the source tree the binary
+/// was built from when that folder still exists, else nowhere (no link
+/// beats a dead one). Worked out once per process.
 pub fn docs_url(code: &str) -> Option<lsp::Uri> {
-    let base = std::env::var("OKSTRA_LSP_DOCS_URL")
-        .ok()
-        .unwrap_or_else(|| {
-            let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/rules/");
-            let dir = std::path::Path::new(dir)
-                .canonicalize()
-                .map_or(dir.to_string(), |p| format!("{}/", p.display()));
-            format!("file://{dir}")
-        });
-    format!("{base}{code}.md").parse().ok()
+    static BASE: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let base = BASE.get_or_init(|| {
+        if let Ok(base) = std::env::var("OKSTRA_LSP_DOCS_URL") {
+            return Some(base);
+        }
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../docs/rules")
+            .canonicalize()
+            .ok()?;
+        let uri = lsp::Uri::from_file_path(&dir)?;
+        Some(format!("{}/", uri.as_str().trim_end_matches('/')))
+    });
+    format!("{}{code}.md", base.as_deref()?).parse().ok()
 }
 
 pub fn diagnostics(

@@ -134,6 +134,12 @@ pub async fn run_stdio() {
         .await;
 }
 
+/// Whether the session ended with `exit` but no `shutdown` before it (LSP:
+/// exit status 1).
+pub fn exited_without_shutdown() -> bool {
+    transport::exit_status_is_error()
+}
+
 impl Backend {
     pub fn new(client: Client) -> Backend {
         let (tx, rx) = mpsc::unbounded_channel();

@@ -11,6 +11,7 @@
 
 use std::io::{self, BufRead, Read};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
 use serde_json::{Value, json};
@@ -155,13 +156,31 @@ pub(super) fn pump(mut input: impl BufRead, mut emit: impl FnMut(Vec<u8>) -> boo
     }
 }
 
+/// A `shutdown` request and an `exit` notification went by, in input order
+/// (the exit status depends on their order, not on when handlers ran).
+static SHUTDOWN_SEEN: AtomicBool = AtomicBool::new(false);
+static EXIT_SEEN: AtomicBool = AtomicBool::new(false);
+
+/// LSP: `exit` without a `shutdown` before it ends the process with status
+/// 1. The end of the input (the client vanished) is not an error.
+pub(super) fn exit_status_is_error() -> bool {
+    EXIT_SEEN.load(Ordering::SeqCst) && !SHUTDOWN_SEEN.load(Ordering::SeqCst)
+}
+
 /// The body as tower-lsp-server can take it, or `None` to drop it.
 fn check(body: Vec<u8>) -> Option<Vec<u8>> {
-    let decodes = std::str::from_utf8(&body).is_ok()
-        && (serde_json::from_slice::<jsonrpc::Response>(&body).is_ok()
-            || serde_json::from_slice::<jsonrpc::Request>(&body).is_ok());
-    if decodes {
-        return Some(body);
+    if std::str::from_utf8(&body).is_ok() {
+        if serde_json::from_slice::<jsonrpc::Response>(&body).is_ok() {
+            return Some(body);
+        }
+        if let Ok(request) = serde_json::from_slice::<jsonrpc::Request>(&body) {
+            match request.method() {
+                "shutdown" => SHUTDOWN_SEEN.store(true, Ordering::SeqCst),
+                "exit" => EXIT_SEEN.store(true, Ordering::SeqCst),
+                _ => {}
+            }
+            return Some(body);
+        }
     }
     let value: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
