@@ -1,0 +1,138 @@
+//! Pathological documents stay linear: each is timed against a normal plan
+//! of the same size, and against itself at four times the size. Only ratios
+//! are asserted (these machines are shared and noisy), with room to spare: a
+//! quadratic path would be off by an order of magnitude.
+
+use std::time::{Duration, Instant};
+
+use okstra_lsp::config::Config;
+use okstra_lsp::document::Document;
+use okstra_lsp::generate::{self, Spec};
+
+/// The median of a few runs of a full analysis and of one edit in the middle.
+fn cost(text: &str) -> Duration {
+    let config = Config::default();
+    let mut runs: Vec<Duration> = (0..5)
+        .map(|_| {
+            let t = Instant::now();
+            let mut doc = Document::new(text.to_string(), &config);
+            let _ = doc.findings().len();
+            let mid = text.len() / 2;
+            let mid = (0..=mid)
+                .rev()
+                .find(|&i| text.is_char_boundary(i))
+                .unwrap_or(0);
+            doc.edit(mid..mid, "|");
+            doc.reanalyze(&config);
+            t.elapsed()
+        })
+        .collect();
+    runs.sort();
+    runs[runs.len() / 2]
+}
+
+/// A normal plan of at least `bytes` bytes.
+fn normal(bytes: usize) -> String {
+    let mut n = 4;
+    loop {
+        let text = generate::plan(&Spec {
+            overlap_every: 4,
+            ..Spec::clean(n)
+        });
+        if text.len() >= bytes {
+            return text;
+        }
+        n *= 2;
+    }
+}
+
+fn repeat_to(unit: &str, bytes: usize) -> String {
+    unit.repeat(bytes / unit.len() + 1)
+}
+
+fn pathological(bytes: usize) -> Vec<(&'static str, String)> {
+    let plan = normal(bytes / 2);
+    vec![
+        // One line as long as the whole document, inside a Stage Map row.
+        (
+            "long line",
+            format!(
+                "## 4.5 Stage Map\n\n| Stage | Title | depends-on | Steps |\n|---|---|---|---|\n| 1 | {} | (none) | 1 |\n",
+                "x".repeat(bytes)
+            ),
+        ),
+        // Lists nested as deep as the text allows.
+        ("nested lists", {
+            let mut s = String::new();
+            let mut depth = 0;
+            while s.len() < bytes {
+                s.push_str(&"  ".repeat(depth % 400));
+                s.push_str("- item `a|b`\n");
+                depth += 1;
+            }
+            s
+        }),
+        // Block quotes nested hundreds deep.
+        (
+            "nested quotes",
+            repeat_to(&format!("{} | 1 | x |\n", ">".repeat(300)), bytes),
+        ),
+        // An unclosed fence: everything after it is one node.
+        ("unclosed fence", format!("```\n{plan}{plan}")),
+        // Headings only, of every level, that all look like stages.
+        ("headings", {
+            let mut s = String::new();
+            let mut i = 0;
+            while s.len() < bytes {
+                s.push_str(&format!("{} Stage {i}: t\n", "#".repeat(1 + i % 6)));
+                i += 1;
+            }
+            s
+        }),
+        // Table rows without end, and blank rows among them.
+        (
+            "endless table",
+            format!(
+                "## 4.5 Stage Map\n\n| Stage | Title | depends-on | Steps |\n|---|---|---|---|\n{}",
+                repeat_to("| 1 | a | 1, 1, 1 | 2 |\n|  |  |  |  |\n", bytes)
+            ),
+        ),
+        // Emphasis and backticks that never close.
+        (
+            "open inlines",
+            repeat_to("| `a | **b | [c | <d | \\| ``e |\n", bytes),
+        ),
+    ]
+}
+
+#[test]
+fn pathological_documents_cost_like_normal_ones_and_scale_linearly() {
+    // Smaller in debug builds (the normal suite), same ratios.
+    let size = if cfg!(debug_assertions) {
+        30_000
+    } else {
+        200_000
+    };
+    let base = cost(&normal(size)).max(Duration::from_micros(200));
+    let mut report = Vec::new();
+    for ((name, small), (_, large)) in pathological(size).into_iter().zip(pathological(4 * size)) {
+        let small_cost = cost(&small).max(Duration::from_micros(200));
+        let large_cost = cost(&large);
+        let vs_normal = small_cost.as_secs_f64() / base.as_secs_f64();
+        let growth = large_cost.as_secs_f64() / small_cost.as_secs_f64();
+        report.push(format!(
+            "{name}: {small_cost:?} ({vs_normal:.1}x normal), 4x size: {large_cost:?} ({growth:.1}x)"
+        ));
+        assert!(
+            vs_normal < 25.0,
+            "{name} costs {vs_normal:.1}x a normal plan\n{}",
+            report.join("\n")
+        );
+        assert!(
+            growth < 12.0,
+            "{name} grows {growth:.1}x for 4x the size (quadratic would be ~16x)\n{}",
+            report.join("\n")
+        );
+    }
+    eprintln!("{}", report.join("\n"));
+}
