@@ -136,3 +136,49 @@ fn pathological_documents_cost_like_normal_ones_and_scale_linearly() {
     }
     eprintln!("{}", report.join("\n"));
 }
+
+/// The same through the real binary: `okstra-lsp check` on each
+/// pathological file takes a small multiple of a normal plan's time, exits 0
+/// or 1 and prints JSON.
+#[test]
+fn check_binary_stays_linear_on_pathological_files() {
+    let size = if cfg!(debug_assertions) {
+        120_000
+    } else {
+        800_000
+    };
+    let dir = std::env::temp_dir().join(format!("okstra-limits-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let time_check = |name: &str, text: &str| {
+        let path = dir.join(format!("{}.md", name.replace(' ', "-")));
+        std::fs::write(&path, text).unwrap();
+        let mut runs: Vec<Duration> = (0..3)
+            .map(|_| {
+                let t = Instant::now();
+                let out = std::process::Command::new(env!("CARGO_BIN_EXE_okstra-lsp"))
+                    .args(["check", "--format", "json"])
+                    .arg(&path)
+                    .output()
+                    .unwrap();
+                let took = t.elapsed();
+                assert!(matches!(out.status.code(), Some(0 | 1)), "{name}: {out:?}");
+                let _: serde_json::Value = serde_json::from_slice(&out.stdout)
+                    .unwrap_or_else(|e| panic!("{name}: not JSON: {e}"));
+                took
+            })
+            .collect();
+        runs.sort();
+        runs[1]
+    };
+    let base = time_check("normal", &normal(size));
+    for (name, text) in pathological(size) {
+        let took = time_check(name, &text);
+        let ratio = took.as_secs_f64() / base.as_secs_f64();
+        assert!(
+            ratio < 25.0,
+            "{name}: {took:?} is {ratio:.1}x a normal plan ({base:?})"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
