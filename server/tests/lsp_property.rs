@@ -10,8 +10,10 @@ use std::time::{Duration, Instant};
 
 use okstra_lsp::generate::{self, Spec};
 use proptest::prelude::*;
-use proptest::test_runner::{Config as PropConfig, RngAlgorithm, TestRng, TestRunner};
 use serde_json::{Value, json};
+
+mod common;
+use common::{boundary, runner};
 
 const BIN: &str = env!("CARGO_BIN_EXE_okstra-lsp");
 
@@ -208,14 +210,6 @@ fn scalar(text: &str, starts: &[usize], pos: &Value) -> (u64, u64) {
     (line as u64 + 1, chars as u64 + 1)
 }
 
-fn boundary(s: &str, mut i: usize) -> usize {
-    i = i.min(s.len());
-    while !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
 #[derive(Debug, Clone)]
 enum Edit {
     Insert { at: usize, piece: usize },
@@ -243,14 +237,7 @@ fn last_published_diagnostics_equal_check_on_the_final_text() {
     std::fs::create_dir_all(&dir).unwrap();
     let server = std::cell::RefCell::new(Server::start());
     let case = std::cell::Cell::new(0);
-    let mut runner = TestRunner::new_with_rng(
-        PropConfig {
-            cases: 24,
-            failure_persistence: None,
-            ..PropConfig::default()
-        },
-        TestRng::deterministic_rng(RngAlgorithm::ChaCha),
-    );
+    let mut runner = runner(24);
     runner
         .run(&proptest::collection::vec(edit_strategy(), 1..30), |edits| {
             case.set(case.get() + 1);

@@ -10,16 +10,9 @@ use okstra_lsp::fixes::{self, FixContext};
 use okstra_lsp::generate::{self, Spec};
 use okstra_lsp::{model, rules, syntax};
 use proptest::prelude::*;
-use proptest::test_runner::{Config as PropConfig, RngAlgorithm, TestRng, TestRunner};
 
-fn runner(cases: u32) -> TestRunner {
-    let config = PropConfig {
-        cases,
-        failure_persistence: None,
-        ..PropConfig::default()
-    };
-    TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha))
-}
+mod common;
+use common::{boundary, runner};
 
 /// Pieces an edit inserts: table and heading syntax, code spans, line breaks
 /// of both kinds, multi-byte text, whole rows.
@@ -90,14 +83,6 @@ fn first_diff<T: std::fmt::Debug>(a: &T, b: &T) -> Option<String> {
     ))
 }
 
-fn boundary(s: &str, mut i: usize) -> usize {
-    i = i.min(s.len());
-    while !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
 #[test]
 fn incremental_edits_equal_a_fresh_parse() {
     let config = Config::default();
@@ -159,11 +144,11 @@ fn incremental_edits_equal_a_fresh_parse() {
                 doc.reanalyze(&config);
                 prop_assert_eq!(doc.text(), shadow.as_str());
                 prop_assert_eq!(doc.rope().to_string(), shadow.clone());
+                // The outline kept chunk by chunk equals the outline of one
+                // tree of the whole text.
                 let fresh = syntax::parse_blocks(&shadow, None);
-                prop_assert_eq!(
-                    doc.tree().root_node().to_sexp(),
-                    fresh.root_node().to_sexp()
-                );
+                let diff = first_diff(&doc.outline().to_vec(), &syntax::outline(&fresh, &shadow));
+                prop_assert!(diff.is_none(), "outline: {}", diff.unwrap_or_default());
                 let diff = first_diff(doc.plan(), &model::parse(&shadow, &config));
                 prop_assert!(diff.is_none(), "plan: {}", diff.unwrap_or_default());
                 let expected = okstra_lsp::analyze(&shadow, &config);

@@ -334,16 +334,21 @@ local function show(err, result)
   end
 end
 
+-- The buffer a command is for: the given one, or the current one for nil/0.
+local function buffer(bufnr)
+  if bufnr == nil or bufnr == 0 then
+    return vim.api.nvim_get_current_buf()
+  end
+  return bufnr
+end
+
 --- Runs okstra.previewRunBatch / okstra.reserveRunBatch for a buffer.
 --- opts: bufnr, stage ("auto" or a number), budget, include_started,
 --- impl_key (reserve). callback(err, result); default: vim.notify.
 function M.run(command, opts, callback)
   opts = opts or {}
   callback = callback or show
-  local bufnr = opts.bufnr
-  if bufnr == nil or bufnr == 0 then
-    bufnr = vim.api.nvim_get_current_buf()
-  end
+  local bufnr = buffer(opts.bufnr)
   local client = M.client(bufnr)
   if client == nil then
     callback({ message = "okstra-lsp is not attached to this buffer" })
@@ -377,10 +382,7 @@ end
 function M.reserve_batch(opts, callback)
   opts = opts or {}
   callback = callback or show
-  local bufnr = opts.bufnr
-  if bufnr == nil or bufnr == 0 then
-    bufnr = vim.api.nvim_get_current_buf()
-  end
+  local bufnr = buffer(opts.bufnr)
   if opts.impl_key == nil or vim.trim(opts.impl_key) == "" then
     callback({ message = "reserving needs an impl task key: :OkstraReserveBatch {impl_key} [stage]" })
     return false
