@@ -181,7 +181,7 @@ impl Document {
             self.plan = Plan::default();
             self.facts = Facts::default();
             self.headings.clear();
-            self.findings = vec![rules::too_large(self.text.len(), config.max_document_bytes)];
+            self.findings = rules::too_large(self.text.len(), config);
             self.analysed_with = None;
             return;
         }

@@ -27,7 +27,7 @@ use rules::Finding;
 /// for it, and what the server must end up publishing for the same text.
 pub fn analyze(src: &str, config: &Config) -> Vec<Finding> {
     if src.len() > config.max_document_bytes {
-        return vec![rules::too_large(src.len(), config.max_document_bytes)];
+        return rules::too_large(src.len(), config);
     }
     let plan = model::parse(src, config);
     rules::check(src, &plan, config)

@@ -239,3 +239,38 @@ fn check_walks_each_real_folder_once_through_symlink_loops() {
     let v = json(&out);
     assert_eq!(codes(&v), ["step-count-mismatch"], "the plan once: {v}");
 }
+
+#[test]
+fn the_size_limit_comes_from_the_settings_file_and_its_code_can_be_silenced() {
+    let d = Dir::new("size");
+    let plan = d.write(
+        "plan.md",
+        &KOREAN_MAP.replace("## 단계 지도", "## 4.5 Stage Map"),
+    );
+    let plan = plan.to_str().unwrap();
+    let small = d.write("small.json", r#"{"maxDocumentBytes": 100}"#);
+    let out = run(&[
+        "check",
+        "--format",
+        "json",
+        "--config",
+        small.to_str().unwrap(),
+        plan,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "a warning");
+    assert_eq!(codes(&json(&out)), ["document-too-large"]);
+    let off = d.write(
+        "off.json",
+        r#"{"maxDocumentBytes": 100, "severityOverrides": {"document-too-large": "off"}}"#,
+    );
+    let out = run(&[
+        "check",
+        "--format",
+        "json",
+        "--config",
+        off.to_str().unwrap(),
+        plan,
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(codes(&json(&out)).is_empty());
+}

@@ -245,9 +245,11 @@ fn apply_overrides(out: &mut Vec<Finding>, config: &Config) {
     });
 }
 
-/// The finding for a document too large to analyse.
-pub fn too_large(len: usize, limit: usize) -> Finding {
-    Finding {
+/// What a document too large to analyse gets: one finding (or none when
+/// `severityOverrides` turns the code off).
+pub fn too_large(len: usize, config: &Config) -> Vec<Finding> {
+    let limit = config.max_document_bytes;
+    let mut out = vec![Finding {
         code: DOCUMENT_TOO_LARGE,
         severity: Severity::Warning,
         range: 0..0,
@@ -256,7 +258,9 @@ pub fn too_large(len: usize, limit: usize) -> Finding {
         ),
         related: Vec::new(),
         fix: None,
-    }
+    }];
+    apply_overrides(&mut out, config);
+    out
 }
 
 /// A finding with the rule's default severity and no related places.
