@@ -235,7 +235,7 @@ async def test_dot_dot_and_symlinks_do_not_escape(start, layout, tmp_path):
         )
         assert err.code == INVALID_PARAMS
     assert not (outside.parent.parent / "consumers.jsonl").exists()
-    # The workspace report walks the link but reports only what is inside.
+    # The workspace report does not follow the link out, and reports only what is inside.
     report = await client.workspace_diagnostic_async(T.WorkspaceDiagnosticParams(previous_result_ids=[]))
     uris = {item.uri for item in report.items}
     assert uris == {(ws / "runs" / "demo-plan" / "planning" / "plan.md").as_uri()}
@@ -252,6 +252,8 @@ async def test_open_documents_outside_still_get_diagnostics_but_their_run_folder
     hover = await client.text_document_hover_async(
         T.HoverParams(text_document=T.TextDocumentIdentifier(uri=doc.uri), position=doc.pos("Stage 1 —", offset=6))
     )
+    # The run folder outside the workspace is not read: stage 1 looks ready.
+    assert "Status: ready" in hover.contents.value, hover.contents.value
     assert "Status: done" not in hover.contents.value
 
 

@@ -209,6 +209,8 @@ async def test_garbage_on_the_wire(client):
         writer.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
     writer.write(b"X-No-Length: 1\r\n\r\n")
     writer.write(b"Content-Length: many\r\n\r\n")
+    # A bad header followed by its body: the body runs into the next header.
+    writer.write(b'Content-Length: abc\r\n\r\n{"jsonrpc": "2.0", "method": "initialized"}')
     await writer.drain()
     await client.alive()
     # Not JSON-RPC, but with an id: answered with InvalidRequest.

@@ -147,9 +147,29 @@ pub fn load_config(path: Option<&Path>) -> Result<Config, CliError> {
         Some(inner) if inner.is_object() => inner.clone(),
         _ => value,
     };
+    // The server ignores keys it does not know (clients send their own);
+    // a file written for the CLI with a misspelt key is an error.
+    let known = serde_json::to_value(Config::default()).unwrap_or_default();
+    if let (Some(obj), Some(known)) = (value.as_object(), known.as_object()) {
+        // `diagnosticMode` is the server's, so one file can serve both.
+        let unknown = |k: &&String| !known.contains_key(*k) && *k != "diagnosticMode";
+        if let Some(key) = obj.keys().find(unknown) {
+            let keys: Vec<&str> = known.keys().map(String::as_str).collect();
+            return Err(CliError(format!(
+                "{}: unknown setting {key:?} (known: {})",
+                path.display(),
+                keys.join(", ")
+            )));
+        }
+    }
     let (config, problems) = Config::from_json(&value);
     match problems.first() {
-        Some(p) => Err(CliError(format!("{}: {p}", path.display()))),
+        // The server goes on with the default; the CLI stops.
+        Some(p) => Err(CliError(format!(
+            "{}: {}",
+            path.display(),
+            p.split("; using").next().unwrap_or(p)
+        ))),
         None => Ok(config),
     }
 }
@@ -187,64 +207,91 @@ pub fn fail(e: CliError) -> ExitCode {
 /// Every `*.md` under the given paths, sorted, folders walked recursively
 /// (hidden folders, `target` and `node_modules` skipped).
 pub fn collect_markdown(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
-    let mut out = Vec::new();
-    let mut seen = std::collections::HashSet::new();
+    collect(paths, false)
+}
+
+/// `collect_markdown` that never leaves `roots`: symbolic links leading out
+/// of them are not followed (the server's workspace walk, SECURITY.md).
+pub fn collect_markdown_within(roots: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
+    collect(roots, true)
+}
+
+fn collect(paths: &[PathBuf], confine: bool) -> Result<Vec<PathBuf>, CliError> {
+    let mut walk_state = Walk {
+        seen: std::collections::HashSet::new(),
+        roots: Vec::new(),
+        confine,
+        out: Vec::new(),
+    };
+    if confine {
+        walk_state.roots = paths.iter().filter_map(|p| p.canonicalize().ok()).collect();
+    }
     for p in paths {
         let meta = std::fs::metadata(p).map_err(|e| CliError(format!("{}: {e}", p.display())))?;
+        let real = p.canonicalize().ok();
         if meta.is_dir() {
             let entries =
                 std::fs::read_dir(p).map_err(|e| CliError(format!("{}: {e}", p.display())))?;
-            if let Ok(real) = p.canonicalize() {
-                seen.insert(real);
+            if let Some(real) = real {
+                walk_state.seen.insert(real);
             }
-            walk(entries, &mut seen, &mut out);
-        } else {
-            out.push(p.clone());
+            walk_state.walk(entries);
+        } else if real.is_none_or(|r| walk_state.seen.insert(r)) {
+            // A file named twice (or also inside a named folder) counts once.
+            walk_state.out.push(p.clone());
         }
     }
-    Ok(out)
+    Ok(walk_state.out)
 }
 
-/// Walks a folder for markdown. Each real folder and file is visited once,
-/// so symbolic links that loop or lead to a place already walked add
-/// nothing; a subfolder that cannot be read is reported and skipped.
-fn walk(
-    entries: std::fs::ReadDir,
-    seen: &mut std::collections::HashSet<PathBuf>,
-    out: &mut Vec<PathBuf>,
-) {
-    let mut entries: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
-    entries.sort();
-    for path in entries {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        let is_dir = path.is_dir();
-        let wanted = if is_dir {
-            !name.starts_with('.') && name != "target" && name != "node_modules"
-        } else {
-            name.ends_with(".md") || name.ends_with(".markdown")
-        };
-        if !wanted {
-            continue;
-        }
-        match path.canonicalize() {
-            Ok(real) => {
-                if !seen.insert(real) {
-                    continue;
-                }
-            }
-            Err(e) => {
-                // A dangling link, or a file gone since the listing.
-                eprintln!("okstra-lsp: {}: skipped: {e}", path.display());
+struct Walk {
+    /// Real paths already taken: folders walked and files listed.
+    seen: std::collections::HashSet<PathBuf>,
+    roots: Vec<PathBuf>,
+    confine: bool,
+    out: Vec<PathBuf>,
+}
+
+impl Walk {
+    /// Walks a folder for markdown. Each real folder and file is visited
+    /// once, so symbolic links that loop or lead to a place already walked
+    /// add nothing; a subfolder that cannot be read is reported and skipped.
+    fn walk(&mut self, entries: std::fs::ReadDir) {
+        let mut entries: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+        entries.sort();
+        for path in entries {
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            let is_dir = path.is_dir();
+            let wanted = if is_dir {
+                !name.starts_with('.') && name != "target" && name != "node_modules"
+            } else {
+                name.ends_with(".md") || name.ends_with(".markdown")
+            };
+            if !wanted {
                 continue;
             }
-        }
-        if is_dir {
-            match std::fs::read_dir(&path) {
-                Ok(sub) => walk(sub, seen, out),
-                Err(e) => eprintln!("okstra-lsp: {}: skipped: {e}", path.display()),
+            let real = match path.canonicalize() {
+                Ok(real) => real,
+                Err(e) => {
+                    // A dangling link, or a file gone since the listing.
+                    eprintln!("okstra-lsp: {}: skipped: {e}", path.display());
+                    continue;
+                }
+            };
+            if self.confine && !self.roots.iter().any(|r| real.starts_with(r)) {
+                continue;
             }
-        } else {
-            out.push(path);
+            if !self.seen.insert(real) {
+                continue;
+            }
+            if is_dir {
+                match std::fs::read_dir(&path) {
+                    Ok(sub) => self.walk(sub),
+                    Err(e) => eprintln!("okstra-lsp: {}: skipped: {e}", path.display()),
+                }
+            } else {
+                self.out.push(path);
+            }
         }
     }
 }

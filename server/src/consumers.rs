@@ -1,10 +1,11 @@
 //! `consumers.jsonl` (plan-format §6): where it is, what it says, and the
 //! locked read–select–append that reserves a run batch.
 //!
-//! Invariants: existing bytes are never rewritten or truncated; each new row
-//! is one `write` ending in `\n` on a file opened for append; the exclusive
-//! `flock` (std `File::lock`) is held from the read to the last append; a line
-//! that is not a valid row is reported and skipped, never dropped.
+//! Invariants: existing bytes are never rewritten or truncated; the rows of a
+//! reservation go out in one `write` of whole `\n`-ended lines on a file
+//! opened for append; the exclusive `flock` (std `File::lock`) is held from
+//! the read to the append; a line that is not a valid row is reported and
+//! skipped, never dropped; the file is never reached through a symbolic link.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
@@ -106,10 +107,23 @@ pub fn parse(text: &str) -> Consumers {
 
 /// Reads the file; a missing file is an empty one.
 pub fn read(path: &Path) -> Result<Consumers, String> {
+    refuse_link(path)?;
     match std::fs::read(path) {
         Ok(bytes) => Ok(parse(&String::from_utf8_lossy(&bytes))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Consumers::default()),
         Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+/// `consumers.jsonl` is never read or written through a symbolic link: the
+/// link could lead anywhere, and rows would be appended there (SECURITY.md).
+fn refuse_link(path: &Path) -> Result<(), String> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => Err(format!(
+            "{}: is a symbolic link; okstra-lsp does not follow it",
+            path.display()
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -158,6 +172,7 @@ pub fn reserve(
             dir.display()
         )));
     }
+    refuse_link(consumers_path).map_err(ReserveError::Io)?;
     // Nothing to reserve leaves no trace: a missing file is not created just
     // to record that (under the lock the selection is made again).
     if !consumers_path.exists() {

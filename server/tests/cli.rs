@@ -132,6 +132,7 @@ fn a_bad_settings_file_is_a_usage_error() {
     for (name, text, says) in [
         ("notjson.json", "{cap: 3", "not JSON"),
         ("badvalue.json", r#"{"cap": "six"}"#, "okstra.cap"),
+        ("misspelt.json", r#"{"Cap": 2}"#, "unknown setting \"Cap\""),
     ] {
         let cfg = d.write(name, text);
         let out = run(&[
@@ -273,4 +274,23 @@ fn the_size_limit_comes_from_the_settings_file_and_its_code_can_be_silenced() {
     ]);
     assert_eq!(out.status.code(), Some(0));
     assert!(codes(&json(&out)).is_empty());
+}
+
+#[test]
+fn a_file_named_twice_or_inside_a_named_folder_is_checked_once() {
+    let d = Dir::new("twice");
+    let text = KOREAN_MAP
+        .replace("## 단계 지도", "## 4.5 Stage Map")
+        .replace("| 1 | 파서 | (none) | 4 |", "| 1 | 파서 | (none) | 2 |");
+    let plan = d.write("runs/demo/planning/plan.md", &text);
+    let plan = plan.to_str().unwrap();
+    let out = run(&[
+        "check",
+        "--format",
+        "json",
+        plan,
+        plan,
+        d.0.to_str().unwrap(),
+    ]);
+    assert_eq!(codes(&json(&out)), ["step-count-mismatch"]);
 }

@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::fs;
 use std::io::{BufRead, BufReader};
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -222,24 +223,38 @@ fn a_process_killed_between_selection_and_append_writes_nothing() {
 fn processes_killed_at_random_moments_leave_whole_lines() {
     let run = Run::new("chaos", &independent_plan(40));
     fs::write(&run.consumers, PLANTED).unwrap();
-    // Deterministic pseudo-random delays (no seed from the clock).
+    // Deterministic pseudo-random delays (no seed from the clock), spread
+    // over the time a reservation takes, so some processes finish, some die
+    // before the lock and some while holding it.
     let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut children = Vec::new();
-    for i in 0..24 {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        let child = run.reserve_cmd(&format!("k{i}")).spawn().unwrap();
-        children.push((Instant::now() + Duration::from_micros(x % 8000), child));
-    }
-    for (when, mut child) in children {
-        if let Some(wait) = when.checked_duration_since(Instant::now()) {
-            std::thread::sleep(wait);
+    let mut last = (false, false);
+    for round in 0..5 {
+        for i in 0..12 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let child = run.reserve_cmd(&format!("k{round}-{i}")).spawn().unwrap();
+            children.push((Instant::now() + Duration::from_micros(x % 60_000), child));
         }
-        let _ = child.kill();
-        let _ = child.wait();
+        let (mut finished, mut killed) = last;
+        for (when, mut child) in children.drain(..) {
+            if let Some(wait) = when.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+            let _ = child.kill();
+            let status = child.wait().unwrap();
+            finished |= status.code().is_some();
+            killed |= status.signal() == Some(9);
+        }
+        last = (finished, killed);
+        if finished && killed {
+            break;
+        }
     }
+    assert_eq!(last, (true, true), "(some finished, some were killed)");
     let rows = appended_rows(&run.bytes(), PLANTED.as_bytes());
+    assert!(!rows.is_empty(), "the finished reservations wrote rows");
     let stages: BTreeSet<u64> = rows.iter().map(|r| r.0).collect();
     assert_eq!(
         stages.len(),
@@ -404,4 +419,25 @@ fn nothing_to_reserve_creates_no_file() {
         !run.consumers.exists(),
         "no empty consumers.jsonl left behind"
     );
+}
+
+#[test]
+fn a_symlinked_consumers_file_is_refused_and_its_target_untouched() {
+    let run = Run::new("symlink", &independent_plan(2));
+    let target = run.base.join("elsewhere.txt");
+    fs::write(&target, "precious\n").unwrap();
+    std::os::unix::fs::symlink(&target, &run.consumers).unwrap();
+    for args in [&["reserve", "--impl-key", "k"][..], &["preview"][..]] {
+        let out = Command::new(BIN)
+            .arg("batch")
+            .arg(args[0])
+            .arg(&run.plan)
+            .args(&args[1..])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("symbolic link"), "{stderr}");
+    }
+    assert_eq!(fs::read_to_string(&target).unwrap(), "precious\n");
 }

@@ -217,8 +217,9 @@ pub(super) async fn execute(
         serde_json::from_value(arg).map_err(|e| invalid_params(format!("{command}: {e}")))?;
     let settings = backend.settings();
     let options = options(&args, &settings)?;
-    // The plan and its run folder (where consumers.jsonl is read and
-    // written) must be inside the workspace, even when the plan is open.
+    // The plan must be inside the workspace, even when it is open; its run
+    // root (two folders up, where consumers.jsonl is) is the one place
+    // beyond it that the server touches (SECURITY.md).
     backend.check_allowed(&file_path(&args.uri)?)?;
     let (doc, _) = backend.read_document(&args.uri)?;
     let stages = guard(|| batch::stages(doc.plan()))?;

@@ -736,7 +736,7 @@ impl LanguageServer for Backend {
         _: lsp::WorkspaceDiagnosticParams,
     ) -> Result<lsp::WorkspaceDiagnosticReportResult> {
         let s = self.settings();
-        let files = crate::cli::collect_markdown(&s.roots).unwrap_or_default();
+        let files = crate::cli::collect_markdown_within(&s.roots).unwrap_or_default();
         let mut items = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for path in files {

@@ -105,6 +105,16 @@ fn read_header(input: &mut impl BufRead) -> Header {
             continue;
         }
         seen = true;
+        // After a header that was skipped, its body runs into the next
+        // header line (`{…}Content-Length: 52`): resynchronise at the name.
+        let text = match text.to_ascii_lowercase().find("content-length:") {
+            Some(i) if i > 0 => {
+                length = None;
+                valid = true;
+                &text[i..]
+            }
+            _ => text,
+        };
         if let Some((name, value)) = text.split_once(':')
             && name.trim().eq_ignore_ascii_case("content-length")
         {
@@ -259,6 +269,19 @@ mod tests {
         assert_eq!(methods, [INVALID_MESSAGE, INVALID_MESSAGE, "exit"]);
         assert_eq!(out[0]["id"], 7);
         assert_eq!(out[1]["id"], "a");
+    }
+
+    #[test]
+    fn a_bad_header_with_a_body_does_not_lose_what_follows() {
+        let mut input =
+            b"Content-Length: abc\r\n\r\n{\"jsonrpc\":\"2.0\",\"method\":\"x\"}".to_vec();
+        input.extend(frame(
+            r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#,
+        ));
+        input.extend(frame(r#"{"jsonrpc":"2.0","method":"exit"}"#));
+        let out = run(&input);
+        let methods: Vec<&str> = out.iter().map(|v| v["method"].as_str().unwrap()).collect();
+        assert_eq!(methods, ["initialize", "exit"]);
     }
 
     #[test]
