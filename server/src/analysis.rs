@@ -4,6 +4,7 @@
 //! Invariant: pure functions of the plan model; no LSP types, no I/O.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use globset::{Glob, GlobBuilder, GlobMatcher};
 use petgraph::graphmap::DiGraphMap;
@@ -130,6 +131,9 @@ pub struct Facts {
     /// Every edge on a cycle, with a whole cycle through it.
     pub cycles: Vec<(u32, u32, Vec<u32>)>,
     pub overlaps: Vec<Overlap>,
+    /// The predicted paths by place, built at the first change of one
+    /// stage's paths and kept up to date after it (see `refresh_stage`).
+    paths: Option<PathIndex>,
 }
 
 impl Facts {
@@ -140,6 +144,7 @@ impl Facts {
             graph,
             cycles,
             overlaps: overlaps(plan),
+            paths: None,
         }
     }
 
@@ -152,6 +157,173 @@ impl Facts {
     /// After a predicted-files change: the overlaps again.
     pub fn refresh_overlaps(&mut self, plan: &Plan) {
         self.overlaps = overlaps(plan);
+        self.paths = None;
+    }
+
+    /// After the predicted files of `plan.stages[i]` alone changed (nothing
+    /// else did: same stages, same numbers): the overlaps again, redoing
+    /// only that stage's pairs. The same result as `refresh_overlaps` (a
+    /// test compares them); globs anywhere take the long way.
+    pub fn refresh_stage(&mut self, plan: &Plan, i: usize) {
+        let Some(stage) = plan.stages.get(i) else {
+            return self.refresh_overlaps(plan);
+        };
+        if !plan
+            .stage(stage.number)
+            .is_some_and(|s| std::ptr::eq(s, stage))
+        {
+            // A second section of its number: its paths are not compared.
+            return;
+        }
+        if stage.predicted().iter().any(|p| p.kind == PathKind::Glob) {
+            return self.refresh_overlaps(plan);
+        }
+        let index = self.paths.get_or_insert_with(|| PathIndex::new(plan));
+        if index.globs || index.keys.len() != plan.stages.len() {
+            return self.refresh_overlaps(plan);
+        }
+        index.set(i, stage.predicted());
+        let number = stage.number;
+        self.overlaps.retain(|o| o.a != number && o.b != number);
+        self.overlaps.extend(index.pairs_of(plan, i));
+        let position = |n: u32| plan.stage_position(n).unwrap_or(usize::MAX);
+        self.overlaps
+            .sort_by_key(|o| (position(o.a), position(o.b)));
+    }
+}
+
+/// Predicted paths (globs apart) by place, for finding the overlaps of one
+/// stage without going through all of them.
+#[derive(Debug, Clone, Default)]
+struct PathIndex {
+    /// File path → (stage position, path index).
+    files: BTreeMap<String, Vec<(usize, usize)>>,
+    /// Folder path without its final `/` → (stage position, path index).
+    dirs: BTreeMap<String, Vec<(usize, usize)>>,
+    /// The keys each stage put in (whether a folder, the key).
+    keys: Vec<Vec<(bool, String)>>,
+    /// Some stage predicts a glob (then this index is not used).
+    globs: bool,
+}
+
+impl PathIndex {
+    fn new(plan: &Plan) -> PathIndex {
+        let mut index = PathIndex {
+            keys: vec![Vec::new(); plan.stages.len()],
+            ..PathIndex::default()
+        };
+        for (i, s) in plan.stages.iter().enumerate() {
+            if plan.stage(s.number).is_some_and(|f| std::ptr::eq(f, s)) {
+                index.set(i, s.predicted());
+            }
+        }
+        index
+    }
+
+    /// Replaces stage `i`'s paths.
+    fn set(&mut self, i: usize, paths: &[PredictedPath]) {
+        for (dir, key) in std::mem::take(&mut self.keys[i]) {
+            let map = if dir { &mut self.dirs } else { &mut self.files };
+            if let Some(holders) = map.get_mut(&key) {
+                holders.retain(|h| h.0 != i);
+                if holders.is_empty() {
+                    map.remove(&key);
+                }
+            }
+        }
+        for (k, p) in paths.iter().enumerate() {
+            let (dir, key) = match p.kind {
+                PathKind::File => (false, p.path.as_str()),
+                PathKind::Dir => (true, p.path.trim_end_matches('/')),
+                PathKind::Glob => {
+                    self.globs = true;
+                    continue;
+                }
+            };
+            let map = if dir { &mut self.dirs } else { &mut self.files };
+            let holders = map.entry(key.to_string()).or_default();
+            // Kept in (stage, path) order, as a fresh build has them.
+            let at = holders.partition_point(|h| *h < (i, k));
+            holders.insert(at, (i, k));
+            self.keys[i].push((dir, key.to_string()));
+        }
+    }
+
+    /// The overlaps between stage `i` and the others, as `overlaps` finds
+    /// them (same pairs, same path pairs, in order).
+    fn pairs_of(&self, plan: &Plan, i: usize) -> Vec<Overlap> {
+        let number = |order: usize| plan.stages[order].number;
+        let mut pairs: BTreeMap<(usize, usize), Vec<(usize, usize)>> = BTreeMap::new();
+        let mut add = |x: (usize, usize), y: (usize, usize)| {
+            if number(x.0) == number(y.0) {
+                return;
+            }
+            let (first, second) = if x.0 < y.0 { (x, y) } else { (y, x) };
+            let list = pairs.entry((first.0, second.0)).or_default();
+            if !list.contains(&(first.1, second.1)) {
+                list.push((first.1, second.1));
+            }
+        };
+        let holders = |map: &BTreeMap<String, Vec<(usize, usize)>>, key: &str| {
+            map.get(key).map_or(&[][..], |v| v.as_slice()).to_vec()
+        };
+        for (k, p) in plan.stages[i].predicted().iter().enumerate() {
+            let x = (i, k);
+            match p.kind {
+                PathKind::File => {
+                    let key = p.path.as_str();
+                    for h in holders(&self.files, key) {
+                        add(x, h);
+                    }
+                    for parent in parents(key) {
+                        for h in holders(&self.dirs, parent) {
+                            add(x, h);
+                        }
+                    }
+                    for h in holders(&self.dirs, key) {
+                        add(x, h);
+                    }
+                }
+                PathKind::Dir => {
+                    let key = p.path.trim_end_matches('/');
+                    for h in holders(&self.dirs, key) {
+                        add(x, h);
+                    }
+                    for parent in parents(key) {
+                        for h in holders(&self.dirs, parent) {
+                            add(x, h);
+                        }
+                    }
+                    for h in holders(&self.files, key) {
+                        add(x, h);
+                    }
+                    if !key.is_empty() {
+                        // Everything under the folder: keys that start with
+                        // `key/` (`0` is the character after `/`).
+                        let (lo, hi) = (format!("{key}/"), format!("{key}0"));
+                        for map in [&self.files, &self.dirs] {
+                            for (_, hs) in map.range(lo.clone()..hi.clone()) {
+                                for &h in hs {
+                                    add(x, h);
+                                }
+                            }
+                        }
+                    }
+                }
+                PathKind::Glob => {}
+            }
+        }
+        pairs
+            .into_iter()
+            .map(|((x, y), mut paths)| {
+                paths.sort_unstable();
+                Overlap {
+                    a: number(x),
+                    b: number(y),
+                    paths,
+                }
+            })
+            .collect()
     }
 }
 
@@ -171,8 +343,8 @@ pub fn overlaps(plan: &Plan) -> Vec<Overlap> {
 
     // Entries are (stage order, path index, path).
     type Entry<'p> = (usize, usize, &'p PredictedPath);
-    let mut files: HashMap<&str, Vec<Entry>> = HashMap::new();
-    let mut dirs: HashMap<&str, Vec<Entry>> = HashMap::new();
+    let mut files: FastMap<&str, Vec<Entry>> = FastMap::default();
+    let mut dirs: FastMap<&str, Vec<Entry>> = FastMap::default();
     let mut globs: Vec<(usize, usize, &PredictedPath, Option<GlobMatcher>)> = Vec::new();
     for &(order, _, paths) in &stages {
         for (k, p) in paths.iter().enumerate() {
@@ -273,12 +445,47 @@ pub fn overlaps(plan: &Plan) -> Vec<Overlap> {
 
     pairs
         .into_iter()
-        .map(|((x, y), paths)| Overlap {
-            a: number(x),
-            b: number(y),
-            paths,
+        .map(|((x, y), mut paths)| {
+            // In path order (the maps' order is arbitrary): what a finding
+            // names first does not depend on hashing.
+            paths.sort_unstable();
+            Overlap {
+                a: number(x),
+                b: number(y),
+                paths,
+            }
         })
         .collect()
+}
+
+/// A hash map with a fast, non-cryptographic hash (FxHash's): the overlap
+/// index is rebuilt whenever a predicted path changes, keystroke by
+/// keystroke, and its keys come from the document being edited anyway.
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let word = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+            self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+
+    fn write_u8(&mut self, b: u8) {
+        self.write(&[b]);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 fn glob(pattern: &str) -> Option<GlobMatcher> {
@@ -360,6 +567,59 @@ mod tests {
         assert!(g.reaches(4, 3));
         assert!(!g.reaches(1, 4));
         assert!(g.would_cycle(1, 4));
+    }
+
+    /// Changing one stage's predicted files and redoing only its pairs
+    /// gives the overlaps of a fresh build, whatever the paths become.
+    #[test]
+    fn one_stage_refresh_equals_a_fresh_build() {
+        use crate::config::Config;
+        use crate::generate::{self, Spec};
+        let config = Config::default();
+        let base = generate::plan(&Spec {
+            overlap_every: 3,
+            ..Spec::clean(12)
+        });
+        let replacements = [
+            "`src/m1/`",
+            "`src/m1/f1.rs`",
+            "`src/`",
+            "`src`",
+            "`tests/m4.rs`, `src/m4/f2.rs`",
+            "`src/shared2.rs`, `src/m2/`",
+            "`docs/`",
+            "`a/b/c.rs`, `a/`, `a/b/`",
+            "(none)",
+        ];
+        let mut rng = crate::generate::Rng::new(7);
+        for round in 0..200 {
+            let plan = crate::model::parse(&base, &config);
+            let mut facts = Facts::new(&plan);
+            let mut text = base.clone();
+            for _ in 0..4 {
+                let stage = 1 + rng.below(12);
+                let needle = format!("- Predicted added/modified files: `src/m{stage}/`");
+                let Some(at) = text.find(&needle) else {
+                    continue;
+                };
+                let from = at + "- Predicted added/modified files: ".len();
+                let to = text[from..].find('\n').map_or(text.len(), |i| from + i);
+                let new = replacements[rng.below(replacements.len())];
+                text.replace_range(from..to, &format!("{new}, `src/m{stage}/`"));
+                let plan = crate::model::parse(&text, &config);
+                let i = plan
+                    .stages
+                    .iter()
+                    .position(|s| s.number == stage as u32)
+                    .unwrap();
+                facts.refresh_stage(&plan, i);
+                assert_eq!(
+                    facts.overlaps,
+                    overlaps(&plan),
+                    "round {round}: {new} in stage {stage}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -1,10 +1,11 @@
-//! An open document: its text, tree-sitter tree and plan model, kept up to
-//! date edit by edit.
+//! An open document: its text, outline and plan model, kept up to date edit
+//! by edit.
 //!
-//! The block tree is reparsed incrementally with the old tree. The model is
+//! The outline is kept chunk by chunk (`outline::Outline`): an edit parses
+//! again only the chunks (sections between headings) it touched. The model is
 //! then updated by re-deriving only the part of the plan the edit landed in
-//! (one stage section, the Stage Map, 4.5.9 or §5) from the blocks the tree
-//! has in that part's byte range, and moving every other part across the
+//! (one stage section, the Stage Map, 4.5.9 or §5) from the outline's blocks
+//! in that part's byte range, and moving every other part across the
 //! edit. Whatever could change the plan's structure (a heading touched or
 //! created, a fence or HTML block swallowing what follows) falls back to a
 //! full rebuild.
@@ -16,14 +17,14 @@
 use std::ops::Range;
 
 use ropey::Rope;
-use tree_sitter::{InputEdit, Point, Tree};
 
 use crate::analysis::Facts;
 use crate::config::Config;
 use crate::model::{self, Plan, Span};
+use crate::outline::{Outline, Reparse};
 use crate::rules::{self, Finding};
 use crate::shift::{EditShift, Shift};
-use crate::syntax::{self, Block};
+use crate::syntax::Block;
 
 /// What the last `reanalyze` re-derived (tests assert the incremental path
 /// stays bounded; benchmarks report it).
@@ -33,6 +34,10 @@ pub struct Stats {
     pub stages_rederived: usize,
     /// Whether the whole model was rebuilt.
     pub full_rebuild: bool,
+    /// Bytes of text parsed again since the previous analysis.
+    pub bytes_reparsed: usize,
+    /// Outline chunks parsed again since the previous analysis.
+    pub chunks_reparsed: usize,
 }
 
 /// Edits since the last analysis.
@@ -50,7 +55,9 @@ enum Pending {
 pub struct Document {
     text: String,
     rope: Rope,
-    tree: Tree,
+    outline: Outline,
+    /// What the edits since the last analysis parsed again.
+    reparsed: Reparse,
     /// Every heading of the document (plan headings or not), in order: the
     /// skeleton an edit must leave intact for the fast path.
     headings: Vec<Span>,
@@ -67,11 +74,16 @@ pub struct Document {
 impl Document {
     pub fn new(text: String, config: &Config) -> Document {
         let rope = Rope::from_str(&text);
-        let tree = syntax::parse_blocks(&text, None);
+        let outline = Outline::parse(&text);
+        let reparsed = Reparse {
+            bytes: text.len(),
+            chunks: outline.chunk_count(),
+        };
         let mut doc = Document {
             text,
             rope,
-            tree,
+            outline,
+            reparsed,
             headings: Vec::new(),
             plan: Plan::default(),
             facts: Facts::default(),
@@ -92,8 +104,9 @@ impl Document {
         &self.rope
     }
 
-    pub fn tree(&self) -> &Tree {
-        &self.tree
+    /// The outline (blocks and chunks) the model was built from.
+    pub fn outline(&self) -> &Outline {
+        &self.outline
     }
 
     pub fn plan(&self) -> &Plan {
@@ -108,23 +121,14 @@ impl Document {
         self.stats
     }
 
-    /// Replaces `range` with `new_text` and reparses incrementally. Call
-    /// `reanalyze` once after a batch of edits.
+    /// Replaces `range` with `new_text` and parses again the outline chunks
+    /// it touched. Call `reanalyze` once after a batch of edits.
     pub fn edit(&mut self, range: Range<usize>, new_text: &str) {
         let start = floor_char_boundary(&self.text, range.start.min(self.text.len()));
         let end = floor_char_boundary(&self.text, range.end.min(self.text.len())).max(start);
         if start == end && new_text.is_empty() {
             return;
         }
-        // The parser sees whole lines (a blank table row is read with a cell
-        // filled, see `syntax::chunk`), so tell it the edit spans the lines
-        // it touched.
-        let line_start = self.text[..start].rfind('\n').map_or(0, |i| i + 1);
-        let old_line_end = self.text[end..]
-            .find('\n')
-            .map_or(self.text.len(), |i| end + i + 1);
-        let start_position = self.point(line_start);
-        let old_end_position = self.point(old_line_end);
         // Did the edit touch a heading (its line, or the line break after it)?
         let first = self.headings.partition_point(|h| h.end < start);
         let heading = self.headings.get(first).is_some_and(|h| h.start <= end + 1);
@@ -136,23 +140,14 @@ impl Document {
         self.text.replace_range(start..end, new_text);
 
         let new_end = start + new_text.len();
-        let new_line_end = new_end + (old_line_end - end);
-        let new_end_position = advance(start_position, &self.text[line_start..new_line_end]);
-        self.tree.edit(&InputEdit {
-            start_byte: line_start,
-            old_end_byte: old_line_end,
-            new_end_byte: new_line_end,
-            start_position,
-            old_end_position,
-            new_end_position,
-        });
-        self.tree = syntax::parse_blocks(&self.text, Some(&self.tree));
-
         let edit = EditShift {
             start,
             old_end: end,
             new_end,
         };
+        let r = self.outline.edit(&self.text, &edit);
+        self.reparsed.bytes += r.bytes;
+        self.reparsed.chunks += r.chunks;
         self.headings.shift(&edit);
         self.pending = match self.pending {
             Pending::Nothing => Pending::One { edit, heading },
@@ -176,7 +171,12 @@ impl Document {
     /// then run on the whole model (with the kept facts).
     pub fn reanalyze(&mut self, config: &Config) {
         let pending = std::mem::replace(&mut self.pending, Pending::Nothing);
-        self.stats = Stats::default();
+        let reparsed = std::mem::take(&mut self.reparsed);
+        self.stats = Stats {
+            bytes_reparsed: reparsed.bytes,
+            chunks_reparsed: reparsed.chunks,
+            ..Stats::default()
+        };
         if self.text.len() > config.max_document_bytes {
             self.plan = Plan::default();
             self.facts = Facts::default();
@@ -195,15 +195,16 @@ impl Document {
             _ => false,
         };
         if !updated {
-            let outline = syntax::outline(&self.tree, &self.text);
-            self.headings = outline
-                .iter()
+            self.outline.settle();
+            let blocks = self.outline.blocks();
+            self.headings = blocks
+                .clone()
                 .filter_map(|b| match b {
                     Block::Heading(h) => Some(h.range.clone()),
                     _ => None,
                 })
                 .collect();
-            self.plan = model::build_from_outline(&self.text, &outline, config);
+            self.plan = model::build_from_outline(&self.text, blocks, config);
             self.facts = Facts::new(&self.plan);
             self.stats.full_rebuild = true;
             self.stats.stages_rederived = self.plan.stages.len();
@@ -226,15 +227,15 @@ impl Document {
         let next = self.headings.partition_point(|h| h.start < line_end);
         let gap_end = self.headings.get(next).map_or(self.text.len(), |h| h.start);
         let mut region = line_start.min(gap_end)..gap_end.max(line_start);
-        if let Some(s) = syntax::block_start_before(&self.tree, &self.text, region.start) {
+        if let Some(s) = self.outline.block_start_before(region.start) {
             region.start = region.start.min(s);
         }
-        let around = syntax::outline_in(&self.tree, &self.text, region);
+        let around = self.outline.blocks_in(region);
         if around.iter().any(|b| matches!(b, Block::Heading(_))) {
             return false;
         }
         if let Some(h) = self.headings.get(next) {
-            let at = syntax::outline_in(&self.tree, &self.text, h.start..h.start + 1);
+            let at = self.outline.blocks_in(h.start..h.start + 1);
             if !matches!(at.first(), Some(Block::Heading(x)) if x.range == *h) {
                 return false;
             }
@@ -247,11 +248,15 @@ impl Document {
         let scope_end = |start: usize| self.next_part_start(start).unwrap_or(self.text.len());
         let old_span =
             |start: usize| start..(scope_end(start) as isize - e.delta()).max(0) as usize;
-        let part = if let Some(i) = self.plan.stages.iter().position(|s| inside(&s.section)) {
-            Some(Part::Stage(i))
-        } else {
-            None
-        };
+        // Sections are in document order and do not overlap: the only one
+        // that can hold the edit is the last to start before it.
+        let part = self
+            .plan
+            .stages
+            .partition_point(|s| s.section.start < old.start)
+            .checked_sub(1)
+            .filter(|&i| inside(&self.plan.stages[i].section))
+            .map(Part::Stage);
         let part = part.or_else(|| {
             let m = self.plan.stage_map.as_ref()?;
             inside(&old_span(m.heading.start)).then_some(Part::Map)
@@ -310,7 +315,7 @@ impl Document {
                     (s as isize + e.delta()).max(0) as usize
                 }),
         };
-        let blocks = syntax::outline_in(&self.tree, &self.text, heading_start..end);
+        let blocks = self.outline.blocks_in(heading_start..end);
         let rebuilt = model::build_blocks(&self.text, &blocks, config, end);
         let only = |plan: &Plan| {
             plan.stages.len()
@@ -343,7 +348,7 @@ impl Document {
                 self.plan.stages[i] = stage;
                 self.stats.stages_rederived = 1;
                 if !same_paths {
-                    self.facts.refresh_overlaps(&self.plan);
+                    self.facts.refresh_stage(&self.plan, i);
                 }
             }
             Part::Map => {
@@ -396,7 +401,14 @@ impl Document {
     /// Moves every part of the plan but `except` across the edit.
     fn shift_plan(&mut self, e: &EditShift, except: Option<Part>) {
         let plan = &mut self.plan;
-        if except != Some(Part::Map) {
+        // A Stage Map that ends before the edit does not move (its 1,000
+        // rows need not be looked at).
+        let map_end = plan.stage_map.as_ref().map_or(0, |m| {
+            m.table
+                .as_ref()
+                .map_or(m.heading.end, |t| t.range.end.max(m.heading.end))
+        });
+        if except != Some(Part::Map) && map_end >= e.start {
             plan.stage_map.shift(e);
         }
         for (i, s) in plan.stages.iter_mut().enumerate() {
@@ -412,17 +424,6 @@ impl Document {
         }
         plan.open_questions.shift(e);
     }
-
-    /// tree-sitter's point (row, byte column), read from the rope in
-    /// O(log n). The rope also breaks lines at a lone `\r`, where tree-sitter
-    /// counts only `\n`; points only label nodes, the reparse goes by bytes.
-    fn point(&self, byte: usize) -> Point {
-        let line = self.rope.byte_to_line(byte);
-        Point {
-            row: line,
-            column: byte - self.rope.line_to_byte(line),
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -431,17 +432,6 @@ enum Part {
     Stage(usize),
     Verification,
     Clarifications,
-}
-
-fn advance(mut p: Point, text: &str) -> Point {
-    match text.rfind('\n') {
-        Some(i) => {
-            p.row += text.bytes().filter(|&b| b == b'\n').count();
-            p.column = text.len() - i - 1;
-        }
-        None => p.column += text.len(),
-    }
-    p
 }
 
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {
@@ -515,8 +505,8 @@ mod tests {
         doc.reanalyze(&config);
         assert!(doc.findings().is_empty());
         assert_eq!(
-            doc.tree().root_node().to_sexp(),
-            syntax::parse_blocks(&text, None).root_node().to_sexp()
+            doc.outline().to_vec(),
+            crate::syntax::outline(&crate::syntax::parse_blocks(&text, None), &text)
         );
     }
 

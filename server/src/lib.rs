@@ -14,6 +14,7 @@ pub mod generate;
 pub mod ide;
 pub mod lsp;
 pub mod model;
+pub mod outline;
 pub mod position;
 pub mod report;
 pub mod rules;
@@ -29,6 +30,10 @@ pub fn analyze(src: &str, config: &Config) -> Vec<Finding> {
     if src.len() > config.max_document_bytes {
         return rules::too_large(src.len(), config);
     }
-    let plan = model::parse(src, config);
+    // The outline as an open document has it, in large chunks (one for a
+    // typical plan; `model::parse` is the one-tree reference the tests
+    // compare with).
+    let outline = outline::Outline::parse_once(src);
+    let plan = model::build_from_outline(src, outline.blocks(), config);
     rules::check(src, &plan, config)
 }

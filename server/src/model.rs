@@ -28,8 +28,51 @@ pub struct Plan {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Index {
-    rows: BTreeMap<u32, usize>,
-    stages: BTreeMap<u32, usize>,
+    rows: NumberIndex,
+    stages: NumberIndex,
+}
+
+/// Stage number → position of its first occurrence: a table for the small
+/// numbers plans use (every rule looks stages up, on every keystroke), a map
+/// for the rest.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct NumberIndex {
+    /// `dense[n]` is the position + 1 (0: none).
+    dense: Vec<u32>,
+    sparse: BTreeMap<u32, usize>,
+}
+
+impl NumberIndex {
+    /// From (position, number) pairs in order; `count` bounds the numbers
+    /// that go in the table.
+    fn new(numbers: impl Iterator<Item = (usize, u32)>, count: usize) -> NumberIndex {
+        let limit = count * 4 + 64;
+        let mut index = NumberIndex::default();
+        for (i, n) in numbers {
+            match usize::try_from(n) {
+                Ok(d) if d < limit => {
+                    if index.dense.len() <= d {
+                        index.dense.resize(d + 1, 0);
+                    }
+                    if index.dense[d] == 0 {
+                        index.dense[d] = i as u32 + 1;
+                    }
+                }
+                _ => {
+                    index.sparse.entry(n).or_insert(i);
+                }
+            }
+        }
+        index
+    }
+
+    fn get(&self, n: u32) -> Option<usize> {
+        match self.dense.get(n as usize) {
+            Some(&0) => None,
+            Some(&i) => Some(i as usize - 1),
+            None => self.sparse.get(&n).copied(),
+        }
+    }
 }
 
 impl Plan {
@@ -48,29 +91,34 @@ impl Plan {
 
     /// The first Stage Map row for stage `n`.
     pub fn map_row(&self, n: u32) -> Option<&StageMapRow> {
-        self.index
-            .rows
-            .get(&n)
-            .and_then(|&i| self.map_rows().get(i))
+        self.index.rows.get(n).and_then(|i| self.map_rows().get(i))
+    }
+
+    /// The position in `stages` of the first section of stage `n`.
+    pub fn stage_position(&self, n: u32) -> Option<usize> {
+        self.index.stages.get(n)
     }
 
     /// The first section of stage `n`.
     pub fn stage(&self, n: u32) -> Option<&Stage> {
-        self.index.stages.get(&n).and_then(|&i| self.stages.get(i))
+        self.index.stages.get(n).and_then(|i| self.stages.get(i))
     }
 
     /// Rebuilds the number → position indexes (after building or editing).
     pub fn reindex(&mut self) {
-        let mut index = Index::default();
-        for (i, r) in self.map_rows().iter().enumerate() {
-            if let Some(&n) = r.stage.value() {
-                index.rows.entry(n).or_insert(i);
-            }
-        }
-        for (i, s) in self.stages.iter().enumerate() {
-            index.stages.entry(s.number).or_insert(i);
-        }
-        self.index = index;
+        let rows = self.map_rows();
+        self.index = Index {
+            rows: NumberIndex::new(
+                rows.iter()
+                    .enumerate()
+                    .filter_map(|(i, r)| r.stage.value().map(|&n| (i, n))),
+                rows.len(),
+            ),
+            stages: NumberIndex::new(
+                self.stages.iter().enumerate().map(|(i, s)| (i, s.number)),
+                self.stages.len(),
+            ),
+        };
     }
 }
 
@@ -479,13 +527,22 @@ enum Scope {
     Clarifications(u8),
 }
 
-pub fn build_from_outline(src: &str, blocks: &[Block], config: &Config) -> Plan {
+pub fn build_from_outline<'b>(
+    src: &str,
+    blocks: impl IntoIterator<Item = &'b Block>,
+    config: &Config,
+) -> Plan {
     build_blocks(src, blocks, config, trimmed_end(src))
 }
 
 /// Builds from a run of blocks; the last open stage ends at `end` (lets the
 /// document re-derive one part of the plan from its own blocks).
-pub fn build_blocks(src: &str, blocks: &[Block], config: &Config, end: usize) -> Plan {
+pub fn build_blocks<'b>(
+    src: &str,
+    blocks: impl IntoIterator<Item = &'b Block>,
+    config: &Config,
+    end: usize,
+) -> Plan {
     let mut plan = Plan::default();
     let mut scope = Scope::None;
     // Index into plan.stages of the open stage.

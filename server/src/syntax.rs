@@ -525,6 +525,40 @@ pub fn code_spans(src: &str, range: Range<usize>) -> Vec<Range<usize>> {
     if !text.contains('`') {
         return Vec::new();
     }
+    if let Some(spans) = plain_code_spans(text) {
+        return spans
+            .into_iter()
+            .map(|r| trim(src, (r.start + range.start)..(r.end + range.start)))
+            .collect();
+    }
+    code_spans_parsed(src, range)
+}
+
+/// Code spans found by pairing single backticks, for the common case of
+/// predicted-file lists (`` `a.rs`, `b/` ``) without an inline parse per
+/// stage: only text whose backticks all stand alone (no runs, which the
+/// inline grammar matches in its own way) and where nothing can take
+/// precedence over a code span or hide a backtick: no `<` (HTML,
+/// autolinks), no `[` (link labels), no `\\` (escapes), no `$` (math), no
+/// blank line. None otherwise. A test compares it with the inline grammar on
+/// random texts.
+fn plain_code_spans(text: &str) -> Option<Vec<Range<usize>>> {
+    if text.contains(['<', '\\', '$', '['])
+        || text.contains("``")
+        // A blank line ends the paragraph (and any span).
+        || text.split(['\n', '\r']).skip(1).any(|l| l.trim().is_empty())
+    {
+        return None;
+    }
+    let ticks: Vec<usize> = text.match_indices('`').map(|(i, _)| i).collect();
+    Some(ticks.chunks_exact(2).map(|p| p[0] + 1..p[1]).collect())
+}
+
+/// `code_spans` by the inline grammar.
+fn code_spans_parsed(src: &str, range: Range<usize>) -> Vec<Range<usize>> {
+    let Some(text) = src.get(range.clone()) else {
+        return Vec::new();
+    };
     INLINE_PARSER.with(|p| {
         let mut p = p.borrow_mut();
         let Some(tree) = p.parse(text, None) else {
@@ -578,6 +612,224 @@ fn trim_line_end(src: &str, range: Range<usize>) -> Range<usize> {
         end -= 1;
     }
     range.start..end
+}
+
+// ---------------------------------------------------------------------------
+// Section by section: what `outline::Outline` builds on. A range of the text
+// is parsed on its own (node offsets stay those of the whole text), and its
+// outline is read with a cursor walk that visits only the nodes that can hold
+// outline blocks, instead of running the query over every node.
+
+thread_local! {
+    /// A parser of its own: its included ranges change with every range.
+    static RANGE_PARSER: RefCell<Parser> = RefCell::new(new_parser(&tree_sitter_md::LANGUAGE.into()));
+}
+
+/// Parses `text[range]` as if it were the whole document (the parser reads
+/// nothing outside it), reusing `old` (already edited) when given. Reads
+/// through the same filter as `parse_blocks`.
+pub(crate) fn parse_range(text: &str, range: Range<usize>, old: Option<&Tree>) -> Tree {
+    RANGE_PARSER.with(|p| {
+        let mut p = p.borrow_mut();
+        let origin = tree_sitter::Point { row: 0, column: 0 };
+        let included = tree_sitter::Range {
+            start_byte: range.start,
+            end_byte: range.end,
+            start_point: origin,
+            end_point: origin,
+        };
+        // Ranges in order and non-empty: never refused.
+        let _ = p.set_included_ranges(&[included]);
+        // The reader hands out text up to the end of the range only (it
+        // would look ahead for blank rows otherwise); ranges end at a line end.
+        let text = text.get(..range.end).unwrap_or(text);
+        let mut read = |byte: usize, _| chunk(text, byte);
+        match p.parse_with_options(&mut read, old, None) {
+            Some(tree) => tree,
+            None => {
+                p.reset();
+                let _ = p.set_included_ranges(&[included]);
+                p.parse_with_options(&mut read, None, None)
+                    .unwrap_or_else(|| unreachable_tree(&mut p))
+            }
+        }
+    })
+}
+
+/// Node kinds the walk tells apart, by id (comparing ids, not names).
+struct Kinds {
+    atx_heading: u16,
+    setext_heading: u16,
+    pipe_table: u16,
+    pipe_table_row: u16,
+    list: u16,
+    list_item: u16,
+    block_quote: u16,
+    section: u16,
+    document: u16,
+}
+
+fn kinds() -> &'static Kinds {
+    static KINDS: std::sync::OnceLock<Kinds> = std::sync::OnceLock::new();
+    KINDS.get_or_init(|| {
+        let language: tree_sitter::Language = tree_sitter_md::LANGUAGE.into();
+        let id = |name: &str| language.id_for_node_kind(name, true);
+        Kinds {
+            atx_heading: id("atx_heading"),
+            setext_heading: id("setext_heading"),
+            pipe_table: id("pipe_table"),
+            pipe_table_row: id("pipe_table_row"),
+            list: id("list"),
+            list_item: id("list_item"),
+            block_quote: id("block_quote"),
+            section: id("section"),
+            document: id("document"),
+        }
+    })
+}
+
+/// The outline blocks that start inside `range`, appended to `blocks`: the
+/// same blocks, in the same order, as `outline_in(tree, src, range)` for a
+/// tree of `range` alone (tests compare them on every fixture and on random
+/// edits, through `outline::Outline`). Also appends
+/// to `reach` the extent (start, end of the node) of every outermost
+/// heading, table, list and block quote, which `block_start_before` needs.
+///
+/// Only the nodes that can contain outline blocks are entered (document,
+/// section, list, list item; anything with an error inside, for the rows
+/// error recovery set loose); block quotes are skipped whole.
+pub(crate) fn walk_outline(
+    tree: &Tree,
+    src: &str,
+    range: Range<usize>,
+    blocks: &mut Vec<Block>,
+    reach: &mut Vec<Range<usize>>,
+) {
+    let k = kinds();
+    let end = range.end.max(range.start + 1);
+    let first_block = blocks.len();
+    let mut list_end = 0usize;
+    let mut cursor = tree.walk();
+    // Per level below the root: (inside a heading/table/list/quote node,
+    // the parent is an ERROR node).
+    let mut levels: Vec<(bool, bool)> = Vec::new();
+    let (mut inside, mut parent_error) = (false, false);
+    loop {
+        let node = cursor.node();
+        let kind = node.kind_id();
+        let start = node.start_byte();
+        let in_range = start >= range.start && start < end;
+        let is_reach = kind == k.atx_heading
+            || kind == k.setext_heading
+            || kind == k.pipe_table
+            || kind == k.list
+            || kind == k.block_quote;
+        if is_reach && !inside && in_range {
+            reach.push(start..node.end_byte());
+        }
+        let descend = if kind == k.block_quote {
+            false
+        } else if kind == k.atx_heading || kind == k.setext_heading {
+            if in_range {
+                blocks.push(Block::Heading(heading(node, src)));
+            }
+            node.has_error()
+        } else if kind == k.pipe_table {
+            if in_range {
+                blocks.push(Block::Table(table(node, src)));
+            }
+            node.has_error()
+        } else if kind == k.list {
+            if in_range && start >= list_end {
+                list_end = node.end_byte();
+                blocks.push(Block::List(list(node, src)));
+            }
+            true
+        } else if kind == k.pipe_table_row && parent_error {
+            if in_range && blocks.len() > first_block {
+                // As `outline_in`: attach to the table just before it.
+                if let Some(Block::Table(t)) = blocks.last_mut() {
+                    let row = row(node, src);
+                    if row.range.start >= t.range.end || t.rows.iter().all(|r| r.range != row.range)
+                    {
+                        t.range.end = t.range.end.max(row.range.end);
+                        t.rows.push(row);
+                    }
+                }
+            }
+            node.has_error()
+        } else {
+            kind == k.document
+                || kind == k.section
+                || kind == k.list_item
+                || node.is_error()
+                || node.has_error()
+        };
+        // Outside the range there is nothing to take.
+        let descend = descend && node.end_byte() >= range.start && start < end;
+        if descend && cursor.goto_first_child() {
+            levels.push((inside, parent_error));
+            inside = inside || is_reach;
+            parent_error = node.is_error();
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                return;
+            }
+            (inside, parent_error) = levels.pop().unwrap_or((false, false));
+        }
+    }
+}
+
+/// Whether the last byte before `end` (a blank line before a heading at
+/// column 0) lies in nothing but sections, the document and lists: no fence,
+/// HTML block, table, quote or paragraph is open across it that could take
+/// the heading line in (a list cannot: the heading is not indented). False
+/// says nothing either way (`heading_on_top` decides then).
+pub(crate) fn ends_on_top(tree: &Tree, end: usize) -> bool {
+    let k = kinds();
+    if end == 0 {
+        return false;
+    }
+    let mut node = tree.root_node().descendant_for_byte_range(end - 1, end);
+    while let Some(n) = node {
+        let kind = n.kind_id();
+        if kind != k.section && kind != k.document && kind != k.list && kind != k.list_item {
+            return false;
+        }
+        node = n.parent();
+    }
+    true
+}
+
+/// Whether the line at `at` is an ATX heading at the top level of `tree`
+/// (its ancestors are sections and the document only): whatever came before
+/// it in the tree's range is closed there, and the parser is back where it
+/// starts a document. (A blank line is not enough: a table row with an
+/// unclosed code span runs on over it, and fences and HTML blocks do.)
+pub(crate) fn heading_on_top(tree: &Tree, at: usize) -> bool {
+    let k = kinds();
+    let mut node = tree.root_node().descendant_for_byte_range(at, at + 1);
+    let mut found = false;
+    while let Some(n) = node {
+        let kind = n.kind_id();
+        if !found {
+            if kind == k.atx_heading {
+                if n.start_byte() != at {
+                    return false;
+                }
+                found = true;
+            }
+        } else if kind != k.section && kind != k.document {
+            return false;
+        }
+        node = n.parent();
+    }
+    found
 }
 
 #[cfg(test)]
@@ -642,6 +894,32 @@ mod tests {
             .map(|r| &src[r])
             .collect();
         assert_eq!(spans, ["a.rs", "b`c.rs"]);
+    }
+
+    /// Matching backtick runs finds the code spans the inline grammar finds,
+    /// on random texts of backticks, spaces, paths, emphasis and line breaks.
+    #[test]
+    fn plain_code_spans_agree_with_the_inline_grammar() {
+        let pieces = [
+            "`", "``", "```", "a", " ", "_", "*", "**", "/", ".", ",", "\n", "-", ":", "[", "]",
+            "(", ")", "src/m1/", "가", "|", "~", "!", "#", "&amp;",
+        ];
+        let mut rng = crate::generate::Rng::new(42);
+        let cases = if cfg!(debug_assertions) {
+            5_000
+        } else {
+            30_000
+        };
+        for case in 0..cases {
+            let len = 1 + rng.below(24);
+            let text: String = (0..len).map(|_| pieces[rng.below(pieces.len())]).collect();
+            if !text.contains('`') {
+                continue;
+            }
+            let fast = code_spans(&text, 0..text.len());
+            let parsed = code_spans_parsed(&text, 0..text.len());
+            assert_eq!(fast, parsed, "case {case}: {text:?}");
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ use okstra_lsp::config::Config;
 use okstra_lsp::document::Document;
 use okstra_lsp::fixes::{self, FixContext};
 use okstra_lsp::generate::{self, Spec};
+use okstra_lsp::outline::Outline;
 use okstra_lsp::{model, rules, syntax};
 use proptest::prelude::*;
 
@@ -159,6 +160,143 @@ fn incremental_edits_equal_a_fresh_parse() {
         .unwrap();
 }
 
+/// Pieces that change the block structure across sections: fences, HTML
+/// blocks, front matter, headings after blank lines, containers.
+const STRUCTURE: &[&str] = &[
+    "```\n",
+    "~~~\n",
+    "```",
+    "<!--",
+    "-->",
+    "<div>\n",
+    "</div>\n",
+    "<pre>\n",
+    "</pre>\n",
+    "---\n",
+    "+++\n",
+    "\n\n# H\n",
+    "\n\n## 4.5.7 Stage 7 — seven\n\n",
+    "\n\n",
+    "#",
+    "# ",
+    "> ",
+    "- ",
+    "1. ",
+    "    ",
+    "\t",
+    "|  |  |\n",
+    "| a | b |\n|---|---|\n",
+    "\r",
+    "\r\n",
+    "x",
+];
+
+/// The outline kept chunk by chunk (edit after edit, and parsed afresh on
+/// one or two threads) is the outline of one tree of the whole text.
+#[test]
+fn chunked_outline_equals_one_tree() {
+    let base = generate::plan(&Spec {
+        overlap_every: 3,
+        ..Spec::clean(6)
+    });
+    let mut runner = runner(
+        std::env::var("OKSTRA_PROPTEST_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(96),
+    );
+    let piece = prop_oneof![
+        2 => (0..STRUCTURE.len()).prop_map(|i| STRUCTURE[i]),
+        1 => (0..PIECES.len()).prop_map(|i| PIECES[i]),
+    ];
+    let edit = prop_oneof![
+        3 => (any::<usize>(), piece).prop_map(|(at, p)| (at, 0usize, p)),
+        1 => (any::<usize>(), 1usize..30).prop_map(|(at, len)| (at, len, "")),
+    ];
+    runner
+        .run(&proptest::collection::vec(edit, 1..20), |edits| {
+            let config = Config::default();
+            let mut doc = Document::new(base.clone(), &config);
+            let mut shadow = base.clone();
+            for (at, len, piece) in &edits {
+                let start = boundary(&shadow, at % (shadow.len() + 1));
+                let end = boundary(&shadow, start + len);
+                doc.edit(start..end, piece);
+                shadow.replace_range(start..end, piece);
+                let whole = syntax::outline(&syntax::parse_blocks(&shadow, None), &shadow);
+                let diff = first_diff(&doc.outline().to_vec(), &whole);
+                prop_assert!(
+                    diff.is_none(),
+                    "after {:?} at {start}: {}\nchunks {:?}",
+                    (len, piece),
+                    diff.unwrap_or_default(),
+                    doc.outline().chunk_ranges()
+                );
+                for threads in [1, 2] {
+                    let fresh = Outline::parse_with_threads(&shadow, threads);
+                    let diff = first_diff(&fresh.to_vec(), &whole);
+                    prop_assert!(
+                        diff.is_none(),
+                        "fresh, {threads} thread(s): {}",
+                        diff.unwrap_or_default()
+                    );
+                }
+            }
+            doc.reanalyze(&config);
+            let diff = first_diff(doc.plan(), &model::parse(&shadow, &config));
+            prop_assert!(diff.is_none(), "plan: {}", diff.unwrap_or_default());
+            Ok(())
+        })
+        .unwrap();
+}
+
+/// Every fixture (plans, rule triggers and near-misses, garbage): the
+/// chunked outline, on one thread and on two, is the outline of one tree.
+#[test]
+fn chunked_outline_equals_one_tree_on_every_fixture() {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "md") {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures"),
+        &mut files,
+    );
+    assert!(!files.is_empty(), "fixtures found");
+    let mut texts: Vec<(String, String)> = files
+        .iter()
+        .map(|p| {
+            let bytes = std::fs::read(p).unwrap_or_default();
+            (
+                p.display().to_string(),
+                String::from_utf8_lossy(&bytes).into_owned(),
+            )
+        })
+        .collect();
+    texts.push(("generated".into(), generate::plan(&Spec::clean(300))));
+    for (name, text) in &texts {
+        let whole = syntax::outline(&syntax::parse_blocks(text, None), text);
+        for threads in [1, 2] {
+            let diff = first_diff(&Outline::parse_with_threads(text, threads).to_vec(), &whole);
+            assert!(
+                diff.is_none(),
+                "{name}, {threads} thread(s): {}",
+                diff.unwrap_or_default()
+            );
+        }
+    }
+}
+
 fn s9_and_cycles(text: &str, config: &Config) -> Vec<rules::Finding> {
     okstra_lsp::analyze(text, config)
         .into_iter()
@@ -235,8 +373,8 @@ fn fixing_every_s9_overlap_converges() {
 }
 
 /// The incremental path touches only the changed stage: a one-character
-/// edit inside stage K of a 1,000-stage plan re-derives one stage and a
-/// handful of blocks.
+/// edit inside stage K of a 1,000-stage plan parses one outline chunk (a few
+/// hundred bytes of its 631 KB) and re-derives one stage.
 #[test]
 fn one_keystroke_rederives_one_stage() {
     let config = Config::default();
@@ -254,6 +392,8 @@ fn one_keystroke_rederives_one_stage() {
         let stats = doc.stats();
         assert!(!stats.full_rebuild, "stage {k}: {stats:?}");
         assert_eq!(stats.stages_rederived, 1, "stage {k}: {stats:?}");
+        assert_eq!(stats.chunks_reparsed, 1, "stage {k}: {stats:?}");
+        assert!(stats.bytes_reparsed < 1024, "stage {k}: {stats:?}");
         assert_eq!(doc.plan(), &model::parse(doc.text(), &config));
     }
     // A cell of the Stage Map: no stage section is re-derived.

@@ -224,34 +224,41 @@ fn processes_killed_at_random_moments_leave_whole_lines() {
     let run = Run::new("chaos", &independent_plan(40));
     fs::write(&run.consumers, PLANTED).unwrap();
     // Deterministic pseudo-random delays (no seed from the clock), spread
-    // over the time a reservation takes, so some processes finish, some die
-    // before the lock and some while holding it.
+    // over the time a reservation takes, so some processes die before the
+    // lock and some while holding it; one is killed at once and one is left
+    // to finish, whatever the machine's load.
     let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut children = Vec::new();
-    let mut last = (false, false);
-    for round in 0..5 {
-        for i in 0..12 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let child = run.reserve_cmd(&format!("k{round}-{i}")).spawn().unwrap();
-            children.push((Instant::now() + Duration::from_micros(x % 60_000), child));
-        }
-        let (mut finished, mut killed) = last;
-        for (when, mut child) in children.drain(..) {
-            if let Some(wait) = when.checked_duration_since(Instant::now()) {
-                std::thread::sleep(wait);
-            }
-            let _ = child.kill();
-            let status = child.wait().unwrap();
-            finished |= status.code().is_some();
-            killed |= status.signal() == Some(9);
-        }
-        last = (finished, killed);
-        if finished && killed {
-            break;
-        }
+    for i in 0..16 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let child = run.reserve_cmd(&format!("k{i}")).spawn().unwrap();
+        let delay = match i {
+            0 => Duration::ZERO,
+            _ => Duration::from_micros(x % 60_000),
+        };
+        children.push((Instant::now() + delay, child));
     }
+    let survivor = run.reserve_cmd("survivor").spawn().unwrap();
+    let mut last = (false, false);
+    for (when, mut child) in children {
+        if let Some(wait) = when.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        let _ = child.kill();
+        let status = child.wait().unwrap();
+        last.0 |= status.code().is_some();
+        last.1 |= status.signal() == Some(9);
+    }
+    let out = survivor.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    last.0 = true;
     assert_eq!(last, (true, true), "(some finished, some were killed)");
     let rows = appended_rows(&run.bytes(), PLANTED.as_bytes());
     assert!(!rows.is_empty(), "the finished reservations wrote rows");

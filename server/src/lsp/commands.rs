@@ -221,9 +221,21 @@ pub(super) async fn execute(
     // root (two folders up, where consumers.jsonl is) is the one place
     // beyond it that the server touches (SECURITY.md).
     backend.check_allowed(&file_path(&args.uri)?)?;
-    let (doc, _) = backend.read_document(&args.uri)?;
-    let stages = guard(|| batch::stages(doc.plan()))?;
-    if doc.plan().stage_map.is_none() {
+    // An open document's plan is current (it is analysed as it changes):
+    // read it in place rather than parse the text again.
+    let read = |plan: &Plan| (batch::stages(plan), plan.stage_map.is_some());
+    let open = backend
+        .docs
+        .get(&args.uri)
+        .map(|open| guard(|| read(open.doc.plan())));
+    let (stages, is_plan) = match open {
+        Some(read) => read?,
+        None => {
+            let (doc, _) = backend.read_document(&args.uri)?;
+            guard(|| read(doc.plan()))?
+        }
+    };
+    if !is_plan {
         return Err(request_failed(format!(
             "{} is not a plan: it has no Stage Map",
             args.uri.as_str()

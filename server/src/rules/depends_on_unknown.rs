@@ -14,13 +14,12 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {
-    let known = ctx.map_numbers();
     for row in ctx.plan.map_rows() {
         let Some(&n) = row.stage.value() else {
             continue;
         };
         for dep in row.deps() {
-            if !known.contains(&dep.stage) && ctx.plan.stage(dep.stage).is_none() {
+            if ctx.plan.map_row(dep.stage).is_none() && ctx.plan.stage(dep.stage).is_none() {
                 out.push(finding(
                     &RULE,
                     dep.range.clone(),

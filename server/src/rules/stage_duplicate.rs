@@ -4,8 +4,6 @@
 //! Why: okstra keys runs, `consumers.jsonl` rows and depends-on by number.
 //! Fix: renumber one of them (and the depends-on cells that meant it).
 
-use std::collections::HashMap;
-
 use super::{Context, Finding, Rule, Severity, finding, related};
 
 pub const RULE: Rule = Rule {
@@ -16,51 +14,47 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {
-    let mut first_row = HashMap::new();
+    // The plan's index points at the first row and the first section of each
+    // number: any other is a duplicate.
     for row in ctx.plan.map_rows() {
         let (Some(&n), Some(span)) = (row.stage.value(), row.stage.span()) else {
             continue;
         };
-        match first_row.get(&n) {
-            None => {
-                first_row.insert(n, span);
-            }
-            Some(first) => {
-                let mut f = finding(
-                    &RULE,
-                    span,
-                    format!(
-                        "stage {n} appears twice in the Stage Map: give this row its own number"
-                    ),
-                );
-                f.related
-                    .push(related(first.clone(), format!("first row of stage {n}")));
-                out.push(f);
-            }
+        let Some(first) = ctx.plan.map_row(n).filter(|f| !std::ptr::eq(*f, row)) else {
+            continue;
+        };
+        let mut f = finding(
+            &RULE,
+            span,
+            format!("stage {n} appears twice in the Stage Map: give this row its own number"),
+        );
+        if let Some(first) = first.stage.span() {
+            f.related
+                .push(related(first, format!("first row of stage {n}")));
         }
+        out.push(f);
     }
-    let mut first_section = HashMap::new();
     for stage in &ctx.plan.stages {
-        match first_section.get(&stage.number) {
-            None => {
-                first_section.insert(stage.number, stage.heading.clone());
-            }
-            Some(first) => {
-                let mut f = finding(
-                    &RULE,
-                    stage.heading.clone(),
-                    format!(
-                        "a second section for stage {}: renumber it or merge it into the first",
-                        stage.number
-                    ),
-                );
-                f.related.push(related(
-                    first.clone(),
-                    format!("first section of stage {}", stage.number),
-                ));
-                out.push(f);
-            }
-        }
+        let Some(first) = ctx
+            .plan
+            .stage(stage.number)
+            .filter(|f| !std::ptr::eq(*f, stage))
+        else {
+            continue;
+        };
+        let mut f = finding(
+            &RULE,
+            stage.heading.clone(),
+            format!(
+                "a second section for stage {}: renumber it or merge it into the first",
+                stage.number
+            ),
+        );
+        f.related.push(related(
+            first.heading.clone(),
+            format!("first section of stage {}", stage.number),
+        ));
+        out.push(f);
     }
 }
 

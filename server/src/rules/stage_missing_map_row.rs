@@ -20,9 +20,8 @@ fn check(ctx: &Context, out: &mut Vec<Finding>) {
     if map.table.is_none() {
         return; // stage-map-row-invalid already says the table is missing
     }
-    let numbers = ctx.map_numbers();
     for stage in &ctx.plan.stages {
-        if !numbers.contains(&stage.number) {
+        if ctx.plan.map_row(stage.number).is_none() {
             let mut f = finding(
                 &RULE,
                 stage.heading.clone(),
