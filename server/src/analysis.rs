@@ -313,17 +313,7 @@ impl PathIndex {
                 PathKind::Glob => {}
             }
         }
-        pairs
-            .into_iter()
-            .map(|((x, y), mut paths)| {
-                paths.sort_unstable();
-                Overlap {
-                    a: number(x),
-                    b: number(y),
-                    paths,
-                }
-            })
-            .collect()
+        into_overlaps(pairs, number)
     }
 }
 
@@ -443,11 +433,19 @@ pub fn overlaps(plan: &Plan) -> Vec<Overlap> {
         }
     }
 
+    into_overlaps(pairs, number)
+}
+
+/// Overlaps from stage pairs (in stage order) and their path-index pairs,
+/// the paths in path order: the maps' order is arbitrary, and what a
+/// finding names first must not depend on hashing.
+fn into_overlaps(
+    pairs: BTreeMap<(usize, usize), Vec<(usize, usize)>>,
+    number: impl Fn(usize) -> u32,
+) -> Vec<Overlap> {
     pairs
         .into_iter()
         .map(|((x, y), mut paths)| {
-            // In path order (the maps' order is arbitrary): what a finding
-            // names first does not depend on hashing.
             paths.sort_unstable();
             Overlap {
                 a: number(x),

@@ -13,34 +13,9 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 
 mod common;
-use common::{boundary, runner};
+use common::{PIECES, boundary, runner};
 
 const BIN: &str = env!("CARGO_BIN_EXE_okstra-lsp");
-
-const PIECES: &[&str] = &[
-    "|",
-    "#",
-    "## ",
-    "`",
-    "```\n",
-    "\n",
-    "\r\n",
-    "-",
-    " ",
-    "가",
-    "😀",
-    "\\|",
-    "1",
-    "7",
-    ", 3",
-    "C-9",
-    "| 9 | x | y | z | w |\n",
-    "### Stage 42: new\n",
-    "<!--",
-    "-->",
-    "|  |  |  |  |  |\n",
-    "(none)",
-];
 
 struct Server {
     child: Child,

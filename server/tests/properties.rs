@@ -13,39 +13,7 @@ use okstra_lsp::{model, rules, syntax};
 use proptest::prelude::*;
 
 mod common;
-use common::{boundary, runner};
-
-/// Pieces an edit inserts: table and heading syntax, code spans, line breaks
-/// of both kinds, multi-byte text, whole rows.
-const PIECES: &[&str] = &[
-    "|",
-    "||",
-    "#",
-    "## ",
-    "`",
-    "```\n",
-    "\n",
-    "\r\n",
-    "-",
-    " ",
-    "가",
-    "😀",
-    "é",
-    "\\|",
-    "1",
-    "7",
-    "(none)",
-    ", 3",
-    "C-9",
-    "| 9 | x | y | z | w |\n",
-    "|  |  |  |  |  |\n",
-    "| |",
-    "### Stage 42: new\n",
-    "<!--",
-    "-->",
-    "> ",
-    "**",
-];
+use common::{PIECES, boundary, runner};
 
 #[derive(Debug, Clone)]
 enum Edit {
