@@ -279,6 +279,18 @@ async def test_pull_diagnostics(start, tmp_path):
     assert by_uri[open_uri].version == 3
     assert list(by_uri[open_uri].items) == list(pushed.diagnostics)
 
+    # Pulled again with the result ids: nothing changed, nothing re-sent.
+    ids = [T.PreviousResultId(uri=item.uri, value=item.result_id) for item in result.items]
+    again = await client.workspace_diagnostic_async(T.WorkspaceDiagnosticParams(previous_result_ids=ids))
+    assert {item.uri: item.kind for item in again.items} == {plan_a.as_uri(): "unchanged", open_uri: "unchanged"}
+    # A file changed on disk, and an edit to the open one, give full reports.
+    plan_a.write_bytes((PLAN + "\nmore\n").encode())
+    doc.set_text(doc.text + "\n")
+    await doc.published(4)
+    third = await client.workspace_diagnostic_async(T.WorkspaceDiagnosticParams(previous_result_ids=ids))
+    kinds = {item.uri: item.kind for item in third.items}
+    assert kinds == {plan_a.as_uri(): "full", open_uri: "full"}, kinds
+
 
 def five_step_plan() -> str:
     return (

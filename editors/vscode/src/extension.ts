@@ -145,6 +145,10 @@ async function startClient(): Promise<void> {
   const clientOptions: LanguageClientOptions = {
     documentSelector: selector,
     synchronize: { configurationSection: 'okstra' },
+    // Versioned pushes after every change. The server would otherwise serve
+    // this client pull-only (it declares pull support), and
+    // vscode-languageclient pulls on open only unless told otherwise.
+    initializationOptions: { diagnosticMode: 'push' },
     outputChannel: output,
     traceOutputChannel: traceOutput,
     revealOutputChannelOn: RevealOutputChannelOn.Never,

@@ -121,6 +121,10 @@ pub struct Backend {
     docs: Arc<DashMap<Uri, OpenDoc>>,
     settings: Arc<RwLock<Settings>>,
     publisher: mpsc::UnboundedSender<Publish>,
+    /// Workspace files found not to be plans, by the key (size and mtime)
+    /// they had then: a client that pulls workspace diagnostics every few
+    /// seconds does not make the server read them again.
+    not_plans: Arc<DashMap<PathBuf, String>>,
 }
 
 /// Serves LSP over stdin/stdout until `exit` or EOF. Input goes through
@@ -149,6 +153,7 @@ impl Backend {
             docs: Arc::new(DashMap::new()),
             settings: Arc::new(RwLock::new(Settings::default())),
             publisher: tx,
+            not_plans: Arc::new(DashMap::new()),
         }
     }
 
@@ -246,6 +251,7 @@ impl Backend {
             docs: self.docs.clone(),
             settings: self.settings.clone(),
             publisher: self.publisher.clone(),
+            not_plans: self.not_plans.clone(),
         }
     }
 
@@ -733,9 +739,24 @@ impl LanguageServer for Backend {
 
     async fn workspace_diagnostic(
         &self,
-        _: lsp::WorkspaceDiagnosticParams,
+        params: lsp::WorkspaceDiagnosticParams,
     ) -> Result<lsp::WorkspaceDiagnosticReportResult> {
         let s = self.settings();
+        // A result id names what a report was computed from: the open
+        // version or the file's size and mtime, and the settings. A client
+        // that sends it back for an unchanged file gets `unchanged`, and the
+        // file is not read (clients pull the workspace every few seconds).
+        let settings_key = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            format!("{:?}{:?}", s.config, s.encoding).hash(&mut h);
+            h.finish()
+        };
+        let previous: std::collections::HashMap<String, String> = params
+            .previous_result_ids
+            .into_iter()
+            .map(|p| (p.uri.as_str().to_string(), p.value))
+            .collect();
         let files = crate::cli::collect_markdown_within(&s.roots).unwrap_or_default();
         let mut items = Vec::new();
         let mut seen = std::collections::HashSet::new();
@@ -750,30 +771,76 @@ impl LanguageServer for Backend {
             {
                 continue;
             }
-            let (doc, version) = match self.docs.get(&uri) {
-                Some(open) => (
-                    Document::new(open.doc.text().to_string(), &s.config),
-                    Some(open.version as i64),
-                ),
-                None => match crate::cli::read_text(&path) {
-                    Ok(text) => (Document::new(text, &s.config), None),
+            let open = self.docs.get(&uri).map(|o| {
+                (
+                    o.version,
+                    convert::diagnostics(o.doc.rope(), &uri, o.doc.findings(), s.encoding),
+                    o.doc.plan().is_plan(),
+                )
+            });
+            let key = match &open {
+                Some((version, ..)) => format!("v{version}"),
+                None => match std::fs::metadata(&path) {
+                    Ok(m) => {
+                        let mtime = m
+                            .modified()
+                            .ok()
+                            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                            .map_or(0, |d| d.as_nanos());
+                        format!("f{}-{mtime}", m.len())
+                    }
                     Err(e) => {
-                        warn!("{e}");
+                        warn!("{}: {e}", path.display());
                         continue;
                     }
                 },
             };
-            if !doc.plan().is_plan() && doc.findings().is_empty() {
+            let result_id = format!("{key}-{settings_key:x}");
+            let version = open.as_ref().map(|(v, ..)| i64::from(*v));
+            if open.is_none() && self.not_plans.get(&path).is_some_and(|k| *k == result_id) {
                 continue;
             }
-            let diagnostics =
-                guard(|| convert::diagnostics(doc.rope(), &uri, doc.findings(), s.encoding))?;
+            if previous.get(uri.as_str()) == Some(&result_id) {
+                items.push(lsp::WorkspaceDocumentDiagnosticReport::Unchanged(
+                    lsp::WorkspaceUnchangedDocumentDiagnosticReport {
+                        uri,
+                        version,
+                        unchanged_document_diagnostic_report:
+                            lsp::UnchangedDocumentDiagnosticReport { result_id },
+                    },
+                ));
+                continue;
+            }
+            let (diagnostics, is_plan) = match open {
+                Some((_, diagnostics, is_plan)) => (diagnostics, is_plan),
+                None => {
+                    let text = match crate::cli::read_text(&path) {
+                        Ok(text) => text,
+                        Err(e) => {
+                            warn!("{e}");
+                            continue;
+                        }
+                    };
+                    let doc = Document::new(text, &s.config);
+                    let diagnostics = guard(|| {
+                        convert::diagnostics(doc.rope(), &uri, doc.findings(), s.encoding)
+                    })?;
+                    (diagnostics, doc.plan().is_plan())
+                }
+            };
+            if !is_plan && diagnostics.is_empty() {
+                if version.is_none() {
+                    self.not_plans.insert(path, result_id);
+                }
+                continue;
+            }
+            self.not_plans.remove(&path);
             items.push(lsp::WorkspaceDocumentDiagnosticReport::Full(
                 lsp::WorkspaceFullDocumentDiagnosticReport {
                     uri,
                     version,
                     full_document_diagnostic_report: lsp::FullDocumentDiagnosticReport {
-                        result_id: None,
+                        result_id: Some(result_id),
                         items: diagnostics,
                     },
                 },
