@@ -305,7 +305,10 @@ impl Document {
             Part::Stage(i) => {
                 let mut end = self.plan.stages[i].section.end;
                 e.end(&mut end);
-                end
+                // A section never runs past the document's last non-blank
+                // byte (as `model::parse` ends it); an edit at the end can
+                // leave blanks there (found by cargo fuzz).
+                end.min(model::trimmed_end(&self.text))
             }
             // The edit lies inside the part, so the next part's heading moved
             // by the edit's delta.

@@ -407,3 +407,20 @@ fn damaged_stage_heading_stays_in_the_stage_map_scope() {
         okstra_lsp::analyze(&shadow, &config).as_slice()
     );
 }
+
+/// Found by the fuzz target: deleting the end of the document so that it
+/// ends in blanks must end the last stage's section where a fresh parse
+/// does, at the last non-blank byte.
+#[test]
+fn deleting_the_end_leaves_the_last_section_at_the_last_non_blank() {
+    let config = Config::default();
+    let base = "## 4.5 Stage Map\n\n| Stage | Title | depends-on | Steps |\n|---|---|---|---|\n| 1 | a | (none) | 1 |\n\n### 4.5.1 Stage 1 — a\n\nsome words here and more";
+    let mut doc = Document::new(base.to_string(), &config);
+    let cut = base.find("here").expect("the words");
+    doc.edit(cut..base.len(), "");
+    doc.reanalyze(&config);
+    let shadow = &base[..cut];
+    let diff = first_diff(doc.plan(), &model::parse(shadow, &config));
+    assert!(diff.is_none(), "{}", diff.unwrap_or_default());
+    assert!(!doc.stats().full_rebuild, "the fast path was taken");
+}
