@@ -424,3 +424,20 @@ fn deleting_the_end_leaves_the_last_section_at_the_last_non_blank() {
     assert!(diff.is_none(), "{}", diff.unwrap_or_default());
     assert!(!doc.stats().full_rebuild, "the fast path was taken");
 }
+
+/// Found by the fuzz target: a heading on the last line, without its line
+/// break, is a heading after the text before it but nothing when parsed
+/// alone, so it must not start a chunk (on open, and after an edit that
+/// cuts the document there).
+#[test]
+fn a_heading_at_the_end_without_a_line_break_stays_in_its_chunk() {
+    let config = Config::default();
+    let src = "# A\n\ntext\n\n## 5";
+    let whole = syntax::outline(&syntax::parse_blocks(src, None), src);
+    assert_eq!(whole.len(), 2);
+    assert_eq!(Outline::parse(src).to_vec(), whole);
+    let base = "# A\n\ntext\n\n## 5. Clarification Items\n| ID | x |\n|---|---|\n";
+    let mut doc = Document::new(base.to_string(), &config);
+    doc.edit(src.len()..base.len(), "");
+    assert_eq!(doc.outline().to_vec(), whole);
+}
