@@ -419,6 +419,13 @@ impl Document {
                 s.shift(e);
             }
         }
+        // A section that ran to the end of the document ends at its last
+        // non-blank byte, as `model::parse` ends it, also when the edit cut
+        // the end away (found by cargo fuzz).
+        if let Some(last) = plan.stages.last_mut() {
+            let end = model::trimmed_end(&self.text).max(last.section.start);
+            last.section.end = last.section.end.min(end);
+        }
         if except != Some(Part::Verification) {
             plan.verification.shift(e);
         }

@@ -441,3 +441,20 @@ fn a_heading_at_the_end_without_a_line_break_stays_in_its_chunk() {
     doc.edit(src.len()..base.len(), "");
     assert_eq!(doc.outline().to_vec(), whole);
 }
+
+/// Found by the fuzz target: an edit in text that holds no block (here an
+/// unclosed HTML comment at the end of the last stage) that cuts the end of
+/// the document away leaves the last stage's section ending at the last
+/// non-blank byte.
+#[test]
+fn cutting_the_end_inside_an_html_block_ends_the_last_section_right() {
+    let config = Config::default();
+    let base = "## 4.5 Stage Map\n\n| Stage | Title | depends-on | Steps |\n|---|---|---|---|\n| 1 | a | (none) | 1 |\n\n### 4.5.1 Stage 1 — a\n\n<!--\nnotes\nmore notes here\n";
+    let mut doc = Document::new(base.to_string(), &config);
+    let cut = base.find("more notes").expect("the last line");
+    doc.edit(cut..base.len(), "");
+    doc.reanalyze(&config);
+    let shadow = &base[..cut];
+    let diff = first_diff(doc.plan(), &model::parse(shadow, &config));
+    assert!(diff.is_none(), "{}", diff.unwrap_or_default());
+}
