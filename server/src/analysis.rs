@@ -252,68 +252,47 @@ impl PathIndex {
     /// The overlaps between stage `i` and the others, as `overlaps` finds
     /// them (same pairs, same path pairs, in order).
     fn pairs_of(&self, plan: &Plan, i: usize) -> Vec<Overlap> {
-        let number = |order: usize| plan.stages[order].number;
-        let mut pairs: BTreeMap<(usize, usize), Vec<(usize, usize)>> = BTreeMap::new();
-        let mut add = |x: (usize, usize), y: (usize, usize)| {
-            if number(x.0) == number(y.0) {
-                return;
-            }
-            let (first, second) = if x.0 < y.0 { (x, y) } else { (y, x) };
-            let list = pairs.entry((first.0, second.0)).or_default();
-            if !list.contains(&(first.1, second.1)) {
-                list.push((first.1, second.1));
-            }
-        };
-        let holders = |map: &BTreeMap<String, Vec<(usize, usize)>>, key: &str| {
-            map.get(key).map_or(&[][..], |v| v.as_slice()).to_vec()
-        };
+        let mut pairs = Pairs::new(plan);
+        fn holders<'m>(
+            map: &'m BTreeMap<String, Vec<(usize, usize)>>,
+            key: &str,
+        ) -> &'m [(usize, usize)] {
+            map.get(key).map_or(&[][..], |v| v.as_slice())
+        }
         for (k, p) in plan.stages[i].predicted().iter().enumerate() {
             let x = (i, k);
-            match p.kind {
-                PathKind::File => {
-                    let key = p.path.as_str();
-                    for h in holders(&self.files, key) {
-                        add(x, h);
-                    }
-                    for parent in parents(key) {
-                        for h in holders(&self.dirs, parent) {
-                            add(x, h);
-                        }
-                    }
-                    for h in holders(&self.dirs, key) {
-                        add(x, h);
-                    }
+            let key = match p.kind {
+                PathKind::File => p.path.as_str(),
+                PathKind::Dir => p.path.trim_end_matches('/'),
+                PathKind::Glob => continue,
+            };
+            // The same place (`src` as a file and `src/` as a folder are
+            // one), and the folders it lies in.
+            for &h in holders(&self.files, key)
+                .iter()
+                .chain(holders(&self.dirs, key))
+            {
+                pairs.add(x, h);
+            }
+            for parent in parents(key) {
+                for &h in holders(&self.dirs, parent) {
+                    pairs.add(x, h);
                 }
-                PathKind::Dir => {
-                    let key = p.path.trim_end_matches('/');
-                    for h in holders(&self.dirs, key) {
-                        add(x, h);
-                    }
-                    for parent in parents(key) {
-                        for h in holders(&self.dirs, parent) {
-                            add(x, h);
-                        }
-                    }
-                    for h in holders(&self.files, key) {
-                        add(x, h);
-                    }
-                    if !key.is_empty() {
-                        // Everything under the folder: keys that start with
-                        // `key/` (`0` is the character after `/`).
-                        let (lo, hi) = (format!("{key}/"), format!("{key}0"));
-                        for map in [&self.files, &self.dirs] {
-                            for (_, hs) in map.range(lo.clone()..hi.clone()) {
-                                for &h in hs {
-                                    add(x, h);
-                                }
-                            }
+            }
+            if p.kind == PathKind::Dir && !key.is_empty() {
+                // Everything under the folder: keys that start with `key/`
+                // (`0` is the character after `/`).
+                let (lo, hi) = (format!("{key}/"), format!("{key}0"));
+                for map in [&self.files, &self.dirs] {
+                    for (_, hs) in map.range(lo.clone()..hi.clone()) {
+                        for &h in hs {
+                            pairs.add(x, h);
                         }
                     }
                 }
-                PathKind::Glob => {}
             }
         }
-        into_overlaps(pairs, number)
+        pairs.finish()
     }
 }
 
@@ -352,18 +331,8 @@ pub fn overlaps(plan: &Plan) -> Vec<Overlap> {
         }
     }
 
-    let number = |order: usize| plan.stages[order].number;
-    let mut pairs: BTreeMap<(usize, usize), Vec<(usize, usize)>> = BTreeMap::new();
-    let mut add = |x: Entry, y: Entry| {
-        if number(x.0) == number(y.0) {
-            return;
-        }
-        let (first, second) = if x.0 < y.0 { (x, y) } else { (y, x) };
-        let list = pairs.entry((first.0, second.0)).or_default();
-        if !list.contains(&(first.1, second.1)) {
-            list.push((first.1, second.1));
-        }
-    };
+    let mut pairs = Pairs::new(plan);
+    let mut add = |x: Entry, y: Entry| pairs.add((x.0, x.1), (y.0, y.1));
 
     // Same file, and a file or folder under a predicted folder.
     for (path, holders) in &files {
@@ -433,27 +402,56 @@ pub fn overlaps(plan: &Plan) -> Vec<Overlap> {
         }
     }
 
-    into_overlaps(pairs, number)
+    pairs.finish()
 }
 
-/// Overlaps from stage pairs (in stage order) and their path-index pairs,
-/// the paths in path order: the maps' order is arbitrary, and what a
-/// finding names first must not depend on hashing.
-fn into_overlaps(
+/// Overlapping (stage position, path index) pairs, collected per pair of
+/// stages; the full build and the one-stage refresh both go through it, so
+/// they give the same overlaps in the same order.
+struct Pairs<'p> {
+    plan: &'p Plan,
     pairs: BTreeMap<(usize, usize), Vec<(usize, usize)>>,
-    number: impl Fn(usize) -> u32,
-) -> Vec<Overlap> {
-    pairs
-        .into_iter()
-        .map(|((x, y), mut paths)| {
-            paths.sort_unstable();
-            Overlap {
-                a: number(x),
-                b: number(y),
-                paths,
-            }
-        })
-        .collect()
+}
+
+impl<'p> Pairs<'p> {
+    fn new(plan: &'p Plan) -> Pairs<'p> {
+        Pairs {
+            plan,
+            pairs: BTreeMap::new(),
+        }
+    }
+
+    /// Records that path `x.1` of stage `x.0` overlaps path `y.1` of stage
+    /// `y.0` (nothing within one stage number).
+    fn add(&mut self, x: (usize, usize), y: (usize, usize)) {
+        let number = |order: usize| self.plan.stages[order].number;
+        if number(x.0) == number(y.0) {
+            return;
+        }
+        let (first, second) = if x.0 < y.0 { (x, y) } else { (y, x) };
+        let list = self.pairs.entry((first.0, second.0)).or_default();
+        if !list.contains(&(first.1, second.1)) {
+            list.push((first.1, second.1));
+        }
+    }
+
+    /// The overlaps, stages in order and paths in path order: the maps'
+    /// order is arbitrary, and what a finding names first must not depend
+    /// on hashing.
+    fn finish(self) -> Vec<Overlap> {
+        let plan = self.plan;
+        self.pairs
+            .into_iter()
+            .map(|((x, y), mut paths)| {
+                paths.sort_unstable();
+                Overlap {
+                    a: plan.stages[x].number,
+                    b: plan.stages[y].number,
+                    paths,
+                }
+            })
+            .collect()
+    }
 }
 
 /// A hash map with a fast, non-cryptographic hash (FxHash's): the overlap
