@@ -15,24 +15,14 @@ fn main() {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(files.len().max(1));
-    let chunk = files.len().div_ceil(threads).max(1);
-    let nodes: usize = std::thread::scope(|scope| {
-        let handles: Vec<_> = files
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|path| {
-                            let src = cli::read_text(path).expect("readable file");
-                            let tree = syntax::parse_blocks(&src, None);
-                            tree.root_node().child_count() as usize
-                        })
-                        .sum::<usize>()
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or(0)).sum()
-    });
+    let nodes: usize = cli::on_all_cores(&files, |path| {
+        let src = cli::read_text(path).expect("readable file");
+        let tree = syntax::parse_blocks(&src, None);
+        tree.root_node().child_count() as usize
+    })
+    .expect("no panic")
+    .iter()
+    .sum();
     println!(
         "parsed {} files on {threads} thread(s) in {:.1} ms ({nodes} top-level nodes)",
         files.len(),

@@ -361,37 +361,35 @@ fn check_files(
     files: &[PathBuf],
     config: &Config,
 ) -> Result<Vec<Vec<report::JsonDiagnostic>>, CliError> {
+    let results = on_all_cores(files, |path| {
+        let src = read_text(path)?;
+        let findings = crate::analyze(&src, config);
+        Ok(report::to_json(path, &src, &findings))
+    })
+    .ok_or_else(|| CliError("internal error while checking (a bug: please report it)".into()))?;
+    results.into_iter().collect()
+}
+
+/// `f` of every file, in the files' order, computed on every available core
+/// (one run of files per core); `None` when `f` panicked. `check` and the
+/// benchmark of its parse floor (`examples/parse_floor.rs`) share it, so the
+/// floor is measured on the same threads.
+pub fn on_all_cores<T: Send>(files: &[PathBuf], f: impl Fn(&Path) -> T + Sync) -> Option<Vec<T>> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(files.len().max(1));
     let chunk = files.len().div_ceil(threads).max(1);
+    let f = &f;
     std::thread::scope(|scope| {
         let handles: Vec<_> = files
             .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|path| {
-                            let src = read_text(path)?;
-                            let findings = crate::analyze(&src, config);
-                            Ok(report::to_json(path, &src, &findings))
-                        })
-                        .collect::<Result<Vec<_>, CliError>>()
-                })
-            })
+            .map(|part| scope.spawn(move || part.iter().map(|p| f(p)).collect::<Vec<T>>()))
             .collect();
-        let mut all = Vec::new();
+        let mut all = Vec::with_capacity(files.len());
         for h in handles {
-            match h.join() {
-                Ok(part) => all.extend(part?),
-                Err(_) => {
-                    return Err(CliError(
-                        "internal error while checking (a bug: please report it)".into(),
-                    ));
-                }
-            }
+            all.extend(h.join().ok()?);
         }
-        Ok(all)
+        Some(all)
     })
 }
 
