@@ -549,6 +549,7 @@ mod tests {
                 columns: Default::default(),
                 rows,
             }),
+            scope: 0..0,
         });
         plan.reindex();
         plan

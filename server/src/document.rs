@@ -20,7 +20,7 @@ use ropey::Rope;
 
 use crate::analysis::Facts;
 use crate::config::Config;
-use crate::model::{self, Plan, Span};
+use crate::model::{self, Plan, Span, Spliced};
 use crate::outline::{Outline, Reparse};
 use crate::rules::{self, Finding};
 use crate::shift::{EditShift, Shift};
@@ -69,14 +69,22 @@ pub struct Document {
     pending: Pending,
     analysed_with: Option<Config>,
     stats: Stats,
+    /// The outline does not follow the text: the text was over the size
+    /// limit, so it was not parsed (plan-format §1); edits then cost only the
+    /// text and rope, and the first analysis under the limit parses anew.
+    outline_stale: bool,
+    /// The size limit of the last analysis.
+    max_bytes: usize,
 }
 
 impl Document {
     pub fn new(text: String, config: &Config) -> Document {
         let rope = Rope::from_str(&text);
-        let outline = Outline::parse(&text);
+        // A document over the size limit is not parsed at all.
+        let oversized = text.len() > config.max_document_bytes;
+        let outline = Outline::parse(if oversized { "" } else { &text });
         let reparsed = Reparse {
-            bytes: text.len(),
+            bytes: if oversized { 0 } else { text.len() },
             chunks: outline.chunk_count(),
         };
         let mut doc = Document {
@@ -91,6 +99,8 @@ impl Document {
             pending: Pending::Many,
             analysed_with: None,
             stats: Stats::default(),
+            outline_stale: oversized,
+            max_bytes: config.max_document_bytes,
         };
         doc.reanalyze(config);
         doc
@@ -145,6 +155,12 @@ impl Document {
             old_end: end,
             new_end,
         };
+        if self.outline_stale || self.text.len() > self.max_bytes {
+            // Over the limit: no parse, so an edit costs O(edit) (the rope's).
+            self.outline_stale = true;
+            self.pending = Pending::Many;
+            return;
+        }
         let r = self.outline.edit(&self.text, &edit);
         self.reparsed.bytes += r.bytes;
         self.reparsed.chunks += r.chunks;
@@ -177,13 +193,20 @@ impl Document {
             chunks_reparsed: reparsed.chunks,
             ..Stats::default()
         };
+        self.max_bytes = config.max_document_bytes;
         if self.text.len() > config.max_document_bytes {
             self.plan = Plan::default();
             self.facts = Facts::default();
             self.headings.clear();
-            self.findings = rules::too_large(self.text.len(), config);
+            self.findings = rules::too_large(&self.text, config);
             self.analysed_with = None;
             return;
+        }
+        if self.outline_stale {
+            self.outline = Outline::parse(&self.text);
+            self.outline_stale = false;
+            self.stats.bytes_reparsed = self.text.len();
+            self.stats.chunks_reparsed = self.outline.chunk_count();
         }
         let same_config = self.analysed_with.as_ref() == Some(config);
         let updated = match pending {
@@ -241,207 +264,48 @@ impl Document {
             }
         }
         let old = e.start..(e.old_end).max(e.start);
-        let inside = |span: &Span| span.start < old.start && old.end <= span.end;
-        // A part's scope runs to the next part's heading: headings that are
-        // not plan headings (notes, a damaged stage heading) stay inside it,
-        // as they do for `model::build_blocks`. Old coordinates.
-        let scope_end = |start: usize| self.next_part_start(start).unwrap_or(self.text.len());
-        let old_span =
-            |start: usize| start..(scope_end(start) as isize - e.delta()).max(0) as usize;
-        // Sections are in document order and do not overlap: the only one
-        // that can hold the edit is the last to start before it.
-        let part = self
-            .plan
-            .stages
-            .partition_point(|s| s.section.start < old.start)
-            .checked_sub(1)
-            .filter(|&i| inside(&self.plan.stages[i].section))
-            .map(Part::Stage);
-        let part = part.or_else(|| {
-            let m = self.plan.stage_map.as_ref()?;
-            inside(&old_span(m.heading.start)).then_some(Part::Map)
-        });
-        let part = part.or_else(|| {
-            let v = self.plan.verification.as_ref()?;
-            inside(&old_span(v.heading.start)).then_some(Part::Verification)
-        });
-        let part = part.or_else(|| {
-            let c = self.plan.clarifications.as_ref()?;
-            inside(&old_span(c.heading.start)).then_some(Part::Clarifications)
-        });
-        let Some(part) = part else {
+        // Which part holds the edit, where it ends and how it is re-derived
+        // are the model's to say (`Plan::part_at`, `Plan::splice`).
+        let Some(part) = self.plan.part_at(&old) else {
             // Outside every part: only text that holds no block is harmless
             // (a table or list there might be read by an enclosing scope).
-            if !around.is_empty()
-                || e.start
-                    >= self
-                        .plan
-                        .stages
-                        .last()
-                        .map_or(usize::MAX, |s| s.section.end)
-            {
+            let after_last = self
+                .plan
+                .stages
+                .last()
+                .is_some_and(|s| e.start >= s.section.end);
+            if !around.is_empty() || after_last {
                 return false;
             }
-            self.shift_plan(e, None);
+            self.plan.shift_except(e, None, &self.text);
             return true;
         };
-        // The part's byte range in the new text: from its heading to the
-        // next heading.
-        let heading_start = match part {
-            Part::Stage(i) => self.plan.stages[i].heading.start,
-            Part::Map => self.plan.stage_map.as_ref().map_or(0, |m| m.heading.start),
-            Part::Verification => self
-                .plan
-                .verification
-                .as_ref()
-                .map_or(0, |v| v.heading.start),
-            Part::Clarifications => self
-                .plan
-                .clarifications
-                .as_ref()
-                .map_or(0, |c| c.heading.start),
-        };
-        let end = match part {
-            Part::Stage(i) => {
-                let mut end = self.plan.stages[i].section.end;
-                e.end(&mut end);
-                // A section never runs past the document's last non-blank
-                // byte (as `model::parse` ends it); an edit at the end can
-                // leave blanks there (found by cargo fuzz).
-                end.min(model::trimmed_end(&self.text))
-            }
-            // The edit lies inside the part, so the next part's heading moved
-            // by the edit's delta.
-            _ => self
-                .next_part_start(heading_start)
-                .map_or(self.text.len(), |s| {
-                    (s as isize + e.delta()).max(0) as usize
-                }),
-        };
-        let blocks = self.outline.blocks_in(heading_start..end);
-        let rebuilt = model::build_blocks(&self.text, &blocks, config, end);
-        let only = |plan: &Plan| {
-            plan.stages.len()
-                + usize::from(plan.stage_map.is_some())
-                + usize::from(plan.verification.is_some())
-                + usize::from(plan.clarifications.is_some())
-                + plan.open_questions.len()
-                == 1
-        };
-        if !only(&rebuilt) {
+        let Some(range) = self.plan.part_range_after(part, e, &self.text) else {
             return false;
-        }
-        match part {
-            Part::Stage(i) => {
-                let Some(stage) = rebuilt.stages.into_iter().next() else {
-                    return false;
-                };
-                if stage.number != self.plan.stages[i].number {
-                    return false;
-                }
-                self.shift_plan(e, Some(part));
-                let same_paths = {
-                    let (old, new) = (self.plan.stages[i].predicted(), stage.predicted());
-                    old.len() == new.len()
-                        && old
-                            .iter()
-                            .zip(new)
-                            .all(|(x, y)| x.path == y.path && x.kind == y.kind)
-                };
-                self.plan.stages[i] = stage;
+        };
+        let blocks = self.outline.blocks_in(range);
+        match self
+            .plan
+            .splice(part, e, &self.text, &blocks, config)
+        {
+            None => false,
+            Some(Spliced::Stage {
+                index,
+                paths_changed,
+            }) => {
                 self.stats.stages_rederived = 1;
-                if !same_paths {
-                    self.facts.refresh_stage(&self.plan, i);
+                if paths_changed {
+                    self.facts.refresh_stage(&self.plan, index);
                 }
+                true
             }
-            Part::Map => {
-                let Some(map) = rebuilt.stage_map else {
-                    return false;
-                };
-                self.shift_plan(e, Some(part));
-                self.plan.stage_map = Some(map);
-                self.plan.reindex();
+            Some(Spliced::Map) => {
                 self.facts.refresh_graph(&self.plan);
+                true
             }
-            Part::Verification => {
-                let Some(v) = rebuilt.verification else {
-                    return false;
-                };
-                self.shift_plan(e, Some(part));
-                self.plan.verification = Some(v);
-            }
-            Part::Clarifications => {
-                let Some(c) = rebuilt.clarifications else {
-                    return false;
-                };
-                self.shift_plan(e, Some(part));
-                self.plan.clarifications = Some(c);
-            }
+            Some(Spliced::Other) => true,
         }
-        true
     }
-
-    /// Where the first plan part (a stage, the Stage Map, 4.5.9, §5, Open
-    /// Questions) after `pos` begins, in the coordinates of the current
-    /// model (not yet moved across a pending edit).
-    fn next_part_start(&self, pos: usize) -> Option<usize> {
-        let plan = &self.plan;
-        let i = plan.stages.partition_point(|s| s.heading.start <= pos);
-        let stage = plan.stages.get(i).map(|s| s.heading.start);
-        [
-            stage,
-            plan.stage_map.as_ref().map(|m| m.heading.start),
-            plan.verification.as_ref().map(|v| v.heading.start),
-            plan.clarifications.as_ref().map(|c| c.heading.start),
-        ]
-        .into_iter()
-        .flatten()
-        .chain(plan.open_questions.iter().map(|q| q.start))
-        .filter(|&s| s > pos)
-        .min()
-    }
-
-    /// Moves every part of the plan but `except` across the edit.
-    fn shift_plan(&mut self, e: &EditShift, except: Option<Part>) {
-        let plan = &mut self.plan;
-        // A Stage Map that ends before the edit does not move (its 1,000
-        // rows need not be looked at).
-        let map_end = plan.stage_map.as_ref().map_or(0, |m| {
-            m.table
-                .as_ref()
-                .map_or(m.heading.end, |t| t.range.end.max(m.heading.end))
-        });
-        if except != Some(Part::Map) && map_end >= e.start {
-            plan.stage_map.shift(e);
-        }
-        for (i, s) in plan.stages.iter_mut().enumerate() {
-            if except != Some(Part::Stage(i)) && s.section.end >= e.start {
-                s.shift(e);
-            }
-        }
-        // A section that ran to the end of the document ends at its last
-        // non-blank byte, as `model::parse` ends it, also when the edit cut
-        // the end away (found by cargo fuzz).
-        if let Some(last) = plan.stages.last_mut() {
-            let end = model::trimmed_end(&self.text).max(last.section.start);
-            last.section.end = last.section.end.min(end);
-        }
-        if except != Some(Part::Verification) {
-            plan.verification.shift(e);
-        }
-        if except != Some(Part::Clarifications) {
-            plan.clarifications.shift(e);
-        }
-        plan.open_questions.shift(e);
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Part {
-    Map,
-    Stage(usize),
-    Verification,
-    Clarifications,
 }
 
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {

@@ -28,7 +28,7 @@ use rules::Finding;
 /// for it, and what the server must end up publishing for the same text.
 pub fn analyze(src: &str, config: &Config) -> Vec<Finding> {
     if src.len() > config.max_document_bytes {
-        return rules::too_large(src.len(), config);
+        return rules::too_large(src, config);
     }
     // The outline as an open document has it, in large chunks (one for a
     // typical plan; `model::parse` is the one-tree reference the tests

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 
 use crate::config::Config;
+use crate::shift::{EditShift, Shift};
 use crate::syntax::{self, Block, Heading, ListItem, Row, Table};
 
 pub type Span = Range<usize>;
@@ -122,6 +123,234 @@ impl Plan {
     }
 }
 
+/// A part of the plan: the unit an edit inside it re-derives. Its scope runs
+/// from its heading to whatever ends it (a stage: `Stage::section`; the
+/// others: the next part's heading), as `build_blocks` decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Map,
+    Stage(usize),
+    Verification,
+    Clarifications,
+}
+
+/// What `Plan::splice` replaced, so that a caller knows which derived facts
+/// to refresh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Spliced {
+    /// A stage section; whether its predicted paths changed.
+    Stage { index: usize, paths_changed: bool },
+    /// The Stage Map (the depends-on graph may have changed).
+    Map,
+    /// 4.5.9 or §5.
+    Other,
+}
+
+impl Plan {
+    /// Sets the scope of the Stage Map, 4.5.9 and §5: to the next part's
+    /// heading, else `doc_end`.
+    pub(crate) fn set_scopes(&mut self, doc_end: usize) {
+        let mut starts: Vec<usize> = self
+            .stages
+            .iter()
+            .map(|s| s.heading.start)
+            .chain(self.stage_map.as_ref().map(|m| m.heading.start))
+            .chain(self.verification.as_ref().map(|v| v.heading.start))
+            .chain(self.clarifications.as_ref().map(|c| c.heading.start))
+            .chain(self.open_questions.iter().map(|q| q.start))
+            .collect();
+        starts.sort_unstable();
+        let next = |from: usize| {
+            let i = starts.partition_point(|&s| s <= from);
+            starts.get(i).copied().unwrap_or(doc_end)
+        };
+        if let Some(m) = self.stage_map.as_mut() {
+            m.scope = m.heading.start..next(m.heading.start);
+        }
+        if let Some(v) = self.verification.as_mut() {
+            v.scope = v.heading.start..next(v.heading.start);
+        }
+        if let Some(c) = self.clarifications.as_mut() {
+            c.scope = c.heading.start..next(c.heading.start);
+        }
+    }
+
+    /// A part's scope.
+    pub fn part_scope(&self, part: Part) -> Option<Span> {
+        match part {
+            Part::Stage(i) => self.stages.get(i).map(|s| s.section.clone()),
+            Part::Map => self.stage_map.as_ref().map(|m| m.scope.clone()),
+            Part::Verification => self.verification.as_ref().map(|v| v.scope.clone()),
+            Part::Clarifications => self.clarifications.as_ref().map(|c| c.scope.clone()),
+        }
+    }
+
+    /// The part whose scope holds the replaced range `old` after its heading.
+    pub fn part_at(&self, old: &Span) -> Option<Part> {
+        let inside = |span: Span| span.start < old.start && old.end <= span.end;
+        // Sections are in document order and do not overlap: the only one
+        // that can hold the edit is the last to start before it.
+        let stage = self
+            .stages
+            .partition_point(|s| s.section.start < old.start)
+            .checked_sub(1)
+            .map(Part::Stage);
+        [stage, Some(Part::Map), Some(Part::Verification), Some(Part::Clarifications)]
+            .into_iter()
+            .flatten()
+            .find(|&p| self.part_scope(p).is_some_and(inside))
+    }
+
+    /// The byte range, in the edited text `src`, that part `part` (which
+    /// holds the edit `e`) is re-derived from: its heading to its end moved
+    /// across the edit. A scope that ran to the end of the document still
+    /// does (found by cargo fuzz, twice).
+    pub fn part_range_after(&self, part: Part, e: &EditShift, src: &str) -> Option<Span> {
+        let old_len = (src.len() as isize - e.delta()).max(0) as usize;
+        let scope = self.part_scope(part)?;
+        let mut end = scope.end;
+        let ran_to_end = match part {
+            Part::Stage(i) => self.stages.get(i).is_some_and(|s| s.to_document_end),
+            _ => scope.end >= old_len,
+        };
+        e.end(&mut end);
+        let end = match part {
+            Part::Stage(_) if ran_to_end => trimmed_end(src),
+            // A section never runs past the document's last non-blank byte.
+            Part::Stage(_) => end.min(trimmed_end(src)),
+            _ if ran_to_end => src.len(),
+            _ => end,
+        };
+        Some(scope.start..end.max(scope.start))
+    }
+
+    /// Re-derives `part` (which holds the edit `e`) from `blocks`, the
+    /// outline's blocks in `part_range_after`, and moves every other part
+    /// across the edit. None, with the plan untouched, when the blocks no
+    /// longer make exactly that part (the caller rebuilds everything).
+    pub fn splice(
+        &mut self,
+        part: Part,
+        e: &EditShift,
+        src: &str,
+        blocks: &[Block],
+        config: &Config,
+    ) -> Option<Spliced> {
+        let range = self.part_range_after(part, e, src)?;
+        let start = match (part, &self.stage_map) {
+            (Part::Stage(_), Some(m)) => Start::Region(m.heading_level),
+            _ => Start::Document,
+        };
+        let mut rebuilt = build_blocks(src, blocks, config, range.end, start);
+        let parts = rebuilt.stages.len()
+            + usize::from(rebuilt.stage_map.is_some())
+            + usize::from(rebuilt.verification.is_some())
+            + usize::from(rebuilt.clarifications.is_some())
+            + rebuilt.open_questions.len();
+        if parts != 1 {
+            return None;
+        }
+        let spliced = match part {
+            Part::Stage(i) => {
+                let mut stage = rebuilt.stages.pop()?;
+                let old = self.stages.get(i)?;
+                if stage.number != old.number {
+                    return None;
+                }
+                stage.to_document_end = old.to_document_end;
+                let (was, now) = (old.predicted(), stage.predicted());
+                let paths_changed = was.len() != now.len()
+                    || was
+                        .iter()
+                        .zip(now)
+                        .any(|(x, y)| x.path != y.path || x.kind != y.kind);
+                self.shift_except(e, Some(part), src);
+                self.stages[i] = stage;
+                Spliced::Stage {
+                    index: i,
+                    paths_changed,
+                }
+            }
+            Part::Map => {
+                let mut map = rebuilt.stage_map.take()?;
+                map.scope = range;
+                self.shift_except(e, Some(part), src);
+                self.stage_map = Some(map);
+                self.reindex();
+                Spliced::Map
+            }
+            Part::Verification => {
+                let mut v = rebuilt.verification.take()?;
+                v.scope = range;
+                self.shift_except(e, Some(part), src);
+                self.verification = Some(v);
+                Spliced::Other
+            }
+            Part::Clarifications => {
+                let mut c = rebuilt.clarifications.take()?;
+                c.scope = range;
+                self.shift_except(e, Some(part), src);
+                self.clarifications = Some(c);
+                Spliced::Other
+            }
+        };
+        Some(spliced)
+    }
+
+    /// Moves every part but `except` across the edit (`src` is the edited
+    /// text).
+    pub fn shift_except(&mut self, e: &EditShift, except: Option<Part>, src: &str) {
+        let new_len = src.len();
+        let old_len = (new_len as isize - e.delta()).max(0) as usize;
+        let to_end = |scope: &mut Span| {
+            let ran_to_end = scope.end >= old_len;
+            scope.shift(e);
+            if ran_to_end {
+                scope.end = new_len;
+            }
+        };
+        // A Stage Map that ends before the edit does not move (its 1,000
+        // rows need not be looked at).
+        if except != Some(Part::Map) {
+            if let Some(m) = self.stage_map.as_mut() {
+                if m.scope.end >= e.start {
+                    let mut scope = m.scope.clone();
+                    to_end(&mut scope);
+                    m.shift(e);
+                    m.scope = scope;
+                }
+            }
+        }
+        for (i, s) in self.stages.iter_mut().enumerate() {
+            if except != Some(Part::Stage(i)) && s.section.end >= e.start {
+                s.shift(e);
+            }
+        }
+        // A section that ran to the end of the document ends at its last
+        // non-blank byte, as a fresh build ends it.
+        if let Some(last) = self.stages.last_mut().filter(|s| s.to_document_end) {
+            last.section.end = trimmed_end(src).max(last.section.start);
+        }
+        if except != Some(Part::Verification) {
+            if let Some(v) = self.verification.as_mut() {
+                let mut scope = v.scope.clone();
+                to_end(&mut scope);
+                v.shift(e);
+                v.scope = scope;
+            }
+        }
+        if except != Some(Part::Clarifications) {
+            if let Some(c) = self.clarifications.as_mut() {
+                let mut scope = c.scope.clone();
+                to_end(&mut scope);
+                c.shift(e);
+                c.scope = scope;
+            }
+        }
+        self.open_questions.shift(e);
+    }
+}
+
 /// A cell value: absent (no such column), unreadable, or read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Field<T> {
@@ -150,6 +379,8 @@ pub struct StageMap {
     pub heading: Span,
     pub heading_level: u8,
     pub table: Option<MapTable>,
+    /// From the heading to the next plan part (`Plan::set_scopes`).
+    pub scope: Span,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -208,6 +439,9 @@ pub struct Stage {
     pub steps: Option<StepTable>,
     pub exit_contract: Option<ExitContract>,
     pub validation: Option<Validation>,
+    /// No heading ends the section: it runs to the document's last
+    /// non-blank byte.
+    pub to_document_end: bool,
 }
 
 impl Stage {
@@ -297,7 +531,12 @@ pub struct Validation {
 pub struct Verification {
     pub heading: Span,
     pub heading_level: u8,
+    /// The section's table, when it has one (okstra can run without
+    /// plan-body verification; then §5 rows reference nothing).
+    pub table: Option<Span>,
     pub rows: Vec<VerificationRow>,
+    /// From the heading to the next plan part.
+    pub scope: Span,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -321,6 +560,8 @@ pub struct Clarifications {
     pub heading_level: u8,
     pub table: Option<ClarificationTable>,
     pub content_end: usize,
+    /// From the heading to the next plan part.
+    pub scope: Span,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -358,12 +599,40 @@ pub enum HeadingKind {
     Other,
 }
 
-/// Lower-cases a label and drops what plan-format §2 says to ignore:
-/// surrounding whitespace, `**`, a trailing `:`.
+/// The key a label is matched by (plan-format §2): lower-cased, without
+/// surrounding whitespace, `**`, `__`, backticks, a trailing `:` or `：`, or a
+/// trailing parenthesised remark (`Steps (effective)`); `-`, `_` and runs of
+/// whitespace read as one space, and no space around `/`.
 pub fn normalize_label(s: &str) -> String {
-    let s = s.replace("**", "").replace("__", "");
-    let s = s.trim().trim_end_matches(':').trim();
-    s.to_lowercase()
+    let mut s = s.replace("**", "").replace("__", "").replace('`', "");
+    loop {
+        let t = s.trim().trim_end_matches([':', '：']).trim_end();
+        let t = match t.strip_suffix(')').and_then(|x| x.rfind('(').map(|i| &x[..i])) {
+            // Only a remark after a name: `(예측)` alone is the name.
+            Some(head) if !head.trim().is_empty() => head,
+            _ => t,
+        };
+        if t.len() == s.len() {
+            break;
+        }
+        s = t.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    for c in s.trim().chars() {
+        let c = if c == '-' || c == '_' || c.is_whitespace() {
+            ' '
+        } else {
+            c
+        };
+        if c == ' ' && (out.ends_with(' ') || out.ends_with('/') || out.is_empty()) {
+            continue;
+        }
+        if c == '/' && out.ends_with(' ') {
+            out.pop();
+        }
+        out.extend(c.to_lowercase());
+    }
+    out.trim_end().to_string()
 }
 
 /// Skips a section-number prefix such as `4.5.1 `, `§5 `, `5. `; returns the
@@ -400,8 +669,13 @@ fn skip_number_prefix(text: &str) -> usize {
 }
 
 fn label_is(label: &str, canonical: &[&str], config: &Config, key: &str) -> bool {
-    canonical.contains(&label) || config.aliases(key).iter().any(|a| a == label)
+    canonical.iter().any(|c| normalize_label(c) == label)
+        || config.aliases(key).iter().any(|a| a == label)
 }
+
+/// The separators that may follow a heading's name and start a note
+/// (`Stage Map — v2`, `Stage Map: overview`).
+const NOTE_SEPARATORS: [&str; 5] = [" — ", " – ", " - ", ": ", "："];
 
 /// Classifies a heading's text.
 pub fn classify_heading(src: &str, text: Span, config: &Config) -> HeadingKind {
@@ -411,9 +685,37 @@ pub fn classify_heading(src: &str, text: Span, config: &Config) -> HeadingKind {
     let start = skip_number_prefix(raw);
     let rest = &raw[start..];
     if let Some(kind) = stage_heading(text.start + start, rest, config) {
+        // `Stage 1 — Stage Exit Contract` is stage 1's subsection.
+        if let HeadingKind::Stage { title, .. } = &kind {
+            let sub = src.get(title.clone()).map(|t| plan_label(t, config));
+            if let Some(sub @ (HeadingKind::Stepwise
+            | HeadingKind::ExitContract
+            | HeadingKind::Validation)) = sub
+            {
+                return sub;
+            }
+        }
         return kind;
     }
-    let label = normalize_label(rest);
+    let kind = plan_label(rest, config);
+    if kind != HeadingKind::Other {
+        return kind;
+    }
+    // A name followed by a note: `Stage Map — v2`.
+    for sep in NOTE_SEPARATORS {
+        if let Some(at) = rest.find(sep) {
+            let kind = plan_label(&rest[..at], config);
+            if kind != HeadingKind::Other {
+                return kind;
+            }
+        }
+    }
+    HeadingKind::Other
+}
+
+/// The plan heading a label names (not a stage heading), or `Other`.
+fn plan_label(text: &str, config: &Config) -> HeadingKind {
+    let label = normalize_label(text);
     let label = label.as_str();
     if label_is(label, &["stage map"], config, "Stage Map") {
         HeadingKind::StageMap
@@ -454,7 +756,9 @@ pub fn classify_heading(src: &str, text: Span, config: &Config) -> HeadingKind {
     }
 }
 
-/// `Stage <N>` followed by the end, whitespace or a separator (`: — – - . )`).
+/// `Stage <N>` (optionally bold) followed by the end of the heading or by a
+/// separator among `: — – - . )` and a title. A bare space after the number
+/// (`Stage 1 rollback`) makes an ordinary heading (plan-format §2).
 fn stage_heading(offset: usize, rest: &str, config: &Config) -> Option<HeadingKind> {
     let mut keywords = vec!["stage".to_string()];
     keywords.extend(config.aliases("Stage"));
@@ -480,24 +784,33 @@ fn stage_heading(offset: usize, rest: &str, config: &Config) -> Option<HeadingKi
     }
     let number: u32 = rest[digits..i].parse().ok()?;
     let number_range = (offset + digits)..(offset + i);
-    let after = &rest[i..];
+    // Closing emphasis or code after the number: `**Stage 2**: Title`.
+    let mut j = i;
+    while j < bytes.len() && matches!(bytes[j], b'*' | b'_' | b'`') {
+        j += 1;
+    }
+    let after = &rest[j..];
     let trimmed = after.trim_start();
     let title_rel = if trimmed.is_empty() {
         rest.len()
     } else if let Some(c) = trimmed.chars().next().filter(|c| ":—–-.)".contains(*c)) {
         let skip = after.len() - trimmed.len() + c.len_utf8();
         let t = &after[skip..];
-        i + skip + (t.len() - t.trim_start().len())
-    } else if after.starts_with([' ', '\t']) {
-        i + (after.len() - trimmed.len())
+        let t_start = skip + (t.len() - t.trim_start().len());
+        // `**Stage 2:** Title`: the emphasis closes after the separator.
+        let t = &after[t_start..];
+        let close = t.len() - t.trim_start_matches(['*', '_']).len();
+        let t2 = &t[close..];
+        j + t_start + close + (t2.len() - t2.trim_start().len())
     } else {
         return None;
     };
-    let title = (offset + title_rel)..(offset + rest.trim_end().len()).max(offset + title_rel);
+    let title_end = (offset + rest.trim_end().trim_end_matches(['*', '_']).trim_end().len())
+        .max(offset + title_rel);
     Some(HeadingKind::Stage {
         number,
         number_range,
-        title,
+        title: (offset + title_rel)..title_end,
     })
 }
 
@@ -527,26 +840,76 @@ enum Scope {
     Clarifications(u8),
 }
 
+/// Where a run of blocks starts, so one part of the plan can be re-derived
+/// from its own blocks in the state the whole document is in there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// The start of a document: no Stage Map heading seen yet.
+    Document,
+    /// Inside the stage region of a Stage Map heading of this level.
+    Region(u8),
+}
+
 pub fn build_from_outline<'b>(
     src: &str,
     blocks: impl IntoIterator<Item = &'b Block>,
     config: &Config,
 ) -> Plan {
-    build_blocks(src, blocks, config, trimmed_end(src))
+    let mut plan = build_blocks(src, blocks, config, trimmed_end(src), Start::Document);
+    plan.set_scopes(src.len());
+    plan
+}
+
+/// The stage region and the builder's place in it (plan-format §2).
+struct Region {
+    /// A Stage Map heading has been seen.
+    seen_map: bool,
+    /// Stage headings count as stages here.
+    open: bool,
+    map_level: u8,
+}
+
+impl Region {
+    fn new(start: Start) -> Region {
+        match start {
+            Start::Document => Region {
+                seen_map: false,
+                open: true,
+                map_level: 0,
+            },
+            Start::Region(level) => Region {
+                seen_map: true,
+                open: true,
+                map_level: level,
+            },
+        }
+    }
 }
 
 /// Builds from a run of blocks; the last open stage ends at `end` (lets the
 /// document re-derive one part of the plan from its own blocks).
+///
+/// Scoping, in one place (plan-format §2): stage headings count from the
+/// Stage Map heading on (anywhere when there is none, so that
+/// `stage-map-missing` can see them) up to the end of the stage region; a
+/// stage runs to the next stage heading, a plan part's heading, the end of
+/// the region, or a heading shallower than its own; other headings inside it
+/// stay inside it.
 pub fn build_blocks<'b>(
     src: &str,
     blocks: impl IntoIterator<Item = &'b Block>,
     config: &Config,
     end: usize,
+    start: Start,
 ) -> Plan {
     let mut plan = Plan::default();
     let mut scope = Scope::None;
+    let mut region = Region::new(start);
     // Index into plan.stages of the open stage.
     let mut open_stage: Option<usize> = None;
+    // The stage whose predicted-files line ended at its label: its paths are
+    // the list right after it.
+    let mut paths_follow: Option<usize> = None;
 
     let close_stage = |plan: &mut Plan, open: &mut Option<usize>, at: usize| {
         if let Some(i) = open.take() {
@@ -557,9 +920,29 @@ pub fn build_blocks<'b>(
     };
 
     for block in blocks {
+        let follows = paths_follow.take();
         match block {
             Block::Heading(h) => {
-                let kind = classify_heading(src, h.text.clone(), config);
+                let mut kind = classify_heading(src, h.text.clone(), config);
+                let is_sub = matches!(
+                    kind,
+                    HeadingKind::Stepwise | HeadingKind::ExitContract | HeadingKind::Validation
+                );
+                if matches!(kind, HeadingKind::Stage { .. }) && !region.open {
+                    // `### Stage 1: rollback` under `## 7. Rollback`.
+                    kind = HeadingKind::Other;
+                }
+                if region.seen_map
+                    && region.open
+                    && h.level <= region.map_level
+                    && matches!(kind, HeadingKind::Other)
+                {
+                    // The end of the stage region.
+                    region.open = false;
+                    close_stage(&mut plan, &mut open_stage, h.range.start);
+                    scope = Scope::None;
+                    continue;
+                }
                 match kind {
                     HeadingKind::Stage {
                         number,
@@ -577,13 +960,12 @@ pub fn build_blocks<'b>(
                             steps: None,
                             exit_contract: None,
                             validation: None,
+                            to_document_end: false,
                         });
                         open_stage = Some(plan.stages.len() - 1);
                         scope = Scope::Stage { sub: None };
                     }
-                    HeadingKind::Stepwise | HeadingKind::ExitContract | HeadingKind::Validation
-                        if open_stage.is_some() =>
-                    {
+                    _ if is_sub && open_stage.is_some() => {
                         let stage = open_stage.and_then(|i| plan.stages.get_mut(i));
                         let Some(stage) = stage else { continue };
                         let sub = open_subsection(stage, &kind, h);
@@ -594,11 +976,21 @@ pub fn build_blocks<'b>(
                     HeadingKind::StageMap => {
                         close_stage(&mut plan, &mut open_stage, h.range.start);
                         if plan.stage_map.is_none() {
+                            if !region.seen_map {
+                                // Stage headings before the Stage Map are not stages.
+                                plan.stages.clear();
+                            }
                             plan.stage_map = Some(StageMap {
                                 heading: h.range.clone(),
                                 heading_level: h.level,
                                 table: None,
+                                scope: h.range.start..h.range.end,
                             });
+                            region = Region {
+                                seen_map: true,
+                                open: true,
+                                map_level: h.level,
+                            };
                             scope = Scope::StageMap(h.level);
                         } else {
                             scope = Scope::None;
@@ -606,23 +998,28 @@ pub fn build_blocks<'b>(
                     }
                     HeadingKind::Verification => {
                         close_stage(&mut plan, &mut open_stage, h.range.start);
+                        region.open = !region.seen_map && region.open;
                         if plan.verification.is_none() {
                             plan.verification = Some(Verification {
                                 heading: h.range.clone(),
                                 heading_level: h.level,
+                                table: None,
                                 rows: Vec::new(),
+                                scope: h.range.start..h.range.end,
                             });
                         }
                         scope = Scope::Verification(h.level);
                     }
                     HeadingKind::Clarifications => {
                         close_stage(&mut plan, &mut open_stage, h.range.start);
+                        region.open = !region.seen_map && region.open;
                         if plan.clarifications.is_none() {
                             plan.clarifications = Some(Clarifications {
                                 heading: h.range.clone(),
                                 heading_level: h.level,
                                 table: None,
                                 content_end: h.range.end,
+                                scope: h.range.start..h.range.end,
                             });
                         }
                         scope = Scope::Clarifications(h.level);
@@ -638,10 +1035,13 @@ pub fn build_blocks<'b>(
                                 let stage_level = open_stage
                                     .and_then(|i| plan.stages.get(i))
                                     .map_or(0, |s| s.heading_level);
-                                if h.level <= stage_level {
+                                if h.level < stage_level {
                                     close_stage(&mut plan, &mut open_stage, h.range.start);
                                     Scope::None
                                 } else {
+                                    // Another heading inside the stage (`### Rollback`
+                                    // between two subsections) ends the subsection
+                                    // it interrupts, not the stage.
                                     match sub {
                                         Some((_, l)) if h.level <= l => Scope::Stage {
                                             sub: Some((Sub::Unknown, h.level)),
@@ -668,19 +1068,31 @@ pub fn build_blocks<'b>(
                         map.table = Some(map_table(src, t));
                     }
                 }
-                Scope::Stage {
-                    sub: Some((Sub::Stepwise, _)),
-                } => {
-                    if let Some(steps) = open_stage
-                        .and_then(|i| plan.stages.get_mut(i))
-                        .and_then(|s| s.steps.as_mut())
-                        .filter(|s| s.table.is_none())
-                    {
-                        steps.table = Some(step_rows(src, t));
+                Scope::Stage { sub: Some((sub, _)) } => {
+                    let Some(stage) = open_stage.and_then(|i| plan.stages.get_mut(i)) else {
+                        continue;
+                    };
+                    match sub {
+                        Sub::Stepwise => {
+                            if let Some(steps) = stage.steps.as_mut().filter(|s| s.table.is_none())
+                            {
+                                steps.table = Some(step_rows(src, t));
+                            }
+                        }
+                        Sub::Exit => {
+                            if let Some(c) = stage.exit_contract.as_mut() {
+                                c.content_end = c.content_end.max(t.range.end);
+                                if c.predicted.is_none() {
+                                    c.predicted = predicted_in_table(src, t, config);
+                                }
+                            }
+                        }
+                        _ => {}
                     }
                 }
                 Scope::Verification(_) => {
-                    if let Some(v) = plan.verification.as_mut().filter(|v| v.rows.is_empty()) {
+                    if let Some(v) = plan.verification.as_mut().filter(|v| v.table.is_none()) {
+                        v.table = Some(t.range.clone());
                         v.rows = verification_rows(src, t);
                     }
                 }
@@ -706,11 +1118,19 @@ pub fn build_blocks<'b>(
                         Sub::Exit => {
                             if let Some(c) = stage.exit_contract.as_mut() {
                                 c.content_end = c.content_end.max(l.range.end);
-                                if c.predicted.is_none() {
-                                    c.predicted = l
-                                        .items
-                                        .iter()
-                                        .find_map(|it| predicted_files(src, it, config));
+                                match c.predicted.as_mut() {
+                                    Some(p) if follows.is_some() => {
+                                        // The paths listed under a label that ends its line.
+                                        p.item.end = p.item.end.max(l.range.end);
+                                        walk_items(src, &l.items, &mut p.files);
+                                    }
+                                    Some(_) => {}
+                                    None => {
+                                        c.predicted = l
+                                            .items
+                                            .iter()
+                                            .find_map(|it| predicted_in_item(src, it, config));
+                                    }
                                 }
                             }
                         }
@@ -729,7 +1149,32 @@ pub fn build_blocks<'b>(
                     }
                 }
             }
+            Block::Paragraph(p) => {
+                if let Scope::Stage {
+                    sub: Some((Sub::Exit, _)),
+                } = scope
+                {
+                    let Some(i) = open_stage else { continue };
+                    let Some(c) = plan.stages.get_mut(i).and_then(|s| s.exit_contract.as_mut())
+                    else {
+                        continue;
+                    };
+                    c.content_end = c.content_end.max(p.end);
+                    if c.predicted.is_none() {
+                        if let Some((found, at_label)) = predicted_in_paragraph(src, p.clone(), config)
+                        {
+                            c.predicted = Some(found);
+                            if at_label {
+                                paths_follow = Some(i);
+                            }
+                        }
+                    }
+                }
+            }
         }
+    }
+    if let Some(s) = open_stage.and_then(|i| plan.stages.get_mut(i)) {
+        s.to_document_end = true;
     }
     close_stage(&mut plan, &mut open_stage, end);
     plan.reindex();
@@ -790,8 +1235,11 @@ fn header_names(src: &str, row: &Row) -> Vec<String> {
         .collect()
 }
 
+/// The first column whose name (already a `normalize_label` key) is one of
+/// `accepted` (spelled any way `normalize_label` folds together).
 fn find_column(names: &[String], accepted: &[&str]) -> Option<usize> {
-    names.iter().position(|n| accepted.contains(&n.as_str()))
+    let keys: Vec<String> = accepted.iter().map(|a| normalize_label(a)).collect();
+    names.iter().position(|n| keys.contains(n))
 }
 
 fn cell_spans(row: &Row) -> Vec<Span> {
@@ -812,20 +1260,26 @@ fn map_table(src: &str, t: &Table) -> MapTable {
                 "stage #",
                 "stage no",
                 "stage no.",
+                "stage number",
             ],
         ),
-        title: find_column(&names, &["title", "name"]),
+        title: find_column(&names, &["title", "name", "stage title", "stage name"]),
         depends_on: find_column(
             &names,
+            &["depends-on", "deps", "dependencies", "depends", "dependency"],
+        ),
+        steps: find_column(
+            &names,
             &[
-                "depends-on",
-                "depends on",
-                "deps",
-                "dependencies",
-                "depends",
+                "steps",
+                "step count",
+                "effective steps",
+                "effective step count",
+                "step",
+                "steps count",
+                "number of steps",
             ],
         ),
-        steps: find_column(&names, &["steps", "step count", "effective steps", "step"]),
     };
     let rows = t
         .rows
@@ -940,6 +1394,11 @@ pub fn is_none_marker(s: &str) -> bool {
 /// Reads a depends-on cell starting at byte `base`. Err carries the first
 /// token that is not a stage reference.
 pub fn parse_depends_on(s: &str, base: usize) -> Result<Vec<DepRef>, Span> {
+    // A leading `depends-on` word: `depends-on (none)`, `depends-on 1, 2`.
+    let (s, base) = match strip_depends_word(s) {
+        Some(rest) => (rest, base + (s.len() - rest.len())),
+        None => (s, base),
+    };
     if is_none_marker(s) {
         return Ok(Vec::new());
     }
@@ -981,6 +1440,25 @@ pub fn parse_depends_on(s: &str, base: usize) -> Result<Vec<DepRef>, Span> {
         i += 1;
     }
     Ok(refs)
+}
+
+/// `s` after a leading `depends-on` / `depends on` / `depends_on` word (and a
+/// `:`), when it has one.
+fn strip_depends_word(s: &str) -> Option<&str> {
+    let t = s.trim_start().trim_start_matches(['`', '*']);
+    let lower = t.get(..10.min(t.len()))?.to_ascii_lowercase();
+    if !lower.starts_with("depends") || lower.len() < 10 {
+        return None;
+    }
+    let sep = lower.as_bytes()[7];
+    if !matches!(sep, b'-' | b'_' | b' ') || &lower[8..10] != "on" {
+        return None;
+    }
+    let rest = t[10..].trim_start_matches(['`', '*']);
+    if rest.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        return None;
+    }
+    Some(rest.trim_start_matches([':', ' ', '\t']))
 }
 
 fn tokenize(s: &str) -> Vec<(usize, &str)> {
@@ -1033,36 +1511,113 @@ const PREDICTED_LABELS: [&str; 4] = [
     "추가/변경된 파일 (예측)",
 ];
 
-fn predicted_files(src: &str, item: &ListItem, config: &Config) -> Option<PredictedFiles> {
-    let text = src.get(item.text.clone())?;
-    let colon = text.find(':')?;
-    let mut label = normalize_label(&text[..colon]);
-    // `**Predicted files:**` leaves `**` after the colon.
-    if label.is_empty() {
-        return None;
-    }
-    label = label.trim_end_matches(':').trim().to_string();
-    if !label_is(&label, &PREDICTED_LABELS, config, "Predicted files") {
-        return None;
-    }
-    let mut after = item.text.start + colon + 1;
-    if src[after..item.text.end].starts_with("**") {
-        after += 2;
-    }
-    let mut files = Vec::new();
-    collect_paths(src, after..item.text.end, &mut files);
-    fn walk(src: &str, items: &[ListItem], files: &mut Vec<PredictedPath>) {
-        for child in items {
-            collect_paths(src, child.text.clone(), files);
-            walk(src, &child.children, files);
+/// Where the paths start in a predicted-files line: after its label and the
+/// `:`, `：`, ` — ` or ` - ` that ends it (plan-format §2). None when the line
+/// is not the predicted-files line.
+fn predicted_label_end(text: &str, config: &Config) -> Option<usize> {
+    let mut cuts: Vec<(usize, usize)> = Vec::new();
+    for sep in [":", "：", " — ", " – ", " - "] {
+        let mut from = 0;
+        while let Some(i) = text[from..].find(sep) {
+            cuts.push((from + i, sep.len()));
+            from += i + sep.len();
         }
     }
-    walk(src, &item.children, &mut files);
+    cuts.sort_unstable();
+    cuts.into_iter().find_map(|(at, len)| {
+        let label = normalize_label(text[..at].trim_start_matches(['-', '*', '+', ' ']));
+        if label.is_empty() || !label_is(&label, &PREDICTED_LABELS, config, "Predicted files") {
+            return None;
+        }
+        let rest = &text[at + len..];
+        // `**Predicted files:**` closes its emphasis after the colon.
+        let close = rest.len() - rest.trim_start_matches(['*', '_']).len();
+        Some(at + len + close)
+    })
+}
+
+fn walk_items(src: &str, items: &[ListItem], files: &mut Vec<PredictedPath>) {
+    for child in items {
+        collect_paths(src, child.text.clone(), files);
+        walk_items(src, &child.children, files);
+    }
+}
+
+/// A list item that is the predicted-files line, with the paths on it and in
+/// its nested list.
+fn predicted_in_item(src: &str, item: &ListItem, config: &Config) -> Option<PredictedFiles> {
+    let text = src.get(item.text.clone())?;
+    // The label is on the item's first line.
+    let first = text.find(['\n', '\r']).unwrap_or(text.len());
+    let after = predicted_label_end(&text[..first], config)?;
+    let mut files = Vec::new();
+    collect_paths(src, item.text.start + after..item.text.end, &mut files);
+    walk_items(src, &item.children, &mut files);
     Some(PredictedFiles {
         item: item.range.clone(),
         text: item.text.clone(),
         files,
     })
+}
+
+/// A paragraph line that is the predicted-files line; true when the line
+/// ends at its label and is the paragraph's last (its paths are the list
+/// that follows).
+fn predicted_in_paragraph(
+    src: &str,
+    para: Span,
+    config: &Config,
+) -> Option<(PredictedFiles, bool)> {
+    let text = src.get(para.clone())?;
+    let mut start = 0;
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_end_matches(['\n', '\r']);
+        let line_range = para.start + start..para.start + start + body.len();
+        start += line.len();
+        let Some(after) = predicted_label_end(body, config) else {
+            continue;
+        };
+        let mut files = Vec::new();
+        let rest = line_range.start + after..line_range.end;
+        collect_paths(src, rest.clone(), &mut files);
+        let at_label = src[rest].trim().is_empty() && line_range.end == para.end;
+        let text = syntax::trim(src, line_range.clone());
+        return Some((
+            PredictedFiles {
+                item: line_range,
+                text,
+                files,
+            },
+            at_label,
+        ));
+    }
+    None
+}
+
+/// A two-column table row whose first cell is the predicted-files label.
+fn predicted_in_table(src: &str, t: &Table, config: &Config) -> Option<PredictedFiles> {
+    std::iter::once(&t.header)
+        .chain(&t.rows)
+        .find_map(|row| {
+            let [label, paths] = row.cells.as_slice() else {
+                return None;
+            };
+            let text = src.get(label.range.clone())?;
+            let name = normalize_label(text);
+            let with_colon = format!("{text}:");
+            if !label_is(&name, &PREDICTED_LABELS, config, "Predicted files")
+                && predicted_label_end(&with_colon, config).is_none()
+            {
+                return None;
+            }
+            let mut files = Vec::new();
+            collect_paths(src, paths.range.clone(), &mut files);
+            Some(PredictedFiles {
+                item: row.range.clone(),
+                text: row.range.clone(),
+                files,
+            })
+        })
 }
 
 fn collect_paths(src: &str, range: Span, out: &mut Vec<PredictedPath>) {
@@ -1290,5 +1845,122 @@ mod tests {
         assert_eq!(parse_stage_number("**S3**"), Some(3));
         assert_eq!(parse_stage_number("three"), None);
         assert_eq!(parse_stage_number(""), None);
+    }
+
+    fn stages(src: &str) -> Vec<(u32, bool, bool, bool)> {
+        parse(src, &Config::default())
+            .stages
+            .iter()
+            .map(|s| {
+                (
+                    s.number,
+                    s.steps.is_some(),
+                    s.exit_contract.is_some(),
+                    s.validation.is_some(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn stage_headings_need_a_separator() {
+        assert_eq!(kind("Stage 1 rollback"), HeadingKind::Other);
+        assert_eq!(kind("Stage 1 of the rollout"), HeadingKind::Other);
+        for h in [
+            "Stage 1: a",
+            "Stage 1 — a",
+            "Stage 1 – a",
+            "Stage 1 - a",
+            "Stage 1. a",
+            "Stage 1) a",
+            "Stage 1",
+            "**Stage 1:** a",
+            "**Stage 1**: a",
+            "4.5.1 Stage 1 — a",
+        ] {
+            assert!(
+                matches!(kind(h), HeadingKind::Stage { number: 1, .. }),
+                "{h}: {:?}",
+                kind(h)
+            );
+        }
+        let src = "**Stage 2:** Wire API";
+        let HeadingKind::Stage { title, .. } = kind(src) else {
+            panic!()
+        };
+        assert_eq!(&src[title], "Wire API");
+    }
+
+    #[test]
+    fn heading_names_with_notes_and_repeated_stages() {
+        assert_eq!(kind("4.5 Stage Map (depends-on DAG)"), HeadingKind::StageMap);
+        assert_eq!(kind("Stage Map — v2"), HeadingKind::StageMap);
+        assert_eq!(kind("Stage 1 — Stage Exit Contract"), HeadingKind::ExitContract);
+        assert_eq!(kind("`Stage-Validation`"), HeadingKind::Validation);
+        assert_eq!(normalize_label("  **Steps (effective)**: "), "steps");
+        assert_eq!(normalize_label("step_count"), "step count");
+        assert_eq!(normalize_label("added / modified"), "added/modified");
+    }
+
+    #[test]
+    fn the_stage_region_ends_at_a_shallower_heading() {
+        let src = "## 4.5 Stage Map\n### Stage 1: a\n#### Stage Validation\n## 7. Rollback\n### Stage 1: rollback\n#### Stage Validation\n";
+        assert_eq!(stages(src), [(1, false, false, true)]);
+        // Stage headings before the Stage Map are not stages.
+        let before = "# Intro\n## Stage 9: x\n## Stage Map\n## Stage 1: a\n";
+        assert_eq!(stages(before), [(1, false, false, false)]);
+        // Without a Stage Map every stage heading counts (for stage-map-missing).
+        assert_eq!(stages("## Stage 1: a\n## Stage 2: b\n").len(), 2);
+    }
+
+    #[test]
+    fn flat_stages_keep_their_subsections_across_other_headings() {
+        let src = "## Stage Map\n### Stage 1: a\n### Stepwise Execution Order\n### Rollback\ntext\n### Stage 1 — Stage Exit Contract\n### Stage Validation\n### Stage 2: b\n";
+        assert_eq!(stages(src), [(1, true, true, true), (2, false, false, false)]);
+    }
+
+    #[test]
+    fn map_columns_and_depends_on_spellings() {
+        let src = "## Stage Map\n| `#` | Name | depends_on | Steps (effective) |\n|---|---|---|---|\n| S1 | a | depends-on (none) | 2 |\n| **2** | b | depends-on 1 | 3 |\n";
+        let plan = parse(src, &Config::default());
+        let rows = plan.map_rows();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].stage.value(), Some(&1));
+        assert_eq!(rows[0].deps().len(), 0);
+        assert!(rows[0].depends_on.value().is_some());
+        assert_eq!(rows[1].deps().iter().map(|d| d.stage).collect::<Vec<_>>(), [1]);
+        assert_eq!(&src[rows[1].deps()[0].range.clone()], "1");
+        assert_eq!(rows[1].steps.value(), Some(&3));
+        let alt = src.replace("depends_on", "`depends-on`").replace("Steps (effective)", "step_count");
+        let plan = parse(&alt, &Config::default());
+        assert_eq!(plan.map_rows()[1].steps.value(), Some(&3));
+        assert_eq!(plan.map_rows()[1].deps().len(), 1);
+    }
+
+    fn predicted(contract: &str) -> Vec<String> {
+        let src = format!("## Stage Map\n### Stage 1: a\n#### Stage Exit Contract\n{contract}\n#### Stage Validation\n- ok\n");
+        let plan = parse(&src, &Config::default());
+        plan.stages[0].predicted().iter().map(|p| p.path.clone()).collect()
+    }
+
+    #[test]
+    fn predicted_files_lines_in_every_form() {
+        let want = ["src/a.rs", "src/b.rs"];
+        for contract in [
+            "- Predicted added/modified files: `src/a.rs`, `src/b.rs`",
+            "Predicted added/modified files: `src/a.rs`, `src/b.rs`",
+            "**Predicted added/modified files**: `src/a.rs`, `src/b.rs`",
+            "- **Predicted files:** `src/a.rs`, `src/b.rs`",
+            "- Predicted files： `src/a.rs`, `src/b.rs`",
+            "- Predicted added / modified files — `src/a.rs`, `src/b.rs`",
+            "- 추가/변경된 파일(예측): `src/a.rs`, `src/b.rs`",
+            "- Predicted files:\n  - `src/a.rs`\n  - `src/b.rs`",
+            "Predicted files:\n\n- `src/a.rs`\n- `src/b.rs`",
+            "Predicted files:\n- `src/a.rs`\n- `src/b.rs`",
+            "- Newly exposed: `x`\n- Predicted files: `src/a.rs`, `src/b.rs`",
+            "| Item | Value |\n|---|---|\n| Predicted files | `src/a.rs`, `src/b.rs` |",
+        ] {
+            assert_eq!(predicted(contract), want, "{contract}");
+        }
     }
 }

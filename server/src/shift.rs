@@ -78,6 +78,7 @@ impl Shift for Block {
             Block::Heading(h) => h.shift(e),
             Block::Table(t) => t.shift(e),
             Block::List(l) => l.shift(e),
+            Block::Paragraph(r) => r.shift(e),
         }
     }
 }
@@ -137,6 +138,7 @@ impl<T> Shift for Field<T> {
 
 impl Shift for StageMap {
     fn shift(&mut self, e: &EditShift) {
+        self.scope.shift(e);
         self.heading.shift(e);
         if let Some(t) = &mut self.table {
             t.range.shift(e);
@@ -196,6 +198,8 @@ impl Shift for Stage {
 
 impl Shift for Verification {
     fn shift(&mut self, e: &EditShift) {
+        self.scope.shift(e);
+        self.table.shift(e);
         self.heading.shift(e);
         for r in &mut self.rows {
             r.range.shift(e);
@@ -209,6 +213,7 @@ impl Shift for Verification {
 
 impl Shift for Clarifications {
     fn shift(&mut self, e: &EditShift) {
+        self.scope.shift(e);
         self.heading.shift(e);
         e.end(&mut self.content_end);
         if let Some(t) = &mut self.table {

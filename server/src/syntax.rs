@@ -129,6 +129,9 @@ pub enum Block {
     Heading(Heading),
     Table(Table),
     List(List),
+    /// A top-level paragraph (not in a list item, quote or heading): a
+    /// predicted-files line may be written as one.
+    Paragraph(Range<usize>),
 }
 
 impl Block {
@@ -137,6 +140,7 @@ impl Block {
             Block::Heading(h) => h.range.clone(),
             Block::Table(t) => t.range.clone(),
             Block::List(l) => l.range.clone(),
+            Block::Paragraph(r) => r.clone(),
         }
     }
 }
@@ -206,6 +210,7 @@ pub fn outline_in(tree: &Tree, src: &str, range: Range<usize>) -> Vec<Block> {
         // walks down from the root: too slow per block).
         let mut quote_end = 0usize;
         let mut list_end = 0usize;
+        let mut heading_end = 0usize;
         let mut captures = cursor.captures(query, tree.root_node(), src.as_bytes());
         while let Some((m, index)) = captures.next() {
             let capture = m.captures()[*index];
@@ -223,7 +228,13 @@ pub fn outline_in(tree: &Tree, src: &str, range: Range<usize>) -> Vec<Block> {
                 continue;
             }
             match name {
-                "heading" => blocks.push(Block::Heading(heading(node, src))),
+                "heading" => {
+                    heading_end = node.end_byte();
+                    blocks.push(Block::Heading(heading(node, src)))
+                }
+                "paragraph" if start >= list_end && start >= heading_end => {
+                    blocks.push(Block::Paragraph(trim_line_end(src, node.byte_range())));
+                }
                 "table" => blocks.push(Block::Table(table(node, src))),
                 "orphan_row" => {
                     // Attach to the table just before it, when nothing else
@@ -665,6 +676,7 @@ struct Kinds {
     list: u16,
     list_item: u16,
     block_quote: u16,
+    paragraph: u16,
     section: u16,
     document: u16,
 }
@@ -682,6 +694,7 @@ fn kinds() -> &'static Kinds {
             list: id("list"),
             list_item: id("list_item"),
             block_quote: id("block_quote"),
+            paragraph: id("paragraph"),
             section: id("section"),
             document: id("document"),
         }
@@ -728,6 +741,11 @@ pub(crate) fn walk_outline(
             reach.push(start..node.end_byte());
         }
         let descend = if kind == k.block_quote {
+            false
+        } else if kind == k.paragraph {
+            if in_range && !inside {
+                blocks.push(Block::Paragraph(trim_line_end(src, node.byte_range())));
+            }
             false
         } else if kind == k.atx_heading || kind == k.setext_heading {
             if in_range {

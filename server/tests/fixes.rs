@@ -161,11 +161,13 @@ fn every_fix_removes_its_diagnostic_and_adds_no_error() {
             }
         }
     }
-    // Every kind of repair of plan-format §4 was exercised.
+    // Every kind of repair of plan-format §4 was exercised, and suppression.
     let families: BTreeSet<&str> = applied.iter().map(|(_, f)| *f).collect();
     assert_eq!(
         families,
-        BTreeSet::from(["depend", "merge", "remove", "section5", "split", "steps"]),
+        BTreeSet::from([
+            "depend", "merge", "remove", "section5", "split", "steps", "suppress"
+        ]),
         "{applied:?}"
     );
 }
@@ -173,7 +175,9 @@ fn every_fix_removes_its_diagnostic_and_adds_no_error() {
 /// The family of a fix, from its title.
 fn fix_family(title: &str) -> &'static str {
     let t = title.to_lowercase();
-    if t.starts_with("merge") {
+    if t.starts_with("suppress") {
+        "suppress"
+    } else if t.starts_with("merge") {
         "merge"
     } else if t.starts_with("split") {
         "split"

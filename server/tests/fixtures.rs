@@ -36,11 +36,7 @@ fn root() -> PathBuf {
 
 /// Every code the checker can report.
 fn all_codes() -> BTreeSet<&'static str> {
-    RULES
-        .iter()
-        .map(|r| r.code)
-        .chain([DOCUMENT_TOO_LARGE])
-        .collect()
+    okstra_lsp::rules::codes().collect()
 }
 
 /// Every `*.md` under `fixtures/`, relative to the root, sorted.
@@ -139,6 +135,58 @@ fn snapshots() {
         }
         settings.bind(|| insta::assert_json_snapshot!(snapshot_name(&rel), diags));
     }
+}
+
+/// The expectations written by hand beside a corpus fixture
+/// (`<name>.expect`: one `<line> <code>` per finding; `#` comments).
+fn expectations(rel: &Path) -> Option<Vec<(u32, String)>> {
+    let text = std::fs::read_to_string(root().join(rel.with_extension("expect"))).ok()?;
+    let mut out: Vec<(u32, String)> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let (line, code) = l
+                .split_once(char::is_whitespace)
+                .unwrap_or_else(|| panic!("{}: bad line {l:?}", rel.display()));
+            let line = line
+                .parse()
+                .unwrap_or_else(|_| panic!("{}: bad line number in {l:?}", rel.display()));
+            (line, code.trim().to_string())
+        })
+        .collect();
+    out.sort();
+    Some(out)
+}
+
+/// The realistic corpus (`fixtures/corpus/`): every document reports exactly
+/// the findings its `.expect` file lists, by line and code.
+#[test]
+fn corpus_reports_its_hand_written_expectations() {
+    let corpus: Vec<PathBuf> = fixture_files()
+        .into_iter()
+        .filter(|p| p.starts_with("fixtures/corpus"))
+        .collect();
+    assert!(corpus.len() >= 40, "the corpus has {} documents", corpus.len());
+    let mut problems = Vec::new();
+    for rel in corpus {
+        let Some(want) = expectations(&rel) else {
+            problems.push(format!("{}: no .expect file", rel.display()));
+            continue;
+        };
+        let mut got: Vec<(u32, String)> = check(&rel)
+            .iter()
+            .map(|d| (d.line, d.code.clone()))
+            .collect();
+        got.sort();
+        if got != want {
+            problems.push(format!(
+                "{}:\n  expected {want:?}\n  reported {got:?}",
+                rel.display()
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 #[test]

@@ -10,6 +10,7 @@ mod depends_on;
 mod merge;
 mod split;
 mod step_count;
+mod suppress;
 
 use std::ops::Range;
 
@@ -24,6 +25,7 @@ pub use depends_on::{add_dependency, remove_dependency};
 pub use merge::merge;
 pub use split::split;
 pub use step_count::set_step_count;
+pub use suppress::suppress;
 
 /// Replace `range` with `new_text`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -218,8 +220,16 @@ fn render_row(cells: &[String]) -> String {
     s
 }
 
-/// The fixes for one finding (quick fixes), best first.
+/// The fixes for one finding (quick fixes), best first; the last silences
+/// it with a suppression comment.
 pub fn fixes_for(ctx: &FixContext, finding: &Finding) -> Vec<Fix> {
+    let mut out = repairs_for(ctx, finding);
+    out.extend(suppress(ctx, finding));
+    out
+}
+
+/// The fixes that repair a finding (no suppression).
+pub fn repairs_for(ctx: &FixContext, finding: &Finding) -> Vec<Fix> {
     let Some(hint) = &finding.fix else {
         return Vec::new();
     };
@@ -349,7 +359,7 @@ pub(crate) mod test_support {
         findings
             .iter()
             .filter(|f| f.code == code)
-            .flat_map(|f| fixes_for(&ctx, f))
+            .flat_map(|f| repairs_for(&ctx, f))
             .collect()
     }
 }

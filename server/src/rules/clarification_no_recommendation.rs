@@ -14,15 +14,19 @@ pub const RULE: Rule = Rule {
     check,
 };
 
+/// `Recommended:`, `**Recommended**:`, `Recommended answer:` (any case, and
+/// `Recommendation:` / `권장:`) followed by an answer.
 fn has_recommendation(text: &str) -> bool {
-    let lower = text.to_lowercase();
-    ["recommended:", "recommendation:", "권장:"]
-        .iter()
-        .any(|label| {
-            lower
-                .find(label)
-                .is_some_and(|at| !lower[at + label.len()..].trim().is_empty())
+    let lower = text.to_lowercase().replace("**", "").replace("__", "");
+    ["recommended", "recommendation", "권장"].iter().any(|label| {
+        lower.match_indices(label).any(|(at, _)| {
+            let rest = lower[at + label.len()..].trim_start();
+            let rest = rest.strip_prefix("answer").map_or(rest, str::trim_start);
+            rest.strip_prefix(':')
+                .or_else(|| rest.strip_prefix('：'))
+                .is_some_and(|answer| !answer.trim().is_empty())
         })
+    })
 }
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {
@@ -62,5 +66,21 @@ mod tests {
         assert!(has_recommendation("권장: 유지"));
         assert!(!has_recommendation("Recommended:"));
         assert!(!has_recommendation("yes/no"));
+    }
+
+    #[test]
+    fn recommended_spellings() {
+        for ok in [
+            "Recommended: keep — reason",
+            "**Recommended**: keep",
+            "Recommended answer: keep",
+            "recommended answer：keep",
+            "**Recommended:** keep",
+        ] {
+            assert!(super::has_recommendation(ok), "{ok}");
+        }
+        for bad in ["Recommended:", "no recommendation here", "Recommended answer:  "] {
+            assert!(!super::has_recommendation(bad), "{bad}");
+        }
     }
 }

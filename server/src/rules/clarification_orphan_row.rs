@@ -1,9 +1,13 @@
-//! `clarification-orphan-row` (error): a §5 row `C-<N>` is not referenced by
-//! any 4.5.9 Classification cell.
+//! `clarification-orphan-row` (warning): a §5 row `C-<N>` is not referenced
+//! by any 4.5.9 Classification cell. Only when the plan has a 4.5.9 table:
+//! okstra can run without plan-body verification.
 //!
-//! Why: every clarification must come from a verification disagreement, so
-//! reviewers can trace why it is asked.
-//! Fix: reference it from the 4.5.9 row it came from, or remove the row.
+//! Why: a clarification usually comes from a verification disagreement, so
+//! reviewers can trace why it is asked. A warning, not an error: okstra's
+//! ambiguity check adds `Blocks=approval` rows of its own, which no 4.5.9
+//! row names.
+//! Fix: reference it from the 4.5.9 row it came from, remove it, or (for an
+//! ambiguity-check row) suppress this warning on it.
 
 use std::collections::HashSet;
 
@@ -11,7 +15,7 @@ use super::{Context, Finding, Rule, Severity, finding, related};
 
 pub const RULE: Rule = Rule {
     code: "clarification-orphan-row",
-    severity: Severity::Error,
+    severity: Severity::Warning,
     summary: "a §5 row `C-<N>` is not referenced by any 4.5.9 Classification cell",
     check,
 };
@@ -21,6 +25,9 @@ fn check(ctx: &Context, out: &mut Vec<Finding>) {
         return;
     };
     let Some(t) = &c.table else { return };
+    if !ctx.plan.verification.as_ref().is_some_and(|v| v.table.is_some()) {
+        return;
+    }
     let referenced: HashSet<u32> = ctx
         .plan
         .verification
@@ -36,7 +43,7 @@ fn check(ctx: &Context, out: &mut Vec<Finding>) {
                 &RULE,
                 span,
                 format!(
-                    "C-{id} is not referenced by any 4.5.9 Classification cell: name it in the row it came from, or remove it"
+                    "C-{id} is not referenced by any 4.5.9 Classification cell: name it in the row it came from or remove it; a row the ambiguity check added (Blocks=approval) is allowed: suppress this warning on it"
                 ),
             );
             if let Some(v) = &ctx.plan.verification {
@@ -58,5 +65,13 @@ mod tests {
         let hits = run(&super::RULE, src);
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].0, "C-2");
+    }
+
+    #[test]
+    fn silent_without_a_verification_table() {
+        let src = "## Stage Map\n## 5. Clarification Items\n| ID | Kind | Statement | Expected form | Blocks |\n|---|---|---|---|---|\n| C-1 | d | s | e | approval |\n";
+        assert!(run(&super::RULE, src).is_empty());
+        let heading_only = src.replace("## 5.", "### 4.5.9 Plan Body Verification\nNot run.\n## 5.");
+        assert!(run(&super::RULE, &heading_only).is_empty());
     }
 }

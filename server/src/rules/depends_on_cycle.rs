@@ -15,6 +15,9 @@ pub const RULE: Rule = Rule {
     check,
 };
 
+/// How many stages of a cycle a message names.
+const NAMED: usize = 30;
+
 fn check(ctx: &Context, out: &mut Vec<Finding>) {
     for (from, to, cycle) in ctx.cycles() {
         let (from, to) = (*from, *to);
@@ -24,7 +27,15 @@ fn check(ctx: &Context, out: &mut Vec<Finding>) {
         let Some(dep) = row.deps().iter().find(|d| d.stage == to) else {
             continue;
         };
-        let names: Vec<String> = cycle.iter().map(|n| format!("Stage {n}")).collect();
+        // A long cycle is abbreviated (plan-format §3: bounded output).
+        let mut names: Vec<String> = cycle
+            .iter()
+            .take(NAMED)
+            .map(|n| format!("Stage {n}"))
+            .collect();
+        if cycle.len() > NAMED {
+            names.push(format!("… and {} more", cycle.len() - NAMED));
+        }
         let mut f = finding(
             &RULE,
             dep.range.clone(),
@@ -33,7 +44,7 @@ fn check(ctx: &Context, out: &mut Vec<Finding>) {
                 names.join(" → ")
             ),
         );
-        for pair in cycle.windows(2) {
+        for pair in cycle.windows(2).take(super::MAX_RELATED + 1) {
             let (a, b) = (pair[0], pair[1]);
             if (a, b) == (from, to) {
                 continue;

@@ -37,6 +37,7 @@ mod stage_missing_subsection;
 mod step_count_mismatch;
 mod step_table_columns;
 mod steps_over_cap;
+pub mod suppress;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -95,8 +96,39 @@ pub const RULES: &[&Rule] = &[
 /// Reported instead of analysis for documents over `Config::max_document_bytes`.
 pub const DOCUMENT_TOO_LARGE: &str = "document-too-large";
 
+pub use suppress::UNUSED_SUPPRESSION;
+
+/// How many findings one rule reports per plan before the rest are counted
+/// in one last finding (plan-format §3).
+pub const MAX_PER_RULE: usize = 200;
+
+/// How many related places one finding carries at most.
+pub const MAX_RELATED: usize = 20;
+
 pub fn rule(code: &str) -> Option<&'static Rule> {
     RULES.iter().copied().find(|r| r.code == code)
+}
+
+/// Every code okstra-lsp can report: the rules', then the two that are not
+/// rules of the model (the size limit and suppression comments).
+pub fn codes() -> impl Iterator<Item = &'static str> {
+    RULES
+        .iter()
+        .map(|r| r.code)
+        .chain([UNUSED_SUPPRESSION, DOCUMENT_TOO_LARGE])
+}
+
+pub fn is_code(code: &str) -> bool {
+    codes().any(|c| c == code)
+}
+
+/// The one-line summary of any code.
+pub fn summary(code: &str) -> Option<&'static str> {
+    match code {
+        UNUSED_SUPPRESSION => Some(suppress::SUMMARY),
+        DOCUMENT_TOO_LARGE => Some("the document is over the size limit and is not analysed"),
+        _ => rule(code).map(|r| r.summary),
+    }
 }
 
 /// A problem found in a plan.
@@ -222,11 +254,52 @@ pub fn check_with(src: &str, plan: &Plan, config: &Config, facts: &Facts) -> Vec
             (rule.check)(&ctx, &mut out);
         }
     }
+    suppress::apply(src, &mut out, plan.is_plan());
     apply_overrides(&mut out, config);
     out.sort_by(|a, b| {
         (a.range.start, a.range.end, a.code).cmp(&(b.range.start, b.range.end, b.code))
     });
+    bound(&mut out);
     out
+}
+
+/// Bounded output (plan-format §3): at most `MAX_PER_RULE` findings per code,
+/// then one more on the first left out that says how many were; at most
+/// `MAX_RELATED` related places each. `out` is sorted and stays sorted.
+fn bound(out: &mut Vec<Finding>) {
+    for f in out.iter_mut() {
+        f.related.truncate(MAX_RELATED);
+    }
+    let mut counts: std::collections::HashMap<&'static str, usize> = Default::default();
+    let mut over = false;
+    for f in out.iter() {
+        let n = counts.entry(f.code).or_default();
+        *n += 1;
+        over |= *n > MAX_PER_RULE;
+    }
+    if !over {
+        return;
+    }
+    let totals = counts;
+    let mut seen: std::collections::HashMap<&'static str, usize> = Default::default();
+    out.retain_mut(|f| {
+        let n = seen.entry(f.code).or_default();
+        *n += 1;
+        if *n <= MAX_PER_RULE {
+            return true;
+        }
+        if *n > MAX_PER_RULE + 1 {
+            return false;
+        }
+        let left_out = totals.get(f.code).copied().unwrap_or(0) - MAX_PER_RULE;
+        f.message = format!(
+            "{left_out} more `{}` finding(s) from here on are not shown: okstra-lsp reports at most {MAX_PER_RULE} per rule; fix the ones above first",
+            f.code
+        );
+        f.related.clear();
+        f.fix = None;
+        true
+    });
 }
 
 fn apply_overrides(out: &mut Vec<Finding>, config: &Config) {
@@ -245,9 +318,14 @@ fn apply_overrides(out: &mut Vec<Finding>, config: &Config) {
     });
 }
 
-/// What a document too large to analyse gets: one finding (or none when
-/// `severityOverrides` turns the code off).
-pub fn too_large(len: usize, config: &Config) -> Vec<Finding> {
+/// What a document too large to analyse gets (plan-format §1): one finding
+/// when a cheap scan of its text finds a plan label (`Stage Map`), else
+/// nothing; none either when `severityOverrides` turns the code off.
+pub fn too_large(src: &str, config: &Config) -> Vec<Finding> {
+    if !looks_like_plan(src) {
+        return Vec::new();
+    }
+    let len = src.len();
     let limit = config.max_document_bytes;
     let mut out = vec![Finding {
         code: DOCUMENT_TOO_LARGE,
@@ -263,11 +341,28 @@ pub fn too_large(len: usize, config: &Config) -> Vec<Finding> {
     out
 }
 
+/// Whether a text too large to parse names a Stage Map (a few substring
+/// scans, no parse).
+pub fn looks_like_plan(src: &str) -> bool {
+    ["Stage Map", "stage map", "Stage map", "STAGE MAP"]
+        .iter()
+        .any(|label| src.contains(label))
+}
+
 /// A finding with the rule's default severity and no related places.
 pub(crate) fn finding(rule: &Rule, range: Span, message: String) -> Finding {
+    finding_with(rule.code, rule.severity, range, message)
+}
+
+pub(crate) fn finding_with(
+    code: &'static str,
+    severity: Severity,
+    range: Span,
+    message: String,
+) -> Finding {
     Finding {
-        code: rule.code,
-        severity: rule.severity,
+        code,
+        severity,
         range,
         message,
         related: Vec::new(),
