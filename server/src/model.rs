@@ -1,5 +1,5 @@
 //! The plan model: a typed reading of an okstra implementation plan
-//! (`../shared/plan-format.md` §1–§2), built from the syntax outline.
+//! (`docs/plan-format.md` §1–§2), built from the syntax outline.
 //!
 //! Invariant: no LSP types, no I/O; every element keeps the byte range of the
 //! text it came from, so a finding can point at the exact cell. Building a
