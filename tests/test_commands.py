@@ -6,6 +6,7 @@ writes."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 
 import pytest
@@ -53,7 +54,8 @@ async def test_preview_then_reserve(start, layout):
     # Preview from the file on disk (not open): okstra's auto batch.
     preview = await client.execute("okstra.previewRunBatch", {"uri": uri})
     assert preview["stages"] == [1, 2]
-    assert preview["totalSteps"] == 5
+    # okstra's step counts are the Stage Map cells (3 + 3), not the counted rows (3 + 2).
+    assert preview["totalSteps"] == 6
     assert preview["budget"] == 8
     assert preview["ready"] == [1, 2]
     assert preview["done"] == [] and preview["started"] == []
@@ -83,7 +85,11 @@ async def test_preview_then_reserve(start, layout):
         ("impl-A", 1, "started"),
         ("impl-A", 2, "started"),
     ]
-    assert all(r["started_at"].endswith("Z") and "head_commit" in r for r in written)
+    # started_at as Python's datetime.now(timezone.utc).isoformat() writes it,
+    # one timestamp for the whole batch.
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00", r["started_at"]) for r in written)
+    assert len({r["started_at"] for r in written}) == 1
+    assert all("head_commit" in r for r in written)
     assert reservation["rows"] == written
 
     # Started stages are not offered again (unless asked to).
@@ -255,6 +261,85 @@ async def test_open_documents_outside_still_get_diagnostics_but_their_run_folder
     # The run folder outside the workspace is not read: stage 1 looks ready.
     assert "Status: ready" in hover.contents.value, hover.contents.value
     assert "Status: done" not in hover.contents.value
+
+
+# --------------------------------------------------------------------------
+# The run-root boundary (plan-format §6): consumers.jsonl is read and written
+# only when the plan's run root lies inside a workspace folder.
+
+
+def outside_run_root(run_root) -> str:
+    return (
+        f"the plan's run root {run_root.resolve()} is outside the workspace folders: "
+        "okstra-lsp does not read or write consumers.jsonl there"
+    )
+
+
+@pytest.mark.parametrize("opened", [False, True], ids=["on-disk", "open"])
+@pytest.mark.parametrize("command", ["okstra.previewRunBatch", "okstra.reserveRunBatch"])
+async def test_a_run_root_outside_the_workspace_is_refused(start, layout, command, opened):
+    _, plan, _ = layout
+    run_root = plan.parent.parent
+    # The workspace folder is the plan's own folder: the plan is inside, its
+    # run root (where consumers.jsonl is) is not.
+    client, _ = await start(folders=[plan.parent])
+    if opened:
+        client.open(plan.as_uri(), PLAN)
+    err = await error_of(client.execute(command, {"uri": plan.as_uri(), "implTaskKey": "k"}))
+    assert err.code == INVALID_PARAMS
+    assert err.message == outside_run_root(run_root)
+    assert not (run_root / "consumers.jsonl").exists(), "nothing written outside the workspace"
+    await client.alive()
+
+
+async def test_without_a_workspace_folder_no_run_root_is_inside(start, layout):
+    _, plan, _ = layout
+    client, _ = await start()
+    err = await error_of(client.execute("okstra.reserveRunBatch", {"uri": plan.as_uri(), "implTaskKey": "k"}))
+    assert err.code == INVALID_PARAMS
+    assert "is outside the workspace folders (the client named no local workspace folder)" in err.message
+    assert not (plan.parent.parent / "consumers.jsonl").exists()
+
+
+async def test_readiness_of_a_plan_whose_run_root_is_outside_is_unknown(start, layout):
+    _, plan, _ = layout
+    # consumers.jsonl says stage 1 is done, but the server must not read it.
+    (plan.parent.parent / "consumers.jsonl").write_text(json.dumps({"stage": 1, "status": "done"}) + "\n")
+    client, _ = await start(folders=[plan.parent])
+    uri = plan.as_uri()
+    doc = client.open(uri, PLAN)
+    hover = await client.text_document_hover_async(
+        T.HoverParams(text_document=T.TextDocumentIdentifier(uri=uri), position=doc.pos("Stage 1 —", offset=6))
+    )
+    assert "Status: ready" in hover.contents.value, hover.contents.value
+    lenses = await client.text_document_code_lens_async(
+        T.CodeLensParams(text_document=T.TextDocumentIdentifier(uri=uri))
+    )
+    assert lenses[0].command.title == "Next run: stages 1, 2 — 6/8 steps"
+    hints = await client.text_document_inlay_hint_async(
+        T.InlayHintParams(
+            text_document=T.TextDocumentIdentifier(uri=uri),
+            range=T.Range(start=T.Position(line=0, character=0), end=T.Position(line=100, character=0)),
+        )
+    )
+    assert [h.label.strip() for h in hints] == ["ready", "ready", "blocked by stage 1, 2", "blocked by stage 3"]
+
+
+@pytest.mark.parametrize("folder", ["run-root", "link"])
+async def test_a_run_root_inside_or_equal_to_a_folder_is_read(start, layout, tmp_path, folder):
+    ws, plan, _ = layout
+    run_root = plan.parent.parent
+    (run_root / "consumers.jsonl").write_text(json.dumps({"stage": 1, "status": "done"}) + "\n")
+    if folder == "run-root":
+        client, _ = await start(folders=[run_root])
+    else:
+        # The workspace folder named through a symbolic link to the real one.
+        link = tmp_path / "ws-link"
+        link.symlink_to(ws, target_is_directory=True)
+        client, _ = await start(folder_uris=[link.as_uri()])
+    preview = await client.execute("okstra.previewRunBatch", {"uri": plan.as_uri()})
+    assert preview["done"] == [1]
+    assert preview["stages"] == [2]
 
 
 async def test_non_file_uris_are_never_read_as_paths(start, tmp_path):

@@ -305,16 +305,21 @@ pub fn head_commit(dir: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// Now, as UTC ISO 8601 (`2026-11-24T10:00:00Z`).
+/// Now, in UTC, as okstra writes `started_at` (Python's
+/// `datetime.now(timezone.utc).isoformat()`): `2026-06-05T09:30:00.123456+00:00`.
+/// One call per reservation: every row of a batch carries the same timestamp.
 pub fn now_utc() -> String {
-    let secs = SystemTime::now()
+    let since = SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    iso8601(secs)
+        .unwrap_or_default();
+    iso8601(since.as_secs(), since.subsec_micros())
 }
 
-/// Seconds since the epoch as UTC ISO 8601 (Howard Hinnant's civil_from_days).
-pub fn iso8601(secs: u64) -> String {
+/// Seconds and microseconds since the epoch as UTC ISO 8601 with six
+/// fractional digits and a `+00:00` offset (Howard Hinnant's civil_from_days).
+/// Python's `isoformat()` leaves the fraction out when it is exactly zero;
+/// this always writes it, so every row has one shape (both parse alike).
+pub fn iso8601(secs: u64, micros: u32) -> String {
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
     let z = days + 719_468;
@@ -327,10 +332,11 @@ pub fn iso8601(secs: u64) -> String {
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
     format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:06}+00:00",
         rem / 3600,
         rem % 3600 / 60,
-        rem % 60
+        rem % 60,
+        micros.min(999_999)
     )
 }
 
@@ -341,9 +347,60 @@ mod tests {
 
     #[test]
     fn iso_dates() {
-        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
-        assert_eq!(iso8601(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(iso8601(1_795_910_400 + 3661), "2026-11-29T01:01:01Z");
+        assert_eq!(iso8601(0, 0), "1970-01-01T00:00:00.000000+00:00");
+        assert_eq!(iso8601(951_782_400, 7), "2000-02-29T00:00:00.000007+00:00");
+        assert_eq!(
+            iso8601(1_795_910_400 + 3661, 123_456),
+            "2026-11-29T01:01:01.123456+00:00"
+        );
+        // plan-format §6's example.
+        assert_eq!(
+            iso8601(1_780_651_800, 123_456),
+            "2026-06-05T09:30:00.123456+00:00"
+        );
+        assert_eq!(
+            iso8601(1_780_703_999, 999_999),
+            "2026-06-05T23:59:59.999999+00:00"
+        );
+    }
+
+    /// `^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00$`, without a regex crate.
+    fn python_isoformat_shape(s: &str) -> bool {
+        const SHAPE: &str = "9999-99-99T99:99:99.999999+00:00";
+        s.len() == SHAPE.len()
+            && s.bytes().zip(SHAPE.bytes()).all(|(c, p)| match p {
+                b'9' => c.is_ascii_digit(),
+                _ => c == p,
+            })
+    }
+
+    #[test]
+    fn now_is_written_as_python_writes_it() {
+        let now = now_utc();
+        assert!(python_isoformat_shape(&now), "{now}");
+        assert!(now.as_str() > "2026-01-01", "{now}");
+        assert!(python_isoformat_shape("2026-06-05T09:30:00.123456+00:00"));
+        for wrong in [
+            "2026-06-05T09:30:00Z",
+            "2026-06-05T09:30:00+00:00",
+            "2026-06-05T09:30:00.12345+00:00",
+            "2026-06-05T09:30:00.123456Z",
+            "2026-06-05 09:30:00.123456+00:00",
+        ] {
+            assert!(!python_isoformat_shape(wrong), "{wrong}");
+        }
+    }
+
+    #[test]
+    fn rows_with_either_timestamp_shape_are_read() {
+        let c = parse(
+            "{\"impl_task_key\":\"a\",\"stage\":1,\"status\":\"started\",\"started_at\":\"2026-01-01T00:00:00Z\",\"head_commit\":\"\"}\n\
+             {\"impl_task_key\":\"b\",\"stage\":2,\"status\":\"started\",\"started_at\":\"2026-06-05T09:30:00.123456+00:00\",\"head_commit\":\"\"}\n\
+             {\"impl_task_key\":\"a\",\"stage\":1,\"status\":\"done\",\"completed_at\":\"2026-06-05T10:00:00+00:00\"}\n",
+        );
+        assert!(c.invalid.is_empty(), "{:?}", c.invalid);
+        assert_eq!(c.status.done.iter().copied().collect::<Vec<_>>(), [1]);
+        assert_eq!(c.status.started.get(&2), Some(&vec!["b".to_string()]));
     }
 
     #[test]
@@ -394,7 +451,7 @@ mod tests {
             &opts,
             "impl-a",
             "abc",
-            "2026-01-01T00:00:00Z",
+            "2026-01-01T00:00:00.000001+00:00",
         )
         .unwrap();
         assert_eq!(r.batch.stages, [2, 3]);
@@ -409,6 +466,8 @@ mod tests {
         for line in added {
             let row: StartedRow = serde_json::from_str(line).unwrap();
             assert_eq!(row.status, "started");
+            // One timestamp for the whole batch.
+            assert_eq!(row.started_at, "2026-01-01T00:00:00.000001+00:00");
         }
         // Everything is taken now.
         let again = reserve(&path, &stages, &opts, "impl-b", "", "t").unwrap_err();

@@ -1374,12 +1374,14 @@ pub fn parse_stage_number(s: &str) -> Option<u32> {
     digits.parse().ok()
 }
 
+/// Digits only; a number too large for `usize` reads as `usize::MAX` (over
+/// any budget or cap, never unreadable).
 fn parse_count(s: &str) -> Option<usize> {
     let s = undecorate(s);
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    s.parse().ok()
+    Some(s.parse().unwrap_or(usize::MAX))
 }
 
 /// The spellings of "no dependency".

@@ -448,3 +448,61 @@ fn a_symlinked_consumers_file_is_refused_and_its_target_untouched() {
     }
     assert_eq!(fs::read_to_string(&target).unwrap(), "precious\n");
 }
+
+#[test]
+fn rows_go_out_in_ascending_stage_order_with_one_python_isoformat_timestamp() {
+    // Stage Map rows 3, 1, 2; the cells say 2 steps each (the sections count 5).
+    let plan = independent_plan(3)
+        .replace("| 1 | Stage 1 | (none) | 5 |\n", "")
+        .replace(
+            "| 3 | Stage 3 | (none) | 5 |\n",
+            "| 3 | Stage 3 | (none) | 2 |\n| 1 | Stage 1 | (none) | 2 |\n",
+        )
+        .replace(
+            "| 2 | Stage 2 | (none) | 5 |\n",
+            "| 2 | Stage 2 | (none) | 2 |\n",
+        );
+    assert!(plan.contains("| 3 | Stage 3 | (none) | 2 |\n| 1 | Stage 1 | (none) | 2 |\n"));
+    let run = Run::new("order", &plan);
+    let out = run.reserve("impl-o");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["stages"], serde_json::json!([1, 2, 3]));
+    assert_eq!(
+        v["totalSteps"], 6,
+        "the Stage Map cells, not the counted rows"
+    );
+    let text = String::from_utf8(run.bytes()).unwrap();
+    let rows: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let stages: Vec<u64> = rows.iter().map(|r| r["stage"].as_u64().unwrap()).collect();
+    assert_eq!(stages, [1, 2, 3]);
+    let stamps: BTreeSet<&str> = rows
+        .iter()
+        .map(|r| r["started_at"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        stamps.len(),
+        1,
+        "one timestamp for the whole batch: {stamps:?}"
+    );
+    let stamp = *stamps.iter().next().unwrap();
+    // `^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00$`
+    let shape = "9999-99-99T99:99:99.999999+00:00";
+    assert!(
+        stamp.len() == shape.len()
+            && stamp.bytes().zip(shape.bytes()).all(|(c, p)| if p == b'9' {
+                c.is_ascii_digit()
+            } else {
+                c == p
+            }),
+        "{stamp}"
+    );
+}

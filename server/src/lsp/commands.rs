@@ -1,7 +1,7 @@
 //! Run-batch commands (`okstra.previewRunBatch`, `okstra.reserveRunBatch`),
 //! the Stage Map code lens and the per-row readiness inlay hints.
 
-use std::path::PathBuf;
+use std::path::{Component, Path, PathBuf};
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -76,16 +76,57 @@ fn options(args: &BatchArgs, settings: &Settings) -> Result<Options> {
     })
 }
 
-fn consumers_path(uri: &Uri) -> Result<PathBuf> {
+/// The plan's `consumers.jsonl`, when the server may touch it: only when the
+/// plan's run root lies inside a workspace folder (plan-format §6).
+fn consumers_path(uri: &Uri, roots: &[PathBuf]) -> Result<PathBuf> {
     let path = file_path(uri)?;
-    consumers::path_for(&path).map_err(invalid_params)
+    let consumers = consumers::path_for(&path).map_err(invalid_params)?;
+    let run_root = consumers.parent().unwrap_or(Path::new("/"));
+    run_root_inside(run_root, roots).map_err(invalid_params)?;
+    Ok(consumers)
 }
 
-/// The recorded status of a document's stages (empty when unknown, and for
-/// plans outside the workspace folders, whose run folder is not read).
+/// The server's run-root boundary (plan-format §6): `consumers.jsonl` is read
+/// and written, and git runs for its `head_commit`, only when the run root
+/// (the plan file's grandparent folder) lies inside one of the workspace
+/// folders `roots` (or is one). Both sides are canonicalised first, so a
+/// symbolic link cannot lead out; with no workspace folder nothing is inside.
+/// The CLI has no such boundary: it takes the path it is given.
+pub(super) fn run_root_inside(
+    run_root: &Path,
+    roots: &[PathBuf],
+) -> std::result::Result<(), String> {
+    let canonical = run_root
+        .canonicalize()
+        .unwrap_or_else(|_| run_root.to_path_buf());
+    // A path that cannot be resolved must not climb out with `..`.
+    let climbs = canonical.components().any(|c| c == Component::ParentDir);
+    let inside = !climbs
+        && roots.iter().any(|root| {
+            let root = root.canonicalize().unwrap_or_else(|_| root.clone());
+            canonical.starts_with(root)
+        });
+    if inside {
+        return Ok(());
+    }
+    let none = if roots.is_empty() {
+        " (the client named no local workspace folder)"
+    } else {
+        ""
+    };
+    Err(format!(
+        "the plan's run root {} is outside the workspace folders{none}: okstra-lsp does not read or write consumers.jsonl there",
+        canonical.display()
+    ))
+}
+
+/// The recorded status of a document's stages: empty (unknown) when it cannot
+/// be read, and for plans outside the workspace folders or whose run root is
+/// outside them (their `consumers.jsonl` is not read).
 pub(super) fn status_for(backend: &Backend, uri: &Uri) -> Status {
+    let roots = backend.settings().roots;
     let allowed = file_path(uri).and_then(|p| backend.check_allowed(&p));
-    let Ok(path) = allowed.and_then(|()| consumers_path(uri)) else {
+    let Ok(path) = allowed.and_then(|()| consumers_path(uri, &roots)) else {
         return Status::default();
     };
     consumers::read(&path).map(|c| c.status).unwrap_or_default()
@@ -219,7 +260,8 @@ pub(super) async fn execute(
     let options = options(&args, &settings)?;
     // The plan must be inside the workspace, even when it is open; its run
     // root (two folders up, where consumers.jsonl is) is the one place
-    // beyond it that the server touches (SECURITY.md).
+    // beyond it that the server touches, and only when that too is inside
+    // the workspace (SECURITY.md, plan-format §6).
     backend.check_allowed(&file_path(&args.uri)?)?;
     // An open document's plan is current (it is analysed as it changes):
     // read it in place rather than parse the text again.
@@ -241,7 +283,7 @@ pub(super) async fn execute(
             args.uri.as_str()
         )));
     }
-    let path = consumers_path(&args.uri)?;
+    let path = consumers_path(&args.uri, &settings.roots)?;
     if command == PREVIEW {
         let consumers = consumers::read(&path).map_err(request_failed)?;
         let batch = batch::select(&stages, &consumers.status, &options).map_err(request_failed)?;
@@ -277,5 +319,95 @@ pub(super) async fn execute(
         Err(ReserveError::Nothing(m)) => Err(request_failed(m)),
         Err(ReserveError::Usage(m)) => Err(invalid_params(m)),
         Err(ReserveError::Io(m)) => Err(request_failed(m)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `<tmp>/ws/runs/demo/planning/plan.md` and `<tmp>/outside/runs/x/`.
+    struct Layout {
+        base: PathBuf,
+    }
+
+    impl Layout {
+        fn new(name: &str) -> Layout {
+            let base =
+                std::env::temp_dir().join(format!("okstra-run-root-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&base);
+            std::fs::create_dir_all(base.join("ws/runs/demo/planning")).unwrap();
+            std::fs::create_dir_all(base.join("outside/runs/x/planning")).unwrap();
+            Layout {
+                base: base.canonicalize().unwrap(),
+            }
+        }
+
+        fn at(&self, p: &str) -> PathBuf {
+            self.base.join(p)
+        }
+    }
+
+    impl Drop for Layout {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.base);
+        }
+    }
+
+    #[test]
+    fn the_run_root_must_lie_inside_a_workspace_folder() {
+        let l = Layout::new("inside");
+        let run_root = l.at("ws/runs/demo");
+        // Inside a folder, or the folder itself.
+        for root in ["ws", "ws/runs", "ws/runs/demo"] {
+            assert_eq!(run_root_inside(&run_root, &[l.at(root)]), Ok(()), "{root}");
+        }
+        assert_eq!(
+            run_root_inside(&run_root, &[l.at("outside"), l.at("ws")]),
+            Ok(())
+        );
+        // A folder below the run root (the plan is inside, its run root is not),
+        // a sibling, and a folder whose name merely starts the same.
+        std::fs::create_dir_all(l.at("ws/runs/dem")).unwrap();
+        for root in ["ws/runs/demo/planning", "outside", "ws/runs/dem"] {
+            let err = run_root_inside(&run_root, &[l.at(root)]).unwrap_err();
+            assert_eq!(
+                err,
+                format!(
+                    "the plan's run root {} is outside the workspace folders: okstra-lsp does not read or write consumers.jsonl there",
+                    run_root.display()
+                ),
+                "{root}"
+            );
+        }
+        // No workspace folder: nothing is inside.
+        let err = run_root_inside(&run_root, &[]).unwrap_err();
+        assert!(err.contains("named no local workspace folder"), "{err}");
+        assert!(err.contains("okstra-lsp does not read or write consumers.jsonl there"));
+    }
+
+    #[test]
+    fn symbolic_links_are_resolved_on_both_sides() {
+        let l = Layout::new("links");
+        // A workspace folder named through a link to the real folder.
+        std::os::unix::fs::symlink(l.at("ws"), l.at("ws-link")).unwrap();
+        assert_eq!(
+            run_root_inside(&l.at("ws/runs/demo"), &[l.at("ws-link")]),
+            Ok(())
+        );
+        assert_eq!(
+            run_root_inside(&l.at("ws-link/runs/demo"), &[l.at("ws")]),
+            Ok(())
+        );
+        // A link inside the workspace to a run root outside it.
+        std::os::unix::fs::symlink(l.at("outside/runs/x"), l.at("ws/runs/escape")).unwrap();
+        let err = run_root_inside(&l.at("ws/runs/escape"), &[l.at("ws")]).unwrap_err();
+        assert!(
+            err.contains(&l.at("outside/runs/x").display().to_string()),
+            "the real folder is named: {err}"
+        );
+        // `..` that cannot be resolved does not climb out.
+        let missing = l.at("ws/gone/../../outside/runs/x");
+        assert!(run_root_inside(&missing, &[l.at("ws")]).is_err());
     }
 }
