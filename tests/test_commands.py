@@ -87,7 +87,7 @@ async def test_preview_then_reserve(start, layout):
     ]
     # started_at as Python's datetime.now(timezone.utc).isoformat() writes it,
     # one timestamp for the whole batch.
-    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00", r["started_at"]) for r in written)
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?\+00:00", r["started_at"]) for r in written)
     assert len({r["started_at"] for r in written}) == 1
     assert all("head_commit" in r for r in written)
     assert reservation["rows"] == written

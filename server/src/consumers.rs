@@ -315,10 +315,10 @@ pub fn now_utc() -> String {
     iso8601(since.as_secs(), since.subsec_micros())
 }
 
-/// Seconds and microseconds since the epoch as UTC ISO 8601 with six
-/// fractional digits and a `+00:00` offset (Howard Hinnant's civil_from_days).
-/// Python's `isoformat()` leaves the fraction out when it is exactly zero;
-/// this always writes it, so every row has one shape (both parse alike).
+/// Seconds and microseconds since the epoch as UTC ISO 8601 exactly as
+/// Python's `datetime.isoformat()` writes an aware UTC time: six fractional
+/// digits and a `+00:00` offset, the fraction left out when it is exactly
+/// zero (Howard Hinnant's civil_from_days).
 pub fn iso8601(secs: u64, micros: u32) -> String {
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
@@ -331,12 +331,15 @@ pub fn iso8601(secs: u64, micros: u32) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
+    let fraction = match micros.min(999_999) {
+        0 => String::new(),
+        us => format!(".{us:06}"),
+    };
     format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:06}+00:00",
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}{fraction}+00:00",
         rem / 3600,
         rem % 3600 / 60,
         rem % 60,
-        micros.min(999_999)
     )
 }
 
@@ -347,7 +350,7 @@ mod tests {
 
     #[test]
     fn iso_dates() {
-        assert_eq!(iso8601(0, 0), "1970-01-01T00:00:00.000000+00:00");
+        assert_eq!(iso8601(0, 0), "1970-01-01T00:00:00+00:00");
         assert_eq!(iso8601(951_782_400, 7), "2000-02-29T00:00:00.000007+00:00");
         assert_eq!(
             iso8601(1_795_910_400 + 3661, 123_456),
@@ -364,13 +367,17 @@ mod tests {
         );
     }
 
-    /// `^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00$`, without a regex crate.
+    /// `^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?\+00:00$`, without a regex crate
+    /// (Python leaves out a zero fraction).
     fn python_isoformat_shape(s: &str) -> bool {
-        const SHAPE: &str = "9999-99-99T99:99:99.999999+00:00";
-        s.len() == SHAPE.len()
-            && s.bytes().zip(SHAPE.bytes()).all(|(c, p)| match p {
-                b'9' => c.is_ascii_digit(),
-                _ => c == p,
+        ["9999-99-99T99:99:99.999999+00:00", "9999-99-99T99:99:99+00:00"]
+            .iter()
+            .any(|shape| {
+                s.len() == shape.len()
+                    && s.bytes().zip(shape.bytes()).all(|(c, p)| match p {
+                        b'9' => c.is_ascii_digit(),
+                        _ => c == p,
+                    })
             })
     }
 
@@ -380,9 +387,9 @@ mod tests {
         assert!(python_isoformat_shape(&now), "{now}");
         assert!(now.as_str() > "2026-01-01", "{now}");
         assert!(python_isoformat_shape("2026-06-05T09:30:00.123456+00:00"));
+        assert!(python_isoformat_shape("2026-06-05T09:30:00+00:00"));
         for wrong in [
             "2026-06-05T09:30:00Z",
-            "2026-06-05T09:30:00+00:00",
             "2026-06-05T09:30:00.12345+00:00",
             "2026-06-05T09:30:00.123456Z",
             "2026-06-05 09:30:00.123456+00:00",
