@@ -281,7 +281,7 @@ pub enum PathKind {
     File,
     /// Ends in `/`: overlaps everything under it.
     Dir,
-    /// Contains `*`, `?` or `[`.
+    /// Contains `*`, `?`, `[` or brace alternatives (`{a,b}`).
     Glob,
 }
 
@@ -1050,10 +1050,10 @@ fn predicted_files(src: &str, item: &ListItem, config: &Config) -> Option<Predic
         after += 2;
     }
     let mut files = Vec::new();
-    collect_paths(src, after..item.text.end, &mut files);
+    crate::paths::collect_paths(src, after..item.text.end, &mut files);
     fn walk(src: &str, items: &[ListItem], files: &mut Vec<PredictedPath>) {
         for child in items {
-            collect_paths(src, child.text.clone(), files);
+            crate::paths::collect_paths(src, child.text.clone(), files);
             walk(src, &child.children, files);
         }
     }
@@ -1063,57 +1063,6 @@ fn predicted_files(src: &str, item: &ListItem, config: &Config) -> Option<Predic
         text: item.text.clone(),
         files,
     })
-}
-
-fn collect_paths(src: &str, range: Span, out: &mut Vec<PredictedPath>) {
-    let spans = syntax::code_spans(src, range.clone());
-    if !spans.is_empty() {
-        for s in spans {
-            push_path(src, s, out);
-        }
-        return;
-    }
-    let text = &src[range.clone()];
-    let mut start = 0;
-    for part in text.split(',') {
-        let r = syntax::trim(
-            src,
-            (range.start + start)..(range.start + start + part.len()),
-        );
-        start += part.len() + 1;
-        push_path(src, r, out);
-    }
-}
-
-fn push_path(src: &str, range: Span, out: &mut Vec<PredictedPath>) {
-    let raw = &src[range.clone()];
-    if is_none_marker(raw) {
-        return;
-    }
-    let path = normalize_path(raw);
-    if path.is_empty() {
-        return;
-    }
-    let kind = if path.contains(['*', '?', '[']) {
-        PathKind::Glob
-    } else if path.ends_with('/') {
-        PathKind::Dir
-    } else {
-        PathKind::File
-    };
-    out.push(PredictedPath { path, range, kind });
-}
-
-/// plan-format §2: leading `./` removed, `\` -> `/`, doubled `/` collapsed.
-pub fn normalize_path(raw: &str) -> String {
-    let mut p = raw.trim().replace('\\', "/");
-    while p.contains("//") {
-        p = p.replace("//", "/");
-    }
-    while let Some(rest) = p.strip_prefix("./") {
-        p = rest.to_string();
-    }
-    p
 }
 
 fn verification_rows(src: &str, t: &Table) -> Vec<VerificationRow> {
@@ -1266,12 +1215,6 @@ mod tests {
         let r = parse_depends_on("Stage 3, 4", 10).unwrap();
         assert_eq!(r[0].range, 10..17);
         assert_eq!(r[1].range, 19..20);
-    }
-
-    #[test]
-    fn paths_are_normalised() {
-        assert_eq!(normalize_path("./src//a\\b.rs"), "src/a/b.rs");
-        assert_eq!(normalize_path(" ././x/ "), "x/");
     }
 
     #[test]
