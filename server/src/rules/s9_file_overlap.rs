@@ -17,13 +17,18 @@ pub const RULE: Rule = Rule {
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {
     for overlap in ctx.overlaps() {
-        if ctx.is_root(overlap.a) && ctx.is_root(overlap.b) {
+        let (a, b) = (overlap.a, overlap.b);
+        if ctx.is_root(a) && ctx.is_root(b) {
             out.push(super::parallel_file_overlap::report(
                 ctx,
                 &RULE,
                 overlap,
-                "are both `depends-on (none)`, so they can run in parallel,",
-                "(okstra check S9)",
+                false,
+                |shared| {
+                    format!(
+                        "stages {a} and {b} are both `depends-on (none)`, so they can run in parallel, but both predict {shared}: merge them, or make one depend on the other (okstra check S9)"
+                    )
+                },
             ));
         }
     }
