@@ -117,10 +117,29 @@ pub struct Overlap {
     /// `a` comes first in the document.
     pub a: u32,
     pub b: u32,
-    /// Index pairs into `plan.stage(a).predicted()` and
-    /// `plan.stage(b).predicted()` (indexes, not copies: the facts outlive
-    /// edits that only move text).
-    pub paths: Vec<(usize, usize)>,
+    /// The overlapping paths, in (a's path, b's path) order.
+    pub paths: Vec<PathPair>,
+}
+
+impl Overlap {
+    /// Whether some pair is an identical normalised string: okstra's S9
+    /// comparison, not only an overlap through a folder or a glob.
+    pub fn is_exact(&self) -> bool {
+        self.paths.iter().any(|p| p.exact)
+    }
+}
+
+/// Two overlapping predicted paths: indexes into `plan.stage(a).predicted()`
+/// and `plan.stage(b).predicted()` (indexes, not copies: the facts outlive
+/// edits that only move text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PathPair {
+    pub a: usize,
+    pub b: usize,
+    /// The two normalised strings are identical, whatever their kind
+    /// (plan-format §2 "Overlap"); else they overlap through a folder (one
+    /// lies under the other, or `src` and `src/`) or a glob.
+    pub exact: bool,
 }
 
 /// The whole-plan facts, computed once per model and kept by an open
@@ -298,7 +317,8 @@ impl PathIndex {
 
 /// Finds every pair of stages whose predicted paths overlap, through an index
 /// from path (and each of its parent folders) to the stages that predict it,
-/// so the cost follows the number of shared paths, not stages².
+/// so the cost follows the number of shared paths, not stages². Globs are
+/// rare: each is compared with every other path.
 pub fn overlaps(plan: &Plan) -> Vec<Overlap> {
     // First section of each stage number only: duplicates are reported apart.
     let mut seen = BTreeSet::new();
@@ -314,7 +334,7 @@ pub fn overlaps(plan: &Plan) -> Vec<Overlap> {
     type Entry<'p> = (usize, usize, &'p PredictedPath);
     let mut files: FastMap<&str, Vec<Entry>> = FastMap::default();
     let mut dirs: FastMap<&str, Vec<Entry>> = FastMap::default();
-    let mut globs: Vec<(usize, usize, &PredictedPath, Option<GlobMatcher>)> = Vec::new();
+    let mut globs: Vec<(Entry, GlobPattern)> = Vec::new();
     for &(order, _, paths) in &stages {
         for (k, p) in paths.iter().enumerate() {
             match p.kind {
@@ -326,7 +346,7 @@ pub fn overlaps(plan: &Plan) -> Vec<Overlap> {
                     .entry(p.path.trim_end_matches('/'))
                     .or_default()
                     .push((order, k, p)),
-                PathKind::Glob => globs.push((order, k, p, glob(&p.path))),
+                PathKind::Glob => globs.push(((order, k, p), GlobPattern::new(&p.path))),
             }
         }
     }
@@ -375,29 +395,26 @@ pub fn overlaps(plan: &Plan) -> Vec<Overlap> {
             }
         }
     }
-    // Globs are rare: test each against the other paths directly.
-    for (gi, (order, k, gp, matcher)) in globs.iter().enumerate() {
-        let g = (*order, *k, *gp);
+    // A glob and the files it matches, the folders it could match something
+    // under, and the globs that could match a path it matches.
+    for (gi, (g, pattern)) in globs.iter().enumerate() {
         for holders in files.values() {
             for x in holders {
-                if matcher.as_ref().is_some_and(|m| m.is_match(&x.2.path)) {
-                    add(*x, g);
+                if pattern.matches(&x.2.path) {
+                    add(*x, *g);
                 }
             }
         }
-        let prefix = literal_prefix(&gp.path);
-        for holders in dirs.values() {
-            for d in holders {
-                let dir = d.2.path.as_str();
-                if prefix.starts_with(dir) || dir.starts_with(prefix) {
-                    add(*d, g);
+        for (dir, holders) in &dirs {
+            if pattern.meets_folder(dir) {
+                for d in holders {
+                    add(*d, *g);
                 }
             }
         }
-        for (other_order, other_k, other, _) in &globs[gi + 1..] {
-            let p2 = literal_prefix(&other.path);
-            if prefix.starts_with(p2) || p2.starts_with(prefix) {
-                add(g, (*other_order, *other_k, other));
+        for (other, other_pattern) in &globs[gi + 1..] {
+            if g.2.path == other.2.path || pattern.meets(other_pattern) {
+                add(*g, *other);
             }
         }
     }
@@ -405,12 +422,149 @@ pub fn overlaps(plan: &Plan) -> Vec<Overlap> {
     pairs.finish()
 }
 
+/// The most brace alternatives a glob is expanded to; a glob with more is
+/// left unsettled (it overlaps only identical strings).
+const MAX_ALTERNATIVES: usize = 64;
+
+/// A predicted glob, ready to be compared: its brace alternatives expanded,
+/// each as a matcher (for files) and as `/`-separated segments (for
+/// folders and other globs). A glob ending in `/` is a folder pattern: it
+/// stands for everything under the folders it matches (`src/*/` is
+/// `src/*/**`).
+struct GlobPattern {
+    matchers: Vec<GlobMatcher>,
+    alternatives: Vec<Vec<String>>,
+}
+
+impl GlobPattern {
+    fn new(pattern: &str) -> GlobPattern {
+        let alternatives =
+            crate::paths::expand_alternatives(pattern, MAX_ALTERNATIVES).unwrap_or_default();
+        let matchers = alternatives
+            .iter()
+            .filter_map(|alt| {
+                if alt.ends_with('/') {
+                    glob(&format!("{alt}**"))
+                } else {
+                    glob(alt)
+                }
+            })
+            .collect();
+        let alternatives = alternatives
+            .iter()
+            .map(|alt| segments(alt).map(str::to_string).collect())
+            .collect();
+        GlobPattern {
+            matchers,
+            alternatives,
+        }
+    }
+
+    /// Whether the file `path` matches.
+    fn matches(&self, path: &str) -> bool {
+        self.matchers.iter().any(|m| m.is_match(path))
+    }
+
+    /// Whether it could match something under the folder `dir` (without its
+    /// final `/`): the folder taken as `dir/**`.
+    fn meets_folder(&self, dir: &str) -> bool {
+        let folder: Vec<&str> = segments(dir).chain(["**"]).collect();
+        self.alternatives.iter().any(|alt| {
+            let alt: Vec<&str> = alt.iter().map(String::as_str).collect();
+            segments_meet(&alt, &folder)
+        })
+    }
+
+    /// Whether some path could match both globs.
+    fn meets(&self, other: &GlobPattern) -> bool {
+        self.alternatives.iter().any(|x| {
+            let x: Vec<&str> = x.iter().map(String::as_str).collect();
+            other.alternatives.iter().any(|y| {
+                let y: Vec<&str> = y.iter().map(String::as_str).collect();
+                segments_meet(&x, &y)
+            })
+        })
+    }
+}
+
+/// The segments of a path or glob: split on `/`, empty ones dropped, and a
+/// final `/` read as `/**` (everything under the folder).
+fn segments(path: &str) -> impl Iterator<Item = &str> {
+    let under = path.ends_with('/').then_some("**");
+    path.split('/').filter(|s| !s.is_empty()).chain(under)
+}
+
+/// Whether some path matches both segment patterns (plan-format §2): `**`
+/// matches any run of segments, two single segments must be able to match
+/// a common name (`segment_meets`). A search over (position in x, position
+/// in y), so at most `(x.len() + 1) * (y.len() + 1)` states.
+fn segments_meet(x: &[&str], y: &[&str]) -> bool {
+    let width = y.len() + 1;
+    let mut seen = vec![false; (x.len() + 1) * width];
+    let mut stack = vec![(0usize, 0usize)];
+    while let Some((i, j)) = stack.pop() {
+        if std::mem::replace(&mut seen[i * width + j], true) {
+            continue;
+        }
+        if i == x.len() && j == y.len() {
+            return true;
+        }
+        let (a, b) = (x.get(i).copied(), y.get(j).copied());
+        // `**` matching nothing.
+        if a == Some("**") {
+            stack.push((i + 1, j));
+        }
+        if b == Some("**") {
+            stack.push((i, j + 1));
+        }
+        // One more segment of the common path.
+        if let (Some(a), Some(b)) = (a, b) {
+            match (a == "**", b == "**") {
+                (true, true) => {}
+                (true, false) => stack.push((i, j + 1)),
+                (false, true) => stack.push((i + 1, j)),
+                (false, false) => {
+                    if segment_meets(a, b) {
+                        stack.push((i + 1, j + 1));
+                    }
+                }
+            }
+        }
+    }
+    false
+}
+
+/// Whether two single segments can match a common name: two literal names
+/// are equal; a literal fits a pattern's literal prefix and suffix; two
+/// patterns have compatible literal prefixes (one a prefix of the other)
+/// and compatible literal suffixes (one a suffix of the other).
+fn segment_meets(a: &str, b: &str) -> bool {
+    let wild = |s: &str| s.contains(['*', '?', '[']);
+    match (wild(a), wild(b)) {
+        (false, false) => a == b,
+        (true, false) => literal_fits(a, b),
+        (false, true) => literal_fits(b, a),
+        (true, true) => {
+            let (pa, sa) = (literal_prefix(a), literal_suffix(a));
+            let (pb, sb) = (literal_prefix(b), literal_suffix(b));
+            (pa.starts_with(pb) || pb.starts_with(pa)) && (sa.ends_with(sb) || sb.ends_with(sa))
+        }
+    }
+}
+
+/// Whether the name can match the segment pattern as far as its literal
+/// prefix and suffix tell.
+fn literal_fits(pattern: &str, name: &str) -> bool {
+    let (p, s) = (literal_prefix(pattern), literal_suffix(pattern));
+    name.len() >= p.len() + s.len() && name.starts_with(p) && name.ends_with(s)
+}
+
 /// Overlapping (stage position, path index) pairs, collected per pair of
 /// stages; the full build and the one-stage refresh both go through it, so
 /// they give the same overlaps in the same order.
 struct Pairs<'p> {
     plan: &'p Plan,
-    pairs: BTreeMap<(usize, usize), Vec<(usize, usize)>>,
+    pairs: BTreeMap<(usize, usize), Vec<PathPair>>,
 }
 
 impl<'p> Pairs<'p> {
@@ -430,8 +584,13 @@ impl<'p> Pairs<'p> {
         }
         let (first, second) = if x.0 < y.0 { (x, y) } else { (y, x) };
         let list = self.pairs.entry((first.0, second.0)).or_default();
-        if !list.contains(&(first.1, second.1)) {
-            list.push((first.1, second.1));
+        if !list.iter().any(|p| (p.a, p.b) == (first.1, second.1)) {
+            let path = |(order, k): (usize, usize)| &self.plan.stages[order].predicted()[k].path;
+            list.push(PathPair {
+                a: first.1,
+                b: second.1,
+                exact: path(first) == path(second),
+            });
         }
     }
 
@@ -497,6 +656,12 @@ fn glob(pattern: &str) -> Option<GlobMatcher> {
 fn literal_prefix(pattern: &str) -> &str {
     let end = pattern.find(['*', '?', '[']).unwrap_or(pattern.len());
     &pattern[..end]
+}
+
+/// The part of a glob segment after its last wildcard (or character class).
+fn literal_suffix(pattern: &str) -> &str {
+    let start = pattern.rfind(['*', '?', '[', ']']).map_or(0, |i| i + 1);
+    &pattern[start..]
 }
 
 /// `a/b/c` -> `a/b`, `a`.
@@ -617,6 +782,168 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// (a's path, b's path, exact).
+    type Shared = (String, String, bool);
+
+    /// The overlaps of a plan whose stages predict `files` (one line each),
+    /// as (a, b, the shared pairs).
+    fn overlaps_of(files: &[&str]) -> Vec<(u32, u32, Vec<Shared>)> {
+        use std::fmt::Write;
+        let mut text = String::from(
+            "## Stage Map\n| Stage | Title | depends-on | Steps |\n|---|---|---|---|\n",
+        );
+        for i in 1..=files.len() {
+            let _ = writeln!(text, "| {i} | s | (none) | 0 |");
+        }
+        for (i, f) in files.iter().enumerate() {
+            let _ = write!(
+                text,
+                "### Stage {}: s\n#### Stage Exit Contract\n- Predicted files: {f}\n",
+                i + 1
+            );
+        }
+        let plan = crate::model::parse(&text, &crate::config::Config::default());
+        let predicted = |n: u32| plan.stage(n).unwrap().predicted();
+        overlaps(&plan)
+            .into_iter()
+            .map(|o| {
+                let pairs = o
+                    .paths
+                    .iter()
+                    .map(|p| {
+                        (
+                            predicted(o.a)[p.a].path.clone(),
+                            predicted(o.b)[p.b].path.clone(),
+                            p.exact,
+                        )
+                    })
+                    .collect();
+                (o.a, o.b, pairs)
+            })
+            .collect()
+    }
+
+    /// Whether two single paths overlap, and exactly.
+    fn pair(x: &str, y: &str) -> Option<bool> {
+        let found = overlaps_of(&[&format!("`{x}`"), &format!("`{y}`")]);
+        let reverse = overlaps_of(&[&format!("`{y}`"), &format!("`{x}`")]);
+        assert_eq!(found.len(), reverse.len(), "{x} {y}: not symmetric");
+        let o = found.first()?;
+        assert_eq!(o.2.len(), 1);
+        Some(o.2[0].2)
+    }
+
+    #[test]
+    fn identical_strings_overlap_exactly_whatever_their_kind() {
+        for p in [
+            "src/a.rs",
+            "src/",
+            "app/[id]/page.tsx",
+            "src/*.rs",
+            "src/{a,b}.rs",
+            "Makefile",
+        ] {
+            assert_eq!(pair(p, p), Some(true), "{p}");
+        }
+        // Normalised first.
+        assert_eq!(
+            overlaps_of(&["`./src//a.rs`", "`src\\a.rs`"])[0].2,
+            [("src/a.rs".to_string(), "src/a.rs".to_string(), true)]
+        );
+    }
+
+    #[test]
+    fn folders_overlap_what_lies_under_them() {
+        assert_eq!(pair("src/", "src/a.rs"), Some(false));
+        assert_eq!(pair("src/", "src/x/y/z.rs"), Some(false));
+        assert_eq!(pair("src/", "src/x/"), Some(false));
+        assert_eq!(pair("src", "src/"), Some(false));
+        assert_eq!(pair("src/", "srcs/a.rs"), None);
+        assert_eq!(pair("docs/admin/", "docs/administration.md"), None);
+        assert_eq!(pair("src/a.rs", "src/a.rs/"), Some(false));
+    }
+
+    #[test]
+    fn globs_overlap_the_files_they_match() {
+        assert_eq!(pair("src/*.rs", "src/a.rs"), Some(false));
+        assert_eq!(pair("src/*.rs", "src/x/a.rs"), None);
+        assert_eq!(pair("src/**/*.rs", "src/x/a.rs"), Some(false));
+        assert_eq!(pair("src/**/*.rs", "src/a.rs"), Some(false));
+        assert_eq!(pair("src/{a,b}.rs", "src/a.rs"), Some(false));
+        assert_eq!(pair("src/{a,b}.rs", "src/c.rs"), None);
+        assert_eq!(pair("src/{a,x/{b,c}}.rs", "src/x/c.rs"), Some(false));
+        assert_eq!(pair("src/a?.rs", "src/ab.rs"), Some(false));
+        assert_eq!(pair("app/[id]/page.tsx", "app/i/page.tsx"), Some(false));
+        assert_eq!(pair("src/*/", "src/x/a.rs"), Some(false));
+    }
+
+    #[test]
+    fn globs_and_folders() {
+        assert_eq!(pair("src/*.rs", "src/"), Some(false));
+        assert_eq!(pair("src/**", "src/x/"), Some(false));
+        assert_eq!(pair("**/*.md", "docs/admin/"), Some(false));
+        assert_eq!(pair("src/x/*.rs", "src/"), Some(false));
+        assert_eq!(pair("src/{a,b}.rs", "src/"), Some(false));
+        assert_eq!(pair("docs/*.md", "docs/admin/"), None);
+        assert_eq!(pair("docs/*.md", "src/"), None);
+        assert_eq!(pair("src/*/", "src/x/"), Some(false));
+        assert_eq!(pair("lib/*.rs", "src/"), None);
+    }
+
+    #[test]
+    fn globs_and_globs() {
+        assert_eq!(pair("src/*.ts", "src/*.sql"), None);
+        assert_eq!(pair("a*", "*b"), Some(false));
+        assert_eq!(pair("src/*.rs", "src/**"), Some(false));
+        assert_eq!(pair("src/*.rs", "**/*.rs"), Some(false));
+        assert_eq!(pair("src/*.rs", "lib/*.rs"), None);
+        assert_eq!(pair("src/*.rs", "src/*/*.rs"), None);
+        assert_eq!(pair("src/**/x/*.rs", "src/*/x/*.rs"), Some(false));
+        assert_eq!(pair("src/{a,b}/*.rs", "src/b/*"), Some(false));
+        assert_eq!(pair("src/{a,b}/*.rs", "src/c/*"), None);
+        assert_eq!(pair("te?t/*", "test/x*"), Some(false));
+        assert_eq!(pair("app/[id]/page.tsx", "app/*/page.tsx"), Some(false));
+    }
+
+    #[test]
+    fn segment_procedure() {
+        let meet = |x: &str, y: &str| {
+            let x: Vec<&str> = segments(x).collect();
+            let y: Vec<&str> = segments(y).collect();
+            segments_meet(&x, &y)
+        };
+        assert!(meet("**", "a/b/c"));
+        assert!(meet("**", ""));
+        assert!(meet("a/**/z", "a/b/c/z"));
+        assert!(meet("a/**/z", "a/z"));
+        assert!(!meet("a/**/z", "a/b/c"));
+        assert!(meet("**/b/**", "a/**/c"));
+        assert!(!meet("a/b", "a/b/c"));
+        assert!(meet("a/", "a/b/c"));
+        assert!(segment_meets("*.rs", "lib.rs"));
+        assert!(!segment_meets("ab*", "a"));
+        assert!(!segment_meets("*.ts", "*.sql"));
+        assert!(segment_meets("a*", "*b"));
+        assert!(segment_meets("ab*", "a*"));
+        assert!(segment_meets("x[ab]", "x?"));
+        assert!(!segment_meets("x", "y"));
+    }
+
+    #[test]
+    fn one_pair_per_stage_pair_with_every_path_pair() {
+        let found = overlaps_of(&["`src/`, `docs/a.md`", "`src/x.rs`, `docs/a.md`", "`lib/`"]);
+        assert_eq!(found.len(), 1);
+        let (a, b, pairs) = &found[0];
+        assert_eq!((*a, *b), (1, 2));
+        assert_eq!(
+            pairs,
+            &[
+                ("src/".to_string(), "src/x.rs".to_string(), false),
+                ("docs/a.md".to_string(), "docs/a.md".to_string(), true),
+            ]
+        );
     }
 
     #[test]

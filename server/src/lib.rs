@@ -15,6 +15,7 @@ pub mod ide;
 pub mod lsp;
 pub mod model;
 pub mod outline;
+pub mod paths;
 pub mod position;
 pub mod report;
 pub mod rules;

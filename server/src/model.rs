@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 
 use crate::config::Config;
+use crate::paths::collect_paths;
 use crate::shift::{EditShift, Shift};
 use crate::syntax::{self, Block, Heading, ListItem, Row, Table};
 
@@ -515,7 +516,7 @@ pub enum PathKind {
     File,
     /// Ends in `/`: overlaps everything under it.
     Dir,
-    /// Contains `*`, `?` or `[`.
+    /// Contains `*`, `?`, `[` or brace alternatives (`{a,b}`).
     Glob,
 }
 
@@ -1622,57 +1623,6 @@ fn predicted_in_table(src: &str, t: &Table, config: &Config) -> Option<Predicted
         })
 }
 
-fn collect_paths(src: &str, range: Span, out: &mut Vec<PredictedPath>) {
-    let spans = syntax::code_spans(src, range.clone());
-    if !spans.is_empty() {
-        for s in spans {
-            push_path(src, s, out);
-        }
-        return;
-    }
-    let text = &src[range.clone()];
-    let mut start = 0;
-    for part in text.split(',') {
-        let r = syntax::trim(
-            src,
-            (range.start + start)..(range.start + start + part.len()),
-        );
-        start += part.len() + 1;
-        push_path(src, r, out);
-    }
-}
-
-fn push_path(src: &str, range: Span, out: &mut Vec<PredictedPath>) {
-    let raw = &src[range.clone()];
-    if is_none_marker(raw) {
-        return;
-    }
-    let path = normalize_path(raw);
-    if path.is_empty() {
-        return;
-    }
-    let kind = if path.contains(['*', '?', '[']) {
-        PathKind::Glob
-    } else if path.ends_with('/') {
-        PathKind::Dir
-    } else {
-        PathKind::File
-    };
-    out.push(PredictedPath { path, range, kind });
-}
-
-/// plan-format §2: leading `./` removed, `\` -> `/`, doubled `/` collapsed.
-pub fn normalize_path(raw: &str) -> String {
-    let mut p = raw.trim().replace('\\', "/");
-    while p.contains("//") {
-        p = p.replace("//", "/");
-    }
-    while let Some(rest) = p.strip_prefix("./") {
-        p = rest.to_string();
-    }
-    p
-}
-
 fn verification_rows(src: &str, t: &Table) -> Vec<VerificationRow> {
     let names = header_names(src, &t.header);
     let class_col = find_column(&names, &["classification", "class", "분류"])
@@ -1823,12 +1773,6 @@ mod tests {
         let r = parse_depends_on("Stage 3, 4", 10).unwrap();
         assert_eq!(r[0].range, 10..17);
         assert_eq!(r[1].range, 19..20);
-    }
-
-    #[test]
-    fn paths_are_normalised() {
-        assert_eq!(normalize_path("./src//a\\b.rs"), "src/a/b.rs");
-        assert_eq!(normalize_path(" ././x/ "), "x/");
     }
 
     #[test]

@@ -28,6 +28,7 @@ mod majority_disagree_no_ref;
 mod open_questions_block;
 mod parallel_file_overlap;
 mod s9_file_overlap;
+mod s9_possible_overlap;
 mod stage_duplicate;
 mod stage_map_missing;
 mod stage_map_row_invalid;
@@ -81,6 +82,7 @@ pub const RULES: &[&Rule] = &[
     &depends_on_self::RULE,
     &depends_on_cycle::RULE,
     &s9_file_overlap::RULE,
+    &s9_possible_overlap::RULE,
     &parallel_file_overlap::RULE,
     &exit_contract_no_files::RULE,
     &clarification_orphan_ref::RULE,

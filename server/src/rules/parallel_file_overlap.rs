@@ -30,34 +30,37 @@ fn check(ctx: &Context, out: &mut Vec<Finding>) {
         if ctx.graph().reaches(a, b) || ctx.graph().reaches(b, a) {
             continue;
         }
-        out.push(report(
-            ctx,
-            &RULE,
-            overlap,
-            "are not ordered by depends-on, so they can be ready at the same time,",
-            "",
-        ));
+        out.push(report(ctx, &RULE, overlap, false, |shared| {
+            format!(
+                "stages {a} and {b} are not ordered by depends-on, so they can be ready at the same time, but both predict {shared}: merge them, or make one depend on the other"
+            )
+        }));
     }
 }
 
-/// The finding for an overlap: on stage b's first shared path, related to
-/// stage a's, naming both stages and every shared path.
+/// The finding for an overlap: on stage b's first shared path (b is the
+/// later stage in the document), related to the stage a path it shares,
+/// then the other shared pairs and stage a's heading. `exact_only` keeps
+/// only the pairs with identical strings (S9's comparison); `message` gets
+/// the shared paths, named once each (`` `p` `` for an identical pair,
+/// `` `pa` / `pb` `` for an overlap through a folder or glob).
 pub(super) fn report(
     ctx: &Context,
     rule: &Rule,
     overlap: &Overlap,
-    why: &str,
-    tail: &str,
+    exact_only: bool,
+    message: impl FnOnce(&str) -> String,
 ) -> Finding {
     let (a, b) = (overlap.a, overlap.b);
     let (pas, pbs) = (
         ctx.plan.stage(a).map_or(&[][..], |s| s.predicted()),
         ctx.plan.stage(b).map_or(&[][..], |s| s.predicted()),
     );
-    let pairs: Vec<(&PredictedPath, &PredictedPath)> = overlap
+    let mut pairs: Vec<(&PredictedPath, &PredictedPath)> = overlap
         .paths
         .iter()
-        .filter_map(|&(i, j)| Some((pas.get(i)?, pbs.get(j)?)))
+        .filter(|p| p.exact || !exact_only)
+        .filter_map(|p| Some((pas.get(p.a)?, pbs.get(p.b)?)))
         .collect();
     let mut shared: Vec<String> = Vec::new();
     for (pa, pb) in &pairs {
@@ -70,6 +73,11 @@ pub(super) fn report(
             shared.push(s);
         }
     }
+    // Stage b's first shared path leads.
+    if let Some(lead) = (0..pairs.len()).min_by_key(|&i| (pairs[i].1.range.start, i)) {
+        let first = pairs.remove(lead);
+        pairs.insert(0, first);
+    }
     let Some(&(first_a, first_b)) = pairs.first() else {
         // Facts out of step with the model would be a bug; say so plainly.
         return finding(
@@ -78,19 +86,7 @@ pub(super) fn report(
             format!("stages {a} and {b} predict overlapping files"),
         );
     };
-    let mut f = finding(
-        rule,
-        first_b.range.clone(),
-        format!(
-            "stages {a} and {b} {why} but both predict {}: merge them, or make one depend on the other{}",
-            shared.join(", "),
-            if tail.is_empty() {
-                String::new()
-            } else {
-                format!(" {tail}")
-            }
-        ),
-    );
+    let mut f = finding(rule, first_b.range.clone(), message(&shared.join(", ")));
     f.related.push(related(
         first_a.range.clone(),
         format!("stage {a} predicts `{}`", first_a.path),

@@ -1,8 +1,11 @@
 //! `s9-file-overlap` (error): okstra check S9. Two stages that are both
-//! `depends-on (none)` predict overlapping files in their Stage Exit Contracts.
+//! `depends-on (none)` predict the same normalised path string in their Stage
+//! Exit Contracts.
 //!
 //! Why: both are ready at once, so two parallel implementation runs would edit
-//! the same files concurrently (okstra's parallel-safety invariant).
+//! the same files concurrently (okstra's parallel-safety invariant). S9
+//! compares exact strings; overlaps only through a folder or a glob are
+//! `s9-possible-overlap` warnings.
 //! Fix: merge the two stages, or order them with a depends-on link (both are
 //! offered as quick fixes).
 
@@ -11,26 +14,32 @@ use super::{Context, Finding, Rule, Severity};
 pub const RULE: Rule = Rule {
     code: "s9-file-overlap",
     severity: Severity::Error,
-    summary: "two stages that are both `depends-on (none)` predict overlapping files (okstra check S9)",
+    summary: "two stages that are both `depends-on (none)` predict the same path (okstra check S9)",
     check,
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {
     for overlap in ctx.overlaps() {
-        if ctx.is_root(overlap.a) && ctx.is_root(overlap.b) {
+        let (a, b) = (overlap.a, overlap.b);
+        if ctx.is_root(a) && ctx.is_root(b) && overlap.is_exact() {
+            // Only the identical strings: those are what S9 rejects.
             out.push(super::parallel_file_overlap::report(
                 ctx,
                 &RULE,
                 overlap,
-                "are both `depends-on (none)`, so they can run in parallel,",
-                "(okstra check S9)",
+                true,
+                |shared| {
+                    format!(
+                        "stages {a} and {b} are both `depends-on (none)`, so they can run in parallel, but both predict {shared}: merge them, or make one depend on the other (okstra check S9)"
+                    )
+                },
             ));
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use crate::rules::test_support::run;
 
     pub(crate) fn plan(dep2: &str, files1: &str, files2: &str) -> String {
@@ -55,16 +64,42 @@ mod tests {
     }
 
     #[test]
-    fn folders_and_globs_overlap() {
-        assert_eq!(
-            run(&super::RULE, &plan("(none)", "`src/`", "`src/x/y.rs`")).len(),
-            1
+    fn identical_strings_of_any_kind() {
+        for same in ["`src/`", "`app/[id]/page.tsx`", "`src/*.rs`", "`Makefile`"] {
+            let hits = run(&super::RULE, &plan("(none)", same, same));
+            assert_eq!(hits.len(), 1, "{same}");
+        }
+    }
+
+    #[test]
+    fn folders_and_globs_alone_are_the_warning() {
+        for (one, two) in [
+            ("`src/`", "`src/x/y.rs`"),
+            ("`src/*.rs`", "`src/y.rs`"),
+            ("`src/{a,b}.rs`", "`src/a.rs`"),
+            ("`src`", "`src/`"),
+        ] {
+            assert!(
+                run(&super::RULE, &plan("(none)", one, two)).is_empty(),
+                "{one} {two}"
+            );
+        }
+    }
+
+    #[test]
+    fn names_only_the_identical_paths() {
+        let hits = run(
+            &super::RULE,
+            &plan("(none)", "`docs/`, `src/a.rs`", "`docs/x.md`, `src/a.rs`"),
         );
-        assert_eq!(
-            run(&super::RULE, &plan("(none)", "`src/*.rs`", "`src/y.rs`")).len(),
-            1
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].0, "src/a.rs");
+        assert!(
+            hits[0].1.contains("both predict `src/a.rs`:"),
+            "{}",
+            hits[0].1
         );
-        assert!(run(&super::RULE, &plan("(none)", "`src/*.rs`", "`src/x/y.rs`")).is_empty());
+        assert!(!hits[0].1.contains("docs"), "{}", hits[0].1);
     }
 
     #[test]
