@@ -94,7 +94,10 @@ async def test_actions_without_the_client_diagnostic_and_refactors(start, tmp_pa
             context=T.CodeActionContext(diagnostics=[]),
         )
     )
-    (fix,) = [a for a in actions if a.kind == T.CodeActionKind.QuickFix]
+    quick = [a for a in actions if a.kind == T.CodeActionKind.QuickFix]
+    # The repair, then the suppression (a table row: around the table).
+    assert [a.title for a in quick][1:] == ["Suppress step-count-mismatch in this table"]
+    fix = quick[0]
     assert fix.diagnostics[0].code == "step-count-mismatch"
     orphan = next(d for d in published.diagnostics if d.code == "clarification-orphan-ref")
     actions = await client.text_document_code_action_async(
@@ -104,7 +107,7 @@ async def test_actions_without_the_client_diagnostic_and_refactors(start, tmp_pa
             context=T.CodeActionContext(diagnostics=[orphan], only=[T.CodeActionKind.QuickFix]),
         )
     )
-    (add_row,) = actions
+    (add_row,) = [a for a in actions if not a.title.startswith("Suppress")]
     # Both fixes in one go (the second re-requested after the first).
     version = doc.apply_workspace_edit(fix.edit)
     await doc.published(version)
@@ -150,3 +153,27 @@ async def test_split_an_over_cap_stage(start, tmp_path):
     assert_line_endings_kept(text, doc.text)
     assert "Stage 2" in doc.text
     assert_matches_check(tmp_path, doc.text, published.diagnostics, "utf-8", "--cap", "3", allow_empty=True)
+
+
+async def test_suppress_quick_fix_silences_one_finding(client, tmp_path):
+    """"Suppress <code> on this line" inserts a disable-next-line comment: the
+    finding is gone, nothing else changes, and the server agrees with check."""
+    doc = client.open("file:///okstra-e2e/runs/s/planning/plan.md", PLAN)
+    published = await doc.published(1)
+    (s9,) = [d for d in published.diagnostics if d.code == "s9-file-overlap"]
+    actions = await client.text_document_code_action_async(
+        T.CodeActionParams(
+            text_document=T.TextDocumentIdentifier(uri=doc.uri),
+            range=s9.range,
+            context=T.CodeActionContext(diagnostics=[s9], only=[T.CodeActionKind.QuickFix]),
+        )
+    )
+    (suppress,) = [a for a in actions if a.title == "Suppress s9-file-overlap on this line"]
+    before = codes(published.diagnostics)
+    version = doc.apply_workspace_edit(suppress.edit)
+    after = await doc.published(version)
+    assert "<!-- okstra-lsp-disable-next-line s9-file-overlap -->" in doc.text
+    expected = list(before)
+    expected.remove("s9-file-overlap")
+    assert codes(after.diagnostics) == expected
+    assert_matches_check(tmp_path, doc.text, after.diagnostics, "utf-16")
