@@ -154,6 +154,100 @@ pub fn plan(spec: &Spec) -> String {
     s
 }
 
+
+// ---------------------------------------------------------------------------
+// Differential replay of edits (the fuzz target's body).
+
+use crate::config::Config;
+use crate::document::Document;
+use crate::{model, syntax};
+
+/// What the fuzz input inserts.
+const PIECES: &[&str] = &[
+    "|", "||", "#", "## ", "`", "```\n", "\n", "\r\n", "-", " ", "가", "😀", "é", "\\|", "1",
+    "7", "(none)", ", 3", "C-9", "| 9 | x | y | z | w |\n", "### Stage 42: new\n", "<!--",
+    "-->", "> ", "**", "\r", "~~~\n", "    ", "\t", "| Stage | Title | depends-on | Steps |\n",
+    "#### Stage Exit Contract\n", "|  |  |  |  |  |\n", "| |", "- Predicted added/modified files: `src/a.rs`\n",
+];
+
+fn boundary(s: &str, mut i: usize) -> usize {
+    i = i.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// Replays fuzz input `data` (byte 0 picks the base plan, then each edit
+/// takes 4 bytes: kind, position hi/lo, piece or length) on a `Document`, and
+/// says where the incremental path and a fresh parse of the final text
+/// differ. The fuzz target (`fuzz/`) and `server/tests/fuzz_seeds.rs` (its
+/// committed seeds, in the normal suite) share it.
+pub fn replay_edits(data: &[u8]) -> Result<(), String> {
+    let Some((&first, ops)) = data.split_first() else {
+        return Ok(());
+    };
+    let config = Config::default();
+    let spec = Spec {
+        overlap_every: usize::from(first & 3) + 2,
+        cycle: first & 4 != 0,
+        over_cap_every: usize::from(first >> 4 & 3) + 3,
+        orphan_ref: first & 8 != 0,
+        ..Spec::clean(usize::from(first >> 6) + 2)
+    };
+    let base = if first == 0xff { String::new() } else { plan(&spec) };
+    let mut doc = Document::new(base.clone(), &config);
+    let mut shadow = base;
+    for (i, op) in ops.chunks_exact(4).enumerate().take(64) {
+        let at = usize::from(op[1]) << 8 | usize::from(op[2]);
+        match op[0] % 8 {
+            0..=4 => {
+                let piece = PIECES[usize::from(op[3]) % PIECES.len()];
+                let at = boundary(&shadow, at % (shadow.len() + 1));
+                doc.edit(at..at, piece);
+                shadow.insert_str(at, piece);
+            }
+            5 | 6 => {
+                let start = boundary(&shadow, at % (shadow.len() + 1));
+                let end = boundary(&shadow, start + usize::from(op[3]) + 1);
+                doc.edit(start..end, "");
+                shadow.replace_range(start..end, "");
+            }
+            _ => {
+                let mut next = shadow.clone();
+                let at = boundary(&next, at % (next.len() + 1));
+                next.insert_str(at, PIECES[usize::from(op[3]) % PIECES.len()]);
+                doc.replace_all(&next);
+                shadow = next;
+            }
+        }
+        // Analyse after most edits (the one-edit fast path), sometimes only
+        // after several (the rebuild path).
+        if i % 3 != 2 {
+            doc.reanalyze(&config);
+        }
+    }
+    doc.reanalyze(&config);
+    if doc.text() != shadow {
+        return Err("the document's text differs from the edited text".into());
+    }
+    let fresh = syntax::parse_blocks(&shadow, None);
+    if doc.outline().to_vec() != syntax::outline(&fresh, &shadow) {
+        return Err(format!("the outline differs from a fresh parse of {shadow:?}"));
+    }
+    let (kept, parsed) = (
+        format!("{:?}", doc.plan()),
+        format!("{:?}", model::parse(&shadow, &config)),
+    );
+    if kept != parsed {
+        return Err(format!("the plan differs from a fresh parse of {shadow:?}:\n{kept}\n{parsed}"));
+    }
+    if doc.findings() != crate::analyze(&shadow, &config).as_slice() {
+        return Err(format!("the findings differ from a fresh analysis of {shadow:?}"));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
