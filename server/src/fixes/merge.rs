@@ -230,8 +230,13 @@ fn add_files(ctx: &FixContext, sa: &Stage, missing: &[String]) -> Option<TextEdi
                     new_text: items,
                 });
             }
+            // A table row (`| Predicted files | … |`): inside its last cell.
+            let at = match first_line.trim_end().strip_suffix('|') {
+                Some(inner) => p.text.start + inner.trim_end().len(),
+                None => first_line_end,
+            };
             Some(TextEdit {
-                range: first_line_end..first_line_end,
+                range: at..at,
                 new_text: format!("{sep}{}", missing.join(", ")),
             })
         }
@@ -343,5 +348,29 @@ mod tests {
             .map(|f| f.title.as_str())
             .collect();
         assert_eq!(preferred, ["Make stage 2 depend on stage 1"]);
+    }
+
+    #[test]
+    fn merging_into_a_table_row_of_predicted_files_stays_in_the_row() {
+        let stage = |n: u32, files: &str| {
+            format!(
+                "### Stage {n}: s{n}\n#### Stepwise Execution Order\n| step | action | files | command | expected |\n|---|---|---|---|---|\n| 1 | a | b | c | d |\n#### Stage Exit Contract\n| Item | Value |\n|---|---|\n| Predicted files | {files} |\n\n#### Stage Validation\n- post: ok\n"
+            )
+        };
+        let src = format!(
+            "## Stage Map\n| Stage | Title | depends-on | Steps |\n|---|---|---|---|\n| 1 | s1 | (none) | 1 |\n| 2 | s2 | (none) | 1 |\n\n{}{}",
+            stage(1, "`src/a.rs`"),
+            stage(2, "`src/a.rs`, `src/b.rs`")
+        );
+        let merge = ctx_fixes(&src, "s9-file-overlap")
+            .into_iter()
+            .find(|f| f.title.starts_with("Merge"))
+            .expect("a merge fix");
+        let (out, codes) = apply_and_check(&src, &merge);
+        assert!(
+            out.contains("| Predicted files | `src/a.rs`, `src/b.rs` |"),
+            "{out}"
+        );
+        assert!(codes.is_empty(), "{codes:?}\n{out}");
     }
 }
