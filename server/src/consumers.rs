@@ -370,15 +370,18 @@ mod tests {
     /// `^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?\+00:00$`, without a regex crate
     /// (Python leaves out a zero fraction).
     fn python_isoformat_shape(s: &str) -> bool {
-        ["9999-99-99T99:99:99.999999+00:00", "9999-99-99T99:99:99+00:00"]
-            .iter()
-            .any(|shape| {
-                s.len() == shape.len()
-                    && s.bytes().zip(shape.bytes()).all(|(c, p)| match p {
-                        b'9' => c.is_ascii_digit(),
-                        _ => c == p,
-                    })
-            })
+        [
+            "9999-99-99T99:99:99.999999+00:00",
+            "9999-99-99T99:99:99+00:00",
+        ]
+        .iter()
+        .any(|shape| {
+            s.len() == shape.len()
+                && s.bytes().zip(shape.bytes()).all(|(c, p)| match p {
+                    b'9' => c.is_ascii_digit(),
+                    _ => c == p,
+                })
+        })
     }
 
     #[test]

@@ -284,10 +284,7 @@ impl Document {
             return false;
         };
         let blocks = self.outline.blocks_in(range);
-        match self
-            .plan
-            .splice(part, e, &self.text, &blocks, config)
-        {
+        match self.plan.splice(part, e, &self.text, &blocks, config) {
             None => false,
             Some(Spliced::Stage {
                 index,

@@ -154,7 +154,6 @@ pub fn plan(spec: &Spec) -> String {
     s
 }
 
-
 // ---------------------------------------------------------------------------
 // Differential replay of edits (the fuzz target's body).
 
@@ -164,10 +163,40 @@ use crate::{model, syntax};
 
 /// What the fuzz input inserts.
 const PIECES: &[&str] = &[
-    "|", "||", "#", "## ", "`", "```\n", "\n", "\r\n", "-", " ", "가", "😀", "é", "\\|", "1",
-    "7", "(none)", ", 3", "C-9", "| 9 | x | y | z | w |\n", "### Stage 42: new\n", "<!--",
-    "-->", "> ", "**", "\r", "~~~\n", "    ", "\t", "| Stage | Title | depends-on | Steps |\n",
-    "#### Stage Exit Contract\n", "|  |  |  |  |  |\n", "| |", "- Predicted added/modified files: `src/a.rs`\n",
+    "|",
+    "||",
+    "#",
+    "## ",
+    "`",
+    "```\n",
+    "\n",
+    "\r\n",
+    "-",
+    " ",
+    "가",
+    "😀",
+    "é",
+    "\\|",
+    "1",
+    "7",
+    "(none)",
+    ", 3",
+    "C-9",
+    "| 9 | x | y | z | w |\n",
+    "### Stage 42: new\n",
+    "<!--",
+    "-->",
+    "> ",
+    "**",
+    "\r",
+    "~~~\n",
+    "    ",
+    "\t",
+    "| Stage | Title | depends-on | Steps |\n",
+    "#### Stage Exit Contract\n",
+    "|  |  |  |  |  |\n",
+    "| |",
+    "- Predicted added/modified files: `src/a.rs`\n",
 ];
 
 fn boundary(s: &str, mut i: usize) -> usize {
@@ -195,7 +224,11 @@ pub fn replay_edits(data: &[u8]) -> Result<(), String> {
         orphan_ref: first & 8 != 0,
         ..Spec::clean(usize::from(first >> 6) + 2)
     };
-    let base = if first == 0xff { String::new() } else { plan(&spec) };
+    let base = if first == 0xff {
+        String::new()
+    } else {
+        plan(&spec)
+    };
     let mut doc = Document::new(base.clone(), &config);
     let mut shadow = base;
     for (i, op) in ops.chunks_exact(4).enumerate().take(64) {
@@ -233,17 +266,23 @@ pub fn replay_edits(data: &[u8]) -> Result<(), String> {
     }
     let fresh = syntax::parse_blocks(&shadow, None);
     if doc.outline().to_vec() != syntax::outline(&fresh, &shadow) {
-        return Err(format!("the outline differs from a fresh parse of {shadow:?}"));
+        return Err(format!(
+            "the outline differs from a fresh parse of {shadow:?}"
+        ));
     }
     let (kept, parsed) = (
         format!("{:?}", doc.plan()),
         format!("{:?}", model::parse(&shadow, &config)),
     );
     if kept != parsed {
-        return Err(format!("the plan differs from a fresh parse of {shadow:?}:\n{kept}\n{parsed}"));
+        return Err(format!(
+            "the plan differs from a fresh parse of {shadow:?}:\n{kept}\n{parsed}"
+        ));
     }
     if doc.findings() != crate::analyze(&shadow, &config).as_slice() {
-        return Err(format!("the findings differ from a fresh analysis of {shadow:?}"));
+        return Err(format!(
+            "the findings differ from a fresh analysis of {shadow:?}"
+        ));
     }
     Ok(())
 }

@@ -196,10 +196,15 @@ impl Plan {
             .partition_point(|s| s.section.start < old.start)
             .checked_sub(1)
             .map(Part::Stage);
-        [stage, Some(Part::Map), Some(Part::Verification), Some(Part::Clarifications)]
-            .into_iter()
-            .flatten()
-            .find(|&p| self.part_scope(p).is_some_and(inside))
+        [
+            stage,
+            Some(Part::Map),
+            Some(Part::Verification),
+            Some(Part::Clarifications),
+        ]
+        .into_iter()
+        .flatten()
+        .find(|&p| self.part_scope(p).is_some_and(inside))
     }
 
     /// The byte range, in the edited text `src`, that part `part` (which
@@ -608,7 +613,10 @@ pub fn normalize_label(s: &str) -> String {
     let mut s = s.replace("**", "").replace("__", "").replace('`', "");
     loop {
         let t = s.trim().trim_end_matches([':', '：']).trim_end();
-        let t = match t.strip_suffix(')').and_then(|x| x.rfind('(').map(|i| &x[..i])) {
+        let t = match t
+            .strip_suffix(')')
+            .and_then(|x| x.rfind('(').map(|i| &x[..i]))
+        {
             // Only a remark after a name: `(예측)` alone is the name.
             Some(head) if !head.trim().is_empty() => head,
             _ => t,
@@ -689,9 +697,9 @@ pub fn classify_heading(src: &str, text: Span, config: &Config) -> HeadingKind {
         // `Stage 1 — Stage Exit Contract` is stage 1's subsection.
         if let HeadingKind::Stage { title, .. } = &kind {
             let sub = src.get(title.clone()).map(|t| plan_label(t, config));
-            if let Some(sub @ (HeadingKind::Stepwise
-            | HeadingKind::ExitContract
-            | HeadingKind::Validation)) = sub
+            if let Some(
+                sub @ (HeadingKind::Stepwise | HeadingKind::ExitContract | HeadingKind::Validation),
+            ) = sub
             {
                 return sub;
             }
@@ -806,8 +814,13 @@ fn stage_heading(offset: usize, rest: &str, config: &Config) -> Option<HeadingKi
     } else {
         return None;
     };
-    let title_end = (offset + rest.trim_end().trim_end_matches(['*', '_']).trim_end().len())
-        .max(offset + title_rel);
+    let title_end = (offset
+        + rest
+            .trim_end()
+            .trim_end_matches(['*', '_'])
+            .trim_end()
+            .len())
+    .max(offset + title_rel);
     Some(HeadingKind::Stage {
         number,
         number_range,
@@ -1069,7 +1082,9 @@ pub fn build_blocks<'b>(
                         map.table = Some(map_table(src, t));
                     }
                 }
-                Scope::Stage { sub: Some((sub, _)) } => {
+                Scope::Stage {
+                    sub: Some((sub, _)),
+                } => {
                     let Some(stage) = open_stage.and_then(|i| plan.stages.get_mut(i)) else {
                         continue;
                     };
@@ -1156,13 +1171,17 @@ pub fn build_blocks<'b>(
                 } = scope
                 {
                     let Some(i) = open_stage else { continue };
-                    let Some(c) = plan.stages.get_mut(i).and_then(|s| s.exit_contract.as_mut())
+                    let Some(c) = plan
+                        .stages
+                        .get_mut(i)
+                        .and_then(|s| s.exit_contract.as_mut())
                     else {
                         continue;
                     };
                     c.content_end = c.content_end.max(p.end);
                     if c.predicted.is_none() {
-                        if let Some((found, at_label)) = predicted_in_paragraph(src, p.clone(), config)
+                        if let Some((found, at_label)) =
+                            predicted_in_paragraph(src, p.clone(), config)
                         {
                             c.predicted = Some(found);
                             if at_label {
@@ -1267,7 +1286,13 @@ fn map_table(src: &str, t: &Table) -> MapTable {
         title: find_column(&names, &["title", "name", "stage title", "stage name"]),
         depends_on: find_column(
             &names,
-            &["depends-on", "deps", "dependencies", "depends", "dependency"],
+            &[
+                "depends-on",
+                "deps",
+                "dependencies",
+                "depends",
+                "dependency",
+            ],
         ),
         steps: find_column(
             &names,
@@ -1599,28 +1624,26 @@ fn predicted_in_paragraph(
 
 /// A two-column table row whose first cell is the predicted-files label.
 fn predicted_in_table(src: &str, t: &Table, config: &Config) -> Option<PredictedFiles> {
-    std::iter::once(&t.header)
-        .chain(&t.rows)
-        .find_map(|row| {
-            let [label, paths] = row.cells.as_slice() else {
-                return None;
-            };
-            let text = src.get(label.range.clone())?;
-            let name = normalize_label(text);
-            let with_colon = format!("{text}:");
-            if !label_is(&name, &PREDICTED_LABELS, config, "Predicted files")
-                && predicted_label_end(&with_colon, config).is_none()
-            {
-                return None;
-            }
-            let mut files = Vec::new();
-            collect_paths(src, paths.range.clone(), &mut files);
-            Some(PredictedFiles {
-                item: row.range.clone(),
-                text: row.range.clone(),
-                files,
-            })
+    std::iter::once(&t.header).chain(&t.rows).find_map(|row| {
+        let [label, paths] = row.cells.as_slice() else {
+            return None;
+        };
+        let text = src.get(label.range.clone())?;
+        let name = normalize_label(text);
+        let with_colon = format!("{text}:");
+        if !label_is(&name, &PREDICTED_LABELS, config, "Predicted files")
+            && predicted_label_end(&with_colon, config).is_none()
+        {
+            return None;
+        }
+        let mut files = Vec::new();
+        collect_paths(src, paths.range.clone(), &mut files);
+        Some(PredictedFiles {
+            item: row.range.clone(),
+            text: row.range.clone(),
+            files,
         })
+    })
 }
 
 fn verification_rows(src: &str, t: &Table) -> Vec<VerificationRow> {
@@ -1839,9 +1862,15 @@ mod tests {
 
     #[test]
     fn heading_names_with_notes_and_repeated_stages() {
-        assert_eq!(kind("4.5 Stage Map (depends-on DAG)"), HeadingKind::StageMap);
+        assert_eq!(
+            kind("4.5 Stage Map (depends-on DAG)"),
+            HeadingKind::StageMap
+        );
         assert_eq!(kind("Stage Map — v2"), HeadingKind::StageMap);
-        assert_eq!(kind("Stage 1 — Stage Exit Contract"), HeadingKind::ExitContract);
+        assert_eq!(
+            kind("Stage 1 — Stage Exit Contract"),
+            HeadingKind::ExitContract
+        );
         assert_eq!(kind("`Stage-Validation`"), HeadingKind::Validation);
         assert_eq!(normalize_label("  **Steps (effective)**: "), "steps");
         assert_eq!(normalize_label("step_count"), "step count");
@@ -1862,7 +1891,10 @@ mod tests {
     #[test]
     fn flat_stages_keep_their_subsections_across_other_headings() {
         let src = "## Stage Map\n### Stage 1: a\n### Stepwise Execution Order\n### Rollback\ntext\n### Stage 1 — Stage Exit Contract\n### Stage Validation\n### Stage 2: b\n";
-        assert_eq!(stages(src), [(1, true, true, true), (2, false, false, false)]);
+        assert_eq!(
+            stages(src),
+            [(1, true, true, true), (2, false, false, false)]
+        );
     }
 
     #[test]
@@ -1874,19 +1906,30 @@ mod tests {
         assert_eq!(rows[0].stage.value(), Some(&1));
         assert_eq!(rows[0].deps().len(), 0);
         assert!(rows[0].depends_on.value().is_some());
-        assert_eq!(rows[1].deps().iter().map(|d| d.stage).collect::<Vec<_>>(), [1]);
+        assert_eq!(
+            rows[1].deps().iter().map(|d| d.stage).collect::<Vec<_>>(),
+            [1]
+        );
         assert_eq!(&src[rows[1].deps()[0].range.clone()], "1");
         assert_eq!(rows[1].steps.value(), Some(&3));
-        let alt = src.replace("depends_on", "`depends-on`").replace("Steps (effective)", "step_count");
+        let alt = src
+            .replace("depends_on", "`depends-on`")
+            .replace("Steps (effective)", "step_count");
         let plan = parse(&alt, &Config::default());
         assert_eq!(plan.map_rows()[1].steps.value(), Some(&3));
         assert_eq!(plan.map_rows()[1].deps().len(), 1);
     }
 
     fn predicted(contract: &str) -> Vec<String> {
-        let src = format!("## Stage Map\n### Stage 1: a\n#### Stage Exit Contract\n{contract}\n#### Stage Validation\n- ok\n");
+        let src = format!(
+            "## Stage Map\n### Stage 1: a\n#### Stage Exit Contract\n{contract}\n#### Stage Validation\n- ok\n"
+        );
         let plan = parse(&src, &Config::default());
-        plan.stages[0].predicted().iter().map(|p| p.path.clone()).collect()
+        plan.stages[0]
+            .predicted()
+            .iter()
+            .map(|p| p.path.clone())
+            .collect()
     }
 
     #[test]

@@ -167,7 +167,11 @@ fn corpus_reports_its_hand_written_expectations() {
         .into_iter()
         .filter(|p| p.starts_with("fixtures/corpus"))
         .collect();
-    assert!(corpus.len() >= 40, "the corpus has {} documents", corpus.len());
+    assert!(
+        corpus.len() >= 40,
+        "the corpus has {} documents",
+        corpus.len()
+    );
     let mut problems = Vec::new();
     for rel in corpus {
         let Some(want) = expectations(&rel) else {

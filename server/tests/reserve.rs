@@ -498,10 +498,12 @@ fn rows_go_out_in_ascending_stage_order_with_one_python_isoformat_timestamp() {
     // zero fraction)
     let fits = |shape: &str| {
         stamp.len() == shape.len()
-            && stamp.bytes().zip(shape.bytes()).all(|(c, p)| if p == b'9' {
-                c.is_ascii_digit()
-            } else {
-                c == p
+            && stamp.bytes().zip(shape.bytes()).all(|(c, p)| {
+                if p == b'9' {
+                    c.is_ascii_digit()
+                } else {
+                    c == p
+                }
             })
     };
     assert!(

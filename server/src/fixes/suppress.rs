@@ -116,10 +116,17 @@ mod tests {
     fn a_table_row_gets_a_region_around_its_table() {
         let (out, after) = fixed(PLAN, "depends-on-unknown");
         assert!(
-            out.starts_with("## Stage Map\r\n<!-- okstra-lsp-disable depends-on-unknown -->\r\n| Stage |"),
+            out.starts_with(
+                "## Stage Map\r\n<!-- okstra-lsp-disable depends-on-unknown -->\r\n| Stage |"
+            ),
             "{out}"
         );
-        assert!(out.contains("| 2 | b | 7 | 1 |\r\n<!-- okstra-lsp-enable depends-on-unknown -->\r\n\r\n"), "{out}");
+        assert!(
+            out.contains(
+                "| 2 | b | 7 | 1 |\r\n<!-- okstra-lsp-enable depends-on-unknown -->\r\n\r\n"
+            ),
+            "{out}"
+        );
         assert_eq!(after, ["exit-contract-no-files"]);
     }
 }

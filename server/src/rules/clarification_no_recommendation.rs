@@ -18,15 +18,17 @@ pub const RULE: Rule = Rule {
 /// `Recommendation:` / `권장:`) followed by an answer.
 fn has_recommendation(text: &str) -> bool {
     let lower = text.to_lowercase().replace("**", "").replace("__", "");
-    ["recommended", "recommendation", "권장"].iter().any(|label| {
-        lower.match_indices(label).any(|(at, _)| {
-            let rest = lower[at + label.len()..].trim_start();
-            let rest = rest.strip_prefix("answer").map_or(rest, str::trim_start);
-            rest.strip_prefix(':')
-                .or_else(|| rest.strip_prefix('：'))
-                .is_some_and(|answer| !answer.trim().is_empty())
+    ["recommended", "recommendation", "권장"]
+        .iter()
+        .any(|label| {
+            lower.match_indices(label).any(|(at, _)| {
+                let rest = lower[at + label.len()..].trim_start();
+                let rest = rest.strip_prefix("answer").map_or(rest, str::trim_start);
+                rest.strip_prefix(':')
+                    .or_else(|| rest.strip_prefix('：'))
+                    .is_some_and(|answer| !answer.trim().is_empty())
+            })
         })
-    })
 }
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {
@@ -79,7 +81,11 @@ mod tests {
         ] {
             assert!(super::has_recommendation(ok), "{ok}");
         }
-        for bad in ["Recommended:", "no recommendation here", "Recommended answer:  "] {
+        for bad in [
+            "Recommended:",
+            "no recommendation here",
+            "Recommended answer:  ",
+        ] {
             assert!(!super::has_recommendation(bad), "{bad}");
         }
     }

@@ -25,7 +25,12 @@ fn check(ctx: &Context, out: &mut Vec<Finding>) {
         return;
     };
     let Some(t) = &c.table else { return };
-    if !ctx.plan.verification.as_ref().is_some_and(|v| v.table.is_some()) {
+    if !ctx
+        .plan
+        .verification
+        .as_ref()
+        .is_some_and(|v| v.table.is_some())
+    {
         return;
     }
     let referenced: HashSet<u32> = ctx
@@ -71,7 +76,8 @@ mod tests {
     fn silent_without_a_verification_table() {
         let src = "## Stage Map\n## 5. Clarification Items\n| ID | Kind | Statement | Expected form | Blocks |\n|---|---|---|---|---|\n| C-1 | d | s | e | approval |\n";
         assert!(run(&super::RULE, src).is_empty());
-        let heading_only = src.replace("## 5.", "### 4.5.9 Plan Body Verification\nNot run.\n## 5.");
+        let heading_only =
+            src.replace("## 5.", "### 4.5.9 Plan Body Verification\nNot run.\n## 5.");
         assert!(run(&super::RULE, &heading_only).is_empty());
     }
 }

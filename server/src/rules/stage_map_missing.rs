@@ -61,7 +61,13 @@ mod tests {
         assert_eq!(hits[0].0, "### Stage 1: a");
         assert!(hits[0].1.contains("1 stage section(s)"), "{}", hits[0].1);
         // A tutorial's stages carry no plan subsection.
-        assert!(run(&super::RULE, "# Docker\n## Stage 1: Setup\n## Stage 2: Build\n").is_empty());
+        assert!(
+            run(
+                &super::RULE,
+                "# Docker\n## Stage 1: Setup\n## Stage 2: Build\n"
+            )
+            .is_empty()
+        );
         assert!(run(&super::RULE, "## Stage Map\n### Stage 1: a\n").is_empty());
         assert!(run(&super::RULE, "# Just notes\nStage 1 is fine.\n").is_empty());
     }

@@ -212,11 +212,7 @@ pub fn apply(src: &str, findings: &mut Vec<Finding>, report_unused: bool) {
             if unused.is_empty() {
                 continue;
             }
-            let unknown: Vec<&String> = d
-                .codes
-                .iter()
-                .filter(|c| !super::is_code(c))
-                .collect();
+            let unknown: Vec<&String> = d.codes.iter().filter(|c| !super::is_code(c)).collect();
             let note = if unknown.is_empty() {
                 String::new()
             } else {
@@ -288,7 +284,10 @@ mod tests {
     #[test]
     fn next_line_silences_only_its_codes_on_the_next_line() {
         let src = "<!-- okstra-lsp-disable-next-line a, b -->\nX1\nX2\n";
-        let out = run(src, vec![f("a", src, "X1"), f("c", src, "X1"), f("a", src, "X2")]);
+        let out = run(
+            src,
+            vec![f("a", src, "X1"), f("c", src, "X1"), f("a", src, "X2")],
+        );
         assert_eq!(
             out,
             [
@@ -318,7 +317,11 @@ mod tests {
         let mut findings = vec![];
         apply(src, &mut findings, true);
         assert_eq!(findings.len(), 1);
-        assert!(findings[0].message.contains("no okstra-lsp code"), "{}", findings[0].message);
+        assert!(
+            findings[0].message.contains("no okstra-lsp code"),
+            "{}",
+            findings[0].message
+        );
         let mut quiet = vec![];
         apply(src, &mut quiet, false);
         assert!(quiet.is_empty());
