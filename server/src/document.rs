@@ -280,11 +280,14 @@ impl Document {
             self.plan.shift_except(e, None, &self.text);
             return true;
         };
-        let Some(range) = self.plan.part_range_after(part, e, &self.text) else {
-            return false;
-        };
-        let blocks = self.outline.blocks_in(range);
-        match self.plan.splice(part, e, &self.text, &blocks, config) {
+        let outline = &self.outline;
+        match self.plan.splice(
+            part,
+            e,
+            &self.text,
+            |range| outline.blocks_in(range),
+            config,
+        ) {
             None => false,
             Some(Spliced::Stage {
                 index,

@@ -211,35 +211,34 @@ impl Plan {
     /// holds the edit `e`) is re-derived from: its heading to its end moved
     /// across the edit. A scope that ran to the end of the document still
     /// does (found by cargo fuzz, twice).
-    pub fn part_range_after(&self, part: Part, e: &EditShift, src: &str) -> Option<Span> {
-        let old_len = (src.len() as isize - e.delta()).max(0) as usize;
+    fn part_range_after(&self, part: Part, e: &EditShift, src: &str) -> Option<Span> {
         let scope = self.part_scope(part)?;
-        let mut end = scope.end;
-        let ran_to_end = match part {
-            Part::Stage(i) => self.stages.get(i).is_some_and(|s| s.to_document_end),
-            _ => scope.end >= old_len,
-        };
-        e.end(&mut end);
         let end = match part {
-            Part::Stage(_) if ran_to_end => trimmed_end(src),
-            // A section never runs past the document's last non-blank byte.
-            Part::Stage(_) => end.min(trimmed_end(src)),
-            _ if ran_to_end => src.len(),
-            _ => end,
+            Part::Stage(i) if self.stages.get(i).is_some_and(|s| s.to_document_end) => {
+                trimmed_end(src)
+            }
+            Part::Stage(_) => {
+                let mut end = scope.end;
+                e.end(&mut end);
+                // A section never runs past the document's last non-blank byte.
+                end.min(trimmed_end(src))
+            }
+            _ => scope_end_after(scope.end, e, src.len()),
         };
         Some(scope.start..end.max(scope.start))
     }
 
-    /// Re-derives `part` (which holds the edit `e`) from `blocks`, the
-    /// outline's blocks in `part_range_after`, and moves every other part
-    /// across the edit. None, with the plan untouched, when the blocks no
-    /// longer make exactly that part (the caller rebuilds everything).
+    /// Re-derives `part` (which holds the edit `e`) from the outline's blocks
+    /// in the range it now spans (`blocks_in` gives them), and moves every
+    /// other part across the edit. None, with the plan untouched, when the
+    /// blocks no longer make exactly that part (the caller rebuilds
+    /// everything).
     pub fn splice(
         &mut self,
         part: Part,
         e: &EditShift,
         src: &str,
-        blocks: &[Block],
+        blocks_in: impl FnOnce(Span) -> Vec<Block>,
         config: &Config,
     ) -> Option<Spliced> {
         let range = self.part_range_after(part, e, src)?;
@@ -247,7 +246,8 @@ impl Plan {
             (Part::Stage(_), Some(m)) => Start::Region(m.heading_level),
             _ => Start::Document,
         };
-        let mut rebuilt = build_blocks(src, blocks, config, range.end, start);
+        let blocks = blocks_in(range.clone());
+        let mut rebuilt = build_blocks(src, &blocks, config, range.end, start);
         let parts = rebuilt.stages.len()
             + usize::from(rebuilt.stage_map.is_some())
             + usize::from(rebuilt.verification.is_some())
@@ -307,24 +307,13 @@ impl Plan {
     /// text).
     pub fn shift_except(&mut self, e: &EditShift, except: Option<Part>, src: &str) {
         let new_len = src.len();
-        let old_len = (new_len as isize - e.delta()).max(0) as usize;
-        let to_end = |scope: &mut Span| {
-            let ran_to_end = scope.end >= old_len;
-            scope.shift(e);
-            if ran_to_end {
-                scope.end = new_len;
-            }
-        };
         // A Stage Map that ends before the edit does not move (its 1,000
         // rows need not be looked at).
         if except != Some(Part::Map) {
-            if let Some(m) = self.stage_map.as_mut() {
-                if m.scope.end >= e.start {
-                    let mut scope = m.scope.clone();
-                    to_end(&mut scope);
-                    m.shift(e);
-                    m.scope = scope;
-                }
+            if let Some(m) = self.stage_map.as_mut().filter(|m| m.scope.end >= e.start) {
+                let end = scope_end_after(m.scope.end, e, new_len);
+                m.shift(e);
+                m.scope.end = end;
             }
         }
         for (i, s) in self.stages.iter_mut().enumerate() {
@@ -339,22 +328,33 @@ impl Plan {
         }
         if except != Some(Part::Verification) {
             if let Some(v) = self.verification.as_mut() {
-                let mut scope = v.scope.clone();
-                to_end(&mut scope);
+                let end = scope_end_after(v.scope.end, e, new_len);
                 v.shift(e);
-                v.scope = scope;
+                v.scope.end = end;
             }
         }
         if except != Some(Part::Clarifications) {
             if let Some(c) = self.clarifications.as_mut() {
-                let mut scope = c.scope.clone();
-                to_end(&mut scope);
+                let end = scope_end_after(c.scope.end, e, new_len);
                 c.shift(e);
-                c.scope = scope;
+                c.scope.end = end;
             }
         }
         self.open_questions.shift(e);
     }
+}
+
+/// Where a scope that ended at `end` ends after the edit `e` (`new_len`: the
+/// edited text's length): one that ran to the end of the document still
+/// does, also when the edit appended to it.
+fn scope_end_after(end: usize, e: &EditShift, new_len: usize) -> usize {
+    let old_len = (new_len as isize - e.delta()).max(0) as usize;
+    if end >= old_len {
+        return new_len;
+    }
+    let mut end = end;
+    e.end(&mut end);
+    end
 }
 
 /// A cell value: absent (no such column), unreadable, or read.
