@@ -677,9 +677,10 @@ fn skip_number_prefix(text: &str) -> usize {
     }
 }
 
+/// Whether `label` (a `normalize_label` key) is one of `canonical` (written
+/// as keys: this runs for every heading) or a configured alias.
 fn label_is(label: &str, canonical: &[&str], config: &Config, key: &str) -> bool {
-    canonical.iter().any(|c| normalize_label(c) == label)
-        || config.aliases(key).iter().any(|a| a == label)
+    canonical.contains(&label) || config.aliases(key).iter().any(|a| a == label)
 }
 
 /// The separators that may follow a heading's name and start a note
@@ -1532,11 +1533,14 @@ fn step_rows(src: &str, t: &Table) -> StepRows {
     }
 }
 
+/// The predicted-files labels of plan-format §2 as `normalize_label` keys
+/// (`Added/modified files (predicted)` and `추가/변경된 파일 (예측)` lose their
+/// remark).
 const PREDICTED_LABELS: [&str; 4] = [
     "predicted added/modified files",
-    "added/modified files (predicted)",
+    "added/modified files",
     "predicted files",
-    "추가/변경된 파일 (예측)",
+    "추가/변경된 파일",
 ];
 
 /// Where the paths start in a predicted-files line: after its label and the
@@ -1933,10 +1937,19 @@ mod tests {
     }
 
     #[test]
+    fn canonical_labels_are_written_as_keys() {
+        for label in PREDICTED_LABELS {
+            assert_eq!(normalize_label(label), label);
+        }
+    }
+
+    #[test]
     fn predicted_files_lines_in_every_form() {
         let want = ["src/a.rs", "src/b.rs"];
         for contract in [
             "- Predicted added/modified files: `src/a.rs`, `src/b.rs`",
+            "- Added/modified files (predicted): `src/a.rs`, `src/b.rs`",
+            "- 추가/변경된 파일 (예측): `src/a.rs`, `src/b.rs`",
             "Predicted added/modified files: `src/a.rs`, `src/b.rs`",
             "**Predicted added/modified files**: `src/a.rs`, `src/b.rs`",
             "- **Predicted files:** `src/a.rs`, `src/b.rs`",
