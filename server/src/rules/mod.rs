@@ -124,15 +124,6 @@ pub fn is_code(code: &str) -> bool {
     codes().any(|c| c == code)
 }
 
-/// The one-line summary of any code.
-pub fn summary(code: &str) -> Option<&'static str> {
-    match code {
-        UNUSED_SUPPRESSION => Some(suppress::SUMMARY),
-        DOCUMENT_TOO_LARGE => Some("the document is over the size limit and is not analysed"),
-        _ => rule(code).map(|r| r.summary),
-    }
-}
-
 /// A problem found in a plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {

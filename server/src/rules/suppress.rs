@@ -15,8 +15,6 @@ use crate::model::Span;
 
 pub const UNUSED_SUPPRESSION: &str = "unused-suppression";
 
-pub const SUMMARY: &str = "an `okstra-lsp-disable` comment silences nothing";
-
 const PREFIX: &str = "okstra-lsp-";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
