@@ -469,21 +469,16 @@ impl GlobPattern {
     /// final `/`): the folder taken as `dir/**`.
     fn meets_folder(&self, dir: &str) -> bool {
         let folder: Vec<&str> = segments(dir).chain(["**"]).collect();
-        self.alternatives.iter().any(|alt| {
-            let alt: Vec<&str> = alt.iter().map(String::as_str).collect();
-            segments_meet(&alt, &folder)
-        })
+        self.alternatives
+            .iter()
+            .any(|alt| segments_meet(alt, &folder))
     }
 
     /// Whether some path could match both globs.
     fn meets(&self, other: &GlobPattern) -> bool {
-        self.alternatives.iter().any(|x| {
-            let x: Vec<&str> = x.iter().map(String::as_str).collect();
-            other.alternatives.iter().any(|y| {
-                let y: Vec<&str> = y.iter().map(String::as_str).collect();
-                segments_meet(&x, &y)
-            })
-        })
+        self.alternatives
+            .iter()
+            .any(|x| other.alternatives.iter().any(|y| segments_meet(x, y)))
     }
 }
 
@@ -498,7 +493,7 @@ fn segments(path: &str) -> impl Iterator<Item = &str> {
 /// matches any run of segments, two single segments must be able to match
 /// a common name (`segment_meets`). A search over (position in x, position
 /// in y), so at most `(x.len() + 1) * (y.len() + 1)` states.
-fn segments_meet(x: &[&str], y: &[&str]) -> bool {
+fn segments_meet(x: &[impl AsRef<str>], y: &[impl AsRef<str>]) -> bool {
     let width = y.len() + 1;
     let mut seen = vec![false; (x.len() + 1) * width];
     let mut stack = vec![(0usize, 0usize)];
@@ -509,7 +504,7 @@ fn segments_meet(x: &[&str], y: &[&str]) -> bool {
         if i == x.len() && j == y.len() {
             return true;
         }
-        let (a, b) = (x.get(i).copied(), y.get(j).copied());
+        let (a, b) = (x.get(i).map(AsRef::as_ref), y.get(j).map(AsRef::as_ref));
         // `**` matching nothing.
         if a == Some("**") {
             stack.push((i + 1, j));
