@@ -170,7 +170,7 @@ fn word(src: &str, range: Span, out: &mut Vec<PredictedPath>) {
         return;
     }
     let span = from[lo]..from[lo + s.len() - 1] + 1;
-    push(s, span, out);
+    push_normalised(path, span, out);
 }
 
 /// Ends in a dot and one or more alphanumerics (`README.md`, `.env`).
@@ -181,15 +181,16 @@ fn has_extension(path: &str) -> bool {
 }
 
 fn push(raw: &str, range: Span, out: &mut Vec<PredictedPath>) {
-    if crate::model::is_none_marker(raw) {
-        return;
+    if !crate::model::is_none_marker(raw) {
+        push_normalised(normalize_path(raw), range, out);
     }
-    let path = normalize_path(raw);
-    if path.is_empty() {
-        return;
+}
+
+fn push_normalised(path: String, range: Span, out: &mut Vec<PredictedPath>) {
+    if !path.is_empty() {
+        let kind = path_kind(&path);
+        out.push(PredictedPath { path, range, kind });
     }
-    let kind = path_kind(&path);
-    out.push(PredictedPath { path, range, kind });
 }
 
 /// plan-format §2: leading `./` removed, `\` -> `/`, doubled `/` collapsed.
