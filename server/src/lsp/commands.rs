@@ -1,7 +1,7 @@
 //! Run-batch commands (`okstra.previewRunBatch`, `okstra.reserveRunBatch`),
 //! the Stage Map code lens and the per-row readiness inlay hints.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -89,26 +89,17 @@ fn consumers_path(uri: &Uri, roots: &[PathBuf]) -> Result<PathBuf> {
 /// The server's run-root boundary (plan-format §6): `consumers.jsonl` is read
 /// and written, and git runs for its `head_commit`, only when the run root
 /// (the plan file's grandparent folder) lies inside one of the workspace
-/// folders `roots` (or is one). Both sides are canonicalised first, so a
-/// symbolic link cannot lead out; with no workspace folder nothing is inside.
+/// folders `roots` (or is one; resolved, as the server keeps them). The run
+/// root is resolved too, so a symbolic link cannot lead out; with no
+/// workspace folder nothing is inside.
 /// The CLI has no such boundary: it takes the path it is given.
 pub(super) fn run_root_inside(
     run_root: &Path,
     roots: &[PathBuf],
 ) -> std::result::Result<(), String> {
-    let canonical = run_root
-        .canonicalize()
-        .unwrap_or_else(|_| run_root.to_path_buf());
-    // A path that cannot be resolved must not climb out with `..`.
-    let climbs = canonical.components().any(|c| c == Component::ParentDir);
-    let inside = !climbs
-        && roots.iter().any(|root| {
-            let root = root.canonicalize().unwrap_or_else(|_| root.clone());
-            canonical.starts_with(root)
-        });
-    if inside {
+    let Err(canonical) = super::inside_roots(run_root, roots) else {
         return Ok(());
-    }
+    };
     let none = if roots.is_empty() {
         " (the client named no local workspace folder)"
     } else {
@@ -389,10 +380,14 @@ mod tests {
     #[test]
     fn symbolic_links_are_resolved_on_both_sides() {
         let l = Layout::new("links");
-        // A workspace folder named through a link to the real folder.
+        // A workspace folder named through a link to the real folder (the
+        // server resolves its folders once, at initialize).
         std::os::unix::fs::symlink(l.at("ws"), l.at("ws-link")).unwrap();
         assert_eq!(
-            run_root_inside(&l.at("ws/runs/demo"), &[l.at("ws-link")]),
+            run_root_inside(
+                &l.at("ws/runs/demo"),
+                &[super::super::canonical(&l.at("ws-link"))]
+            ),
             Ok(())
         );
         assert_eq!(

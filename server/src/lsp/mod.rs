@@ -281,12 +281,7 @@ impl Backend {
         if !restricted {
             return Ok(());
         }
-        let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
-        // A path that cannot be resolved must not climb out with `..`.
-        let climbs = canonical
-            .components()
-            .any(|c| c == std::path::Component::ParentDir);
-        if !climbs && roots.iter().any(|r| canonical.starts_with(r)) {
+        if inside_roots(path, &roots).is_ok() {
             Ok(())
         } else {
             Err(invalid_params(format!(
@@ -417,9 +412,29 @@ fn roots(params: &lsp::InitializeParams) -> (Vec<PathBuf>, bool) {
     let roots = uris
         .into_iter()
         .filter_map(|u| file_path(u).ok())
-        .map(|p| p.canonicalize().unwrap_or(p))
+        .map(|p| canonical(&p))
         .collect();
     (roots, restricted)
+}
+
+/// A path with its symbolic links and `..` resolved, as far as it exists.
+pub(crate) fn canonical(path: &Path) -> PathBuf {
+    path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Whether `path`, resolved, lies inside one of `roots` (resolved already,
+/// as `roots` makes them): Ok, or Err with the resolved path. A path that
+/// cannot be resolved must not climb out with `..`.
+pub(crate) fn inside_roots(path: &Path, roots: &[PathBuf]) -> std::result::Result<(), PathBuf> {
+    let resolved = canonical(path);
+    let climbs = resolved
+        .components()
+        .any(|c| c == std::path::Component::ParentDir);
+    if !climbs && roots.iter().any(|r| resolved.starts_with(r)) {
+        Ok(())
+    } else {
+        Err(resolved)
+    }
 }
 
 impl LanguageServer for Backend {
