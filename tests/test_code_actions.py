@@ -160,15 +160,8 @@ async def test_suppress_quick_fix_silences_one_finding(client, tmp_path):
     finding is gone, nothing else changes, and the server agrees with check."""
     doc = client.open("file:///okstra-e2e/runs/s/planning/plan.md", PLAN)
     published = await doc.published(1)
-    (s9,) = [d for d in published.diagnostics if d.code == "s9-file-overlap"]
-    actions = await client.text_document_code_action_async(
-        T.CodeActionParams(
-            text_document=T.TextDocumentIdentifier(uri=doc.uri),
-            range=s9.range,
-            context=T.CodeActionContext(diagnostics=[s9], only=[T.CodeActionKind.QuickFix]),
-        )
-    )
-    (suppress,) = [a for a in actions if a.title == "Suppress s9-file-overlap on this line"]
+    _, actions = await s9_actions(client, doc)
+    suppress = actions["Suppress s9-file-overlap on this line"]
     before = codes(published.diagnostics)
     version = doc.apply_workspace_edit(suppress.edit)
     after = await doc.published(version)
