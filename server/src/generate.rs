@@ -199,12 +199,9 @@ const PIECES: &[&str] = &[
     "- Predicted added/modified files: `src/a.rs`\n",
 ];
 
-fn boundary(s: &str, mut i: usize) -> usize {
-    i = i.min(s.len());
-    while !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
+/// `i` clamped to `s` and moved back to a character boundary.
+fn boundary(s: &str, i: usize) -> usize {
+    crate::document::floor_char_boundary(s, i.min(s.len()))
 }
 
 /// Replays fuzz input `data` (byte 0 picks the base plan, then each edit
