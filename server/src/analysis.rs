@@ -1,15 +1,25 @@
 //! Whole-plan facts that several rules, fixes and the batch share: the
-//! depends-on graph (petgraph) and the predicted-path overlap index.
+//! depends-on graph (petgraph) with its reachability closure, the cycles
+//! and the predicted-path overlaps.
+//!
+//! Every fact is computed in time near-linear in stages + edges + paths
+//! (plan-format §3 "bounded output"): the closure is a bitset per strongly
+//! connected component, built once per change of the depends-on graph; a
+//! cycle is traced for the first `CYCLES_TRACED` edges only; overlaps are
+//! sparse (see `overlaps`). A plan of thousands of stages that all share one
+//! file costs a few milliseconds, not the millions of pairs it has.
 //!
 //! Invariant: pure functions of the plan model; no LSP types, no I/O.
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
 use globset::{Glob, GlobBuilder, GlobMatcher};
 use petgraph::graphmap::DiGraphMap;
 
-use crate::model::{PathKind, Plan, PredictedPath, Span};
+use crate::model::{Field, PathKind, Plan, Span};
 
 /// The depends-on graph: an edge `a -> b` means "stage a depends on stage b".
 /// Nodes are the Stage Map's stage numbers; self-edges and edges to unknown
@@ -17,27 +27,158 @@ use crate::model::{PathKind, Plan, PredictedPath, Span};
 #[derive(Debug, Clone, Default)]
 pub struct DepGraph {
     pub graph: DiGraphMap<u32, ()>,
+    /// Which stages each stage reaches; `None` over `MAX_CLOSURE_NODES`.
+    closure: Option<Arc<Closure>>,
+    /// What the graph was built from: the closure and everything derived
+    /// from it are kept while an edit leaves this unchanged.
+    shape: Shape,
+}
+
+/// The Stage Map as far as the graph and the overlaps read it: each row's
+/// number and its depends-on (`None` when the cell cannot be read).
+type Shape = Vec<(u32, Option<Vec<u32>>)>;
+
+fn shape(plan: &Plan) -> Shape {
+    plan.map_rows()
+        .iter()
+        .filter_map(|row| {
+            let n = *row.stage.value()?;
+            let deps = match &row.depends_on {
+                Field::Ok(v, _) => Some(v.iter().map(|d| d.stage).collect()),
+                _ => None,
+            };
+            Some((n, deps))
+        })
+        .collect()
+}
+
+/// Above this many stages the closure (stages² bits: 32 MiB here) is not
+/// built: `reaches` searches the graph instead, and overlaps between
+/// unordered stages (`parallel-file-overlap`) are not looked for.
+pub const MAX_CLOSURE_NODES: usize = 16_384;
+
+thread_local! {
+    static CLOSURES_BUILT: Cell<usize> = const { Cell::new(0) };
+}
+
+/// How many reachability closures this thread has built (tests assert that
+/// an edit outside the depends-on graph builds none).
+pub fn closures_built() -> usize {
+    CLOSURES_BUILT.with(Cell::get)
+}
+
+/// Reachability: for each strongly connected component, the bitsets of the
+/// stages it reaches through one or more depends-on links and of those that
+/// reach it. Bit indexes are Stage Map order.
+#[derive(Debug)]
+struct Closure {
+    /// Stage number → bit index.
+    bit: FastMap<u32, usize>,
+    /// Bit index → stage number.
+    number: Vec<u32>,
+    /// Bit index → component.
+    component: Vec<usize>,
+    /// Component → reached stages, `words` u64s each.
+    below: Vec<u64>,
+    /// Component → stages that reach it, `words` u64s each.
+    above: Vec<u64>,
+    words: usize,
+}
+
+impl Closure {
+    fn new(graph: &DiGraphMap<u32, ()>) -> Closure {
+        CLOSURES_BUILT.with(|c| c.set(c.get() + 1));
+        let number: Vec<u32> = graph.nodes().collect();
+        let bit: FastMap<u32, usize> = number.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+        let words = bit.len().div_ceil(64);
+        // Tarjan gives the components sinks first: every component a
+        // component depends on comes before it.
+        let components = petgraph::algo::tarjan_scc(graph);
+        let mut component = vec![0; bit.len()];
+        for (c, members) in components.iter().enumerate() {
+            for n in members {
+                component[bit[n]] = c;
+            }
+        }
+        let propagate = |order: &mut dyn Iterator<Item = usize>, direction| {
+            let mut rows = vec![0u64; components.len() * words];
+            let mut merged = Vec::new();
+            for c in order {
+                let members = &components[c];
+                let mut row = vec![0u64; words];
+                if members.len() > 1 {
+                    for n in members {
+                        set(&mut row, bit[n]);
+                    }
+                }
+                merged.clear();
+                for &n in members {
+                    for next in graph.neighbors_directed(n, direction) {
+                        let d = component[bit[&next]];
+                        if d != c {
+                            set(&mut row, bit[&next]);
+                            merged.push(d);
+                        }
+                    }
+                }
+                merged.sort_unstable();
+                merged.dedup();
+                for &d in &merged {
+                    for (w, x) in row.iter_mut().zip(&rows[d * words..(d + 1) * words]) {
+                        *w |= x;
+                    }
+                }
+                rows[c * words..(c + 1) * words].copy_from_slice(&row);
+            }
+            rows
+        };
+        let below = propagate(&mut (0..components.len()), petgraph::Outgoing);
+        let above = propagate(&mut (0..components.len()).rev(), petgraph::Incoming);
+        Closure {
+            bit,
+            number,
+            component,
+            below,
+            above,
+            words,
+        }
+    }
+
+    fn reaches(&self, from: u32, to: u32) -> Option<bool> {
+        let (&f, &t) = (self.bit.get(&from)?, self.bit.get(&to)?);
+        let row = self.component[f] * self.words;
+        Some(self.below[row + t / 64] >> (t % 64) & 1 == 1)
+    }
+}
+
+fn set(row: &mut [u64], i: usize) {
+    row[i / 64] |= 1 << (i % 64);
 }
 
 impl DepGraph {
     pub fn new(plan: &Plan) -> DepGraph {
+        DepGraph::from_shape(shape(plan))
+    }
+
+    fn from_shape(shape: Shape) -> DepGraph {
         let mut graph = DiGraphMap::new();
-        for row in plan.map_rows() {
-            if let Some(&n) = row.stage.value() {
-                graph.add_node(n);
-            }
+        for (n, _) in &shape {
+            graph.add_node(*n);
         }
-        for row in plan.map_rows() {
-            let Some(&n) = row.stage.value() else {
-                continue;
-            };
-            for dep in row.deps() {
-                if dep.stage != n && graph.contains_node(dep.stage) {
-                    graph.add_edge(n, dep.stage, ());
+        for (n, deps) in &shape {
+            for &dep in deps.iter().flatten() {
+                if dep != *n && graph.contains_node(dep) {
+                    graph.add_edge(*n, dep, ());
                 }
             }
         }
-        DepGraph { graph }
+        let closure =
+            (graph.node_count() <= MAX_CLOSURE_NODES).then(|| Arc::new(Closure::new(&graph)));
+        DepGraph {
+            graph,
+            closure,
+            shape,
+        }
     }
 
     /// Whether `from` depends on `to`, directly or through other stages.
@@ -45,7 +186,15 @@ impl DepGraph {
         if from == to {
             return true;
         }
-        self.path(from, to).is_some()
+        match &self.closure {
+            Some(c) => c.reaches(from, to).unwrap_or(false),
+            None => self.path(from, to).is_some(),
+        }
+    }
+
+    /// Whether `reaches` answers from the closure (not by a search).
+    pub fn has_closure(&self) -> bool {
+        self.closure.is_some()
     }
 
     /// A shortest depends-on path from `from` to `to` (both included).
@@ -76,9 +225,10 @@ impl DepGraph {
         None
     }
 
-    /// Every edge that lies on a cycle, with one whole cycle through it
-    /// (`[a, b, …, a]`, each stage depending on the next).
-    pub fn cycle_edges(&self) -> Vec<(u32, u32, Vec<u32>)> {
+    /// Every edge that lies on a cycle, in document order (of its
+    /// depends-on entry); the first `CYCLES_TRACED` carry a shortest whole
+    /// cycle through them.
+    pub fn cycle_edges(&self, plan: &Plan) -> Vec<CycleEdge> {
         let mut out = Vec::new();
         for scc in petgraph::algo::tarjan_scc(&self.graph) {
             if scc.len() < 2 {
@@ -86,22 +236,32 @@ impl DepGraph {
             }
             let members: BTreeSet<u32> = scc.iter().copied().collect();
             for &a in &members {
-                let mut targets: Vec<u32> = self
-                    .graph
-                    .neighbors(a)
-                    .filter(|b| members.contains(b))
-                    .collect();
-                targets.sort_unstable();
-                for b in targets {
-                    if let Some(back) = self.path(b, a) {
-                        let mut cycle = vec![a];
-                        cycle.extend(back);
-                        out.push((a, b, cycle));
-                    }
+                for b in self.graph.neighbors(a).filter(|b| members.contains(b)) {
+                    out.push(CycleEdge {
+                        from: a,
+                        to: b,
+                        cycle: Vec::new(),
+                        len: 0,
+                        component: members.len(),
+                    });
                 }
             }
         }
-        out.sort();
+        let at = |e: &CycleEdge| {
+            plan.map_row(e.from)
+                .and_then(|r| r.deps().iter().find(|d| d.stage == e.to))
+                .map_or(usize::MAX, |d| d.range.start)
+        };
+        out.sort_by_key(|e| (at(e), e.from, e.to));
+        for e in out.iter_mut().take(CYCLES_TRACED) {
+            if let Some(back) = self.path(e.to, e.from) {
+                e.len = back.len() + 1;
+                e.cycle = std::iter::once(e.from)
+                    .chain(back)
+                    .take(CYCLE_PREFIX)
+                    .collect();
+            }
+        }
         out
     }
 
@@ -109,6 +269,30 @@ impl DepGraph {
     pub fn would_cycle(&self, from: u32, to: u32) -> bool {
         from == to || self.reaches(to, from)
     }
+}
+
+/// How many cycle edges get a traced cycle (one graph search each): more
+/// than a rule reports (`rules::MAX_PER_RULE`), so every shown finding has
+/// one unless suppression comments hide dozens of them.
+pub const CYCLES_TRACED: usize = 256;
+
+/// How much of a traced cycle is kept: more than a message names.
+const CYCLE_PREFIX: usize = 40;
+
+/// An edge of the depends-on graph that lies on a cycle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CycleEdge {
+    pub from: u32,
+    pub to: u32,
+    /// The start of a shortest whole cycle through the edge,
+    /// `[from, to, …, from]`, at most `CYCLE_PREFIX` stages; empty when the
+    /// edge was not traced.
+    pub cycle: Vec<u32>,
+    /// The length of that whole list (0 when not traced).
+    pub len: usize,
+    /// How many stages depend on each other around this edge (its strongly
+    /// connected component).
+    pub component: usize,
 }
 
 /// Two stages whose predicted files overlap, with the paths that do.
@@ -147,279 +331,396 @@ pub struct PathPair {
 #[derive(Debug, Clone, Default)]
 pub struct Facts {
     pub graph: DepGraph,
-    /// Every edge on a cycle, with a whole cycle through it.
-    pub cycles: Vec<(u32, u32, Vec<u32>)>,
+    /// Every edge on a cycle (see `DepGraph::cycle_edges`).
+    pub cycles: Vec<CycleEdge>,
     pub overlaps: Vec<Overlap>,
-    /// The predicted paths by place, built at the first change of one
-    /// stage's paths and kept up to date after it (see `refresh_stage`).
-    paths: Option<PathIndex>,
 }
 
 impl Facts {
     pub fn new(plan: &Plan) -> Facts {
         let graph = DepGraph::new(plan);
-        let cycles = graph.cycle_edges();
+        let cycles = graph.cycle_edges(plan);
+        let overlaps = overlaps(plan, &graph);
         Facts {
             graph,
             cycles,
-            overlaps: overlaps(plan),
-            paths: None,
+            overlaps,
         }
     }
 
-    /// After a Stage Map change: the graph and cycles again, overlaps kept.
+    /// After a Stage Map change. The graph, its closure, the cycles and the
+    /// overlaps are redone only when a row's number or depends-on changed;
+    /// a title or step-count edit keeps them all.
     pub fn refresh_graph(&mut self, plan: &Plan) {
-        self.graph = DepGraph::new(plan);
-        self.cycles = self.graph.cycle_edges();
-    }
-
-    /// After a predicted-files change: the overlaps again.
-    pub fn refresh_overlaps(&mut self, plan: &Plan) {
-        self.overlaps = overlaps(plan);
-        self.paths = None;
-    }
-
-    /// After the predicted files of `plan.stages[i]` alone changed (nothing
-    /// else did: same stages, same numbers): the overlaps again, redoing
-    /// only that stage's pairs. The same result as `refresh_overlaps` (a
-    /// test compares them); globs anywhere take the long way.
-    pub fn refresh_stage(&mut self, plan: &Plan, i: usize) {
-        let Some(stage) = plan.stages.get(i) else {
-            return self.refresh_overlaps(plan);
-        };
-        if !plan
-            .stage(stage.number)
-            .is_some_and(|s| std::ptr::eq(s, stage))
-        {
-            // A second section of its number: its paths are not compared.
+        let now = shape(plan);
+        if now == self.graph.shape {
+            // Same graph, but the depends-on entries may have moved within
+            // the table: the cycles keep their ranges through the plan.
             return;
         }
-        if stage.predicted().iter().any(|p| p.kind == PathKind::Glob) {
-            return self.refresh_overlaps(plan);
-        }
-        let index = self.paths.get_or_insert_with(|| PathIndex::new(plan));
-        if index.globs || index.keys.len() != plan.stages.len() {
-            return self.refresh_overlaps(plan);
-        }
-        index.set(i, stage.predicted());
-        let number = stage.number;
-        self.overlaps.retain(|o| o.a != number && o.b != number);
-        self.overlaps.extend(index.pairs_of(plan, i));
-        let position = |n: u32| plan.stage_position(n).unwrap_or(usize::MAX);
-        self.overlaps
-            .sort_by_key(|o| (position(o.a), position(o.b)));
+        self.graph = DepGraph::from_shape(now);
+        self.cycles = self.graph.cycle_edges(plan);
+        self.overlaps = overlaps(plan, &self.graph);
+    }
+
+    /// After a predicted-files change: the overlaps again (the graph and its
+    /// closure are kept).
+    pub fn refresh_overlaps(&mut self, plan: &Plan) {
+        self.overlaps = overlaps(plan, &self.graph);
     }
 }
 
-/// Predicted paths (globs apart) by place, for finding the overlaps of one
-/// stage without going through all of them.
-#[derive(Debug, Clone, Default)]
-struct PathIndex {
-    /// File path → (stage position, path index).
-    files: BTreeMap<String, Vec<(usize, usize)>>,
-    /// Folder path without its final `/` → (stage position, path index).
-    dirs: BTreeMap<String, Vec<(usize, usize)>>,
-    /// The keys each stage put in (whether a folder, the key).
-    keys: Vec<Vec<(bool, String)>>,
-    /// Some stage predicts a glob (then this index is not used).
-    globs: bool,
+/// One predicted path: (stage order in `plan.stages`, index in its
+/// predicted paths).
+type Entry = (usize, usize);
+
+/// What the overlap search knows of a stage.
+#[derive(Clone, Copy, Default)]
+struct Standing {
+    number: u32,
+    /// Its depends-on is readable and `(none)`.
+    root: bool,
+    /// The first section of its number (duplicates are reported apart and
+    /// their paths not compared).
+    first: bool,
 }
 
-impl PathIndex {
-    fn new(plan: &Plan) -> PathIndex {
+/// The predicted paths by place.
+struct PathIndex<'p> {
+    plan: &'p Plan,
+    /// File path → its holders, in stage order.
+    files: FastMap<&'p str, Vec<Entry>>,
+    /// Folder path without its final `/` → its holders, in stage order.
+    dirs: FastMap<&'p str, Vec<Entry>>,
+    /// Every file and folder key, sorted, for "everything under a folder".
+    sorted: Vec<&'p str>,
+    globs: Vec<(Entry, GlobPattern)>,
+    /// Per file key, per folder key and per glob: the globs that overlap it.
+    glob_files: FastMap<&'p str, Vec<Entry>>,
+    glob_dirs: FastMap<&'p str, Vec<Entry>>,
+    glob_globs: Vec<Vec<Entry>>,
+}
+
+impl<'p> PathIndex<'p> {
+    fn new(plan: &'p Plan, standing: &[Standing]) -> PathIndex<'p> {
         let mut index = PathIndex {
-            keys: vec![Vec::new(); plan.stages.len()],
-            ..PathIndex::default()
+            plan,
+            files: FastMap::default(),
+            dirs: FastMap::default(),
+            sorted: Vec::new(),
+            globs: Vec::new(),
+            glob_files: FastMap::default(),
+            glob_dirs: FastMap::default(),
+            glob_globs: Vec::new(),
         };
-        for (i, s) in plan.stages.iter().enumerate() {
-            if plan.stage(s.number).is_some_and(|f| std::ptr::eq(f, s)) {
-                index.set(i, s.predicted());
+        for (order, s) in plan.stages.iter().enumerate() {
+            if !standing[order].first {
+                continue;
             }
+            for (k, p) in s.predicted().iter().enumerate() {
+                match p.kind {
+                    PathKind::File => index.files.entry(&p.path).or_default().push((order, k)),
+                    PathKind::Dir => index
+                        .dirs
+                        .entry(p.path.trim_end_matches('/'))
+                        .or_default()
+                        .push((order, k)),
+                    PathKind::Glob => index.globs.push(((order, k), GlobPattern::new(&p.path))),
+                }
+            }
+        }
+        index.sorted = index
+            .files
+            .keys()
+            .chain(index.dirs.keys())
+            .copied()
+            .collect();
+        index.sorted.sort_unstable();
+        index.sorted.dedup();
+        // Globs are rare: each is compared with every key and other glob.
+        index.glob_globs = vec![Vec::new(); index.globs.len()];
+        for (gi, (g, pattern)) in index.globs.iter().enumerate() {
+            for key in index.files.keys() {
+                if pattern.matches(key) {
+                    index.glob_files.entry(key).or_default().push(*g);
+                }
+            }
+            for key in index.dirs.keys() {
+                if pattern.meets_folder(key) {
+                    index.glob_dirs.entry(key).or_default().push(*g);
+                }
+            }
+            for (hi, (h, other)) in index.globs.iter().enumerate().skip(gi + 1) {
+                if index.path(*g) == index.path(*h) || pattern.meets(other) {
+                    index.glob_globs[gi].push(*h);
+                    index.glob_globs[hi].push(*g);
+                }
+            }
+        }
+        for list in index
+            .glob_files
+            .values_mut()
+            .chain(index.glob_dirs.values_mut())
+        {
+            list.sort_unstable();
+        }
+        for list in &mut index.glob_globs {
+            list.sort_unstable();
         }
         index
     }
 
-    /// Replaces stage `i`'s paths.
-    fn set(&mut self, i: usize, paths: &[PredictedPath]) {
-        for (dir, key) in std::mem::take(&mut self.keys[i]) {
-            let map = if dir { &mut self.dirs } else { &mut self.files };
-            if let Some(holders) = map.get_mut(&key) {
-                holders.retain(|h| h.0 != i);
-                if holders.is_empty() {
-                    map.remove(&key);
-                }
-            }
-        }
-        for (k, p) in paths.iter().enumerate() {
-            let (dir, key) = match p.kind {
-                PathKind::File => (false, p.path.as_str()),
-                PathKind::Dir => (true, p.path.trim_end_matches('/')),
-                PathKind::Glob => {
-                    self.globs = true;
-                    continue;
-                }
-            };
-            let map = if dir { &mut self.dirs } else { &mut self.files };
-            let holders = map.entry(key.to_string()).or_default();
-            // Kept in (stage, path) order, as a fresh build has them.
-            let at = holders.partition_point(|h| *h < (i, k));
-            holders.insert(at, (i, k));
-            self.keys[i].push((dir, key.to_string()));
-        }
+    fn path(&self, (order, k): Entry) -> &'p str {
+        &self.plan.stages[order].predicted()[k].path
     }
 
-    /// The overlaps between stage `i` and the others, as `overlaps` finds
-    /// them (same pairs, same path pairs, in order).
-    fn pairs_of(&self, plan: &Plan, i: usize) -> Vec<Overlap> {
-        let mut pairs = Pairs::new(plan);
-        fn holders<'m>(
-            map: &'m BTreeMap<String, Vec<(usize, usize)>>,
-            key: &str,
-        ) -> &'m [(usize, usize)] {
-            map.get(key).map_or(&[][..], |v| v.as_slice())
-        }
-        for (k, p) in plan.stages[i].predicted().iter().enumerate() {
-            let x = (i, k);
-            let key = match p.kind {
-                PathKind::File => p.path.as_str(),
-                PathKind::Dir => p.path.trim_end_matches('/'),
-                PathKind::Glob => continue,
-            };
-            // The same place (`src` as a file and `src/` as a folder are
-            // one), and the folders it lies in.
-            for &h in holders(&self.files, key)
-                .iter()
-                .chain(holders(&self.dirs, key))
-            {
-                pairs.add(x, h);
-            }
-            for parent in parents(key) {
-                for &h in holders(&self.dirs, parent) {
-                    pairs.add(x, h);
+    /// Calls `visit` with every list of holders (each in stage order) whose
+    /// paths overlap path `x`: the same place, the folders it lies in,
+    /// what lies under it (a folder), and the globs that overlap it or, for
+    /// a glob, what it overlaps.
+    fn lists(&self, x: Entry, mut visit: impl FnMut(&[Entry])) {
+        let p = &self.plan.stages[x.0].predicted()[x.1];
+        let key = match p.kind {
+            PathKind::File => p.path.as_str(),
+            PathKind::Dir => p.path.trim_end_matches('/'),
+            PathKind::Glob => {
+                let Some(gi) = self.globs.iter().position(|(g, _)| *g == x) else {
+                    return;
+                };
+                let pattern = &self.globs[gi].1;
+                for (key, holders) in &self.files {
+                    if pattern.matches(key) {
+                        visit(holders);
+                    }
                 }
+                for (key, holders) in &self.dirs {
+                    if pattern.meets_folder(key) {
+                        visit(holders);
+                    }
+                }
+                visit(&self.glob_globs[gi]);
+                return;
             }
-            if p.kind == PathKind::Dir && !key.is_empty() {
-                // Everything under the folder: keys that start with `key/`
-                // (`0` is the character after `/`).
-                let (lo, hi) = (format!("{key}/"), format!("{key}0"));
+        };
+        // `src` predicted as a file and `src/` as a folder are one place.
+        let globs = if p.kind == PathKind::File {
+            &self.glob_files
+        } else {
+            &self.glob_dirs
+        };
+        for map in [&self.files, &self.dirs, globs] {
+            if let Some(holders) = map.get(key) {
+                visit(holders);
+            }
+        }
+        for parent in parents(key) {
+            if let Some(holders) = self.dirs.get(parent) {
+                visit(holders);
+            }
+        }
+        if p.kind == PathKind::Dir && !key.is_empty() {
+            // Every key that starts with `key/` (`0` follows `/`).
+            let (lo, hi) = (format!("{key}/"), format!("{key}0"));
+            let from = self.sorted.partition_point(|k| *k < lo.as_str());
+            let to = self.sorted.partition_point(|k| *k < hi.as_str());
+            for under in &self.sorted[from..to] {
                 for map in [&self.files, &self.dirs] {
-                    for (_, hs) in map.range(lo.clone()..hi.clone()) {
-                        for &h in hs {
-                            pairs.add(x, h);
-                        }
+                    if let Some(holders) = map.get(under) {
+                        visit(holders);
                     }
                 }
             }
         }
-        pairs.finish()
     }
 }
 
-/// Finds every pair of stages whose predicted paths overlap, through an index
-/// from path (and each of its parent folders) to the stages that predict it,
-/// so the cost follows the number of shared paths, not stages². Globs are
-/// rare: each is compared with every other path.
-pub fn overlaps(plan: &Plan) -> Vec<Overlap> {
-    // First section of each stage number only: duplicates are reported apart.
+/// The overlaps that matter to the rules, found sparsely: each predicted
+/// path is paired, in each list of paths that overlap it, with
+/// - the nearest earlier `depends-on (none)` stage in the document, when its
+///   own stage is one (S9 and its possible-overlap warning compare roots),
+/// - the nearest earlier stage in Stage Map order that can be ready at the
+///   same moment (neither reaches the other; not both roots), found with
+///   the closure's bitsets, word by word.
+///
+/// So a stage that shares a path with others is always reported against
+/// one of them (the nearest), and n stages that all predict `src/lib.rs`
+/// give n − 1 pairs, not n(n − 1)/2. Each pair then lists every path the
+/// two stages share. Ordered stages are never paired: no rule reports them.
+pub fn overlaps(plan: &Plan, graph: &DepGraph) -> Vec<Overlap> {
     let mut seen = BTreeSet::new();
-    let stages: Vec<(usize, u32, &[PredictedPath])> = plan
+    let standing: Vec<Standing> = plan
         .stages
         .iter()
-        .enumerate()
-        .filter(|(_, s)| seen.insert(s.number))
-        .map(|(i, s)| (i, s.number, s.predicted()))
+        .map(|s| {
+            let row = plan.map_row(s.number);
+            Standing {
+                number: s.number,
+                root: row.is_some_and(|r| matches!(&r.depends_on, Field::Ok(v, _) if v.is_empty())),
+                first: seen.insert(s.number),
+            }
+        })
         .collect();
+    let index = PathIndex::new(plan, &standing);
+    let parallel = graph
+        .closure
+        .as_deref()
+        .map(|c| Parallel::new(c, &standing));
 
-    // Entries are (stage order, path index, path).
-    type Entry<'p> = (usize, usize, &'p PredictedPath);
-    let mut files: FastMap<&str, Vec<Entry>> = FastMap::default();
-    let mut dirs: FastMap<&str, Vec<Entry>> = FastMap::default();
-    let mut globs: Vec<(Entry, GlobPattern)> = Vec::new();
-    for &(order, _, paths) in &stages {
-        for (k, p) in paths.iter().enumerate() {
-            match p.kind {
-                PathKind::File => files
-                    .entry(p.path.as_str())
-                    .or_default()
-                    .push((order, k, p)),
-                PathKind::Dir => dirs
-                    .entry(p.path.trim_end_matches('/'))
-                    .or_default()
-                    .push((order, k, p)),
-                PathKind::Glob => globs.push(((order, k, p), GlobPattern::new(&p.path))),
-            }
+    // Stage order of the later stage in the document → the earlier ones it
+    // is paired with.
+    let mut partners: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
+    let mut pair = |x: usize, y: usize| {
+        partners.entry(x.max(y)).or_default().insert(x.min(y));
+    };
+    let mut list_bits: FastMap<usize, Vec<u64>> = FastMap::default();
+    for (order, s) in plan.stages.iter().enumerate() {
+        let me = standing[order];
+        if !me.first {
+            continue;
         }
-    }
-
-    let mut pairs = Pairs::new(plan);
-    let mut add = |x: Entry, y: Entry| pairs.add((x.0, x.1), (y.0, y.1));
-
-    // Same file, and a file or folder under a predicted folder.
-    for (path, holders) in &files {
-        for (i, x) in holders.iter().enumerate() {
-            for y in &holders[i + 1..] {
-                add(*x, *y);
-            }
-        }
-        for parent in parents(path) {
-            if let Some(ds) = dirs.get(parent) {
-                for d in ds {
-                    for x in holders {
-                        add(*x, *d);
+        for k in 0..s.predicted().len() {
+            index.lists((order, k), |holders| {
+                if me.root {
+                    let before = &holders[..holders.partition_point(|h| h.0 < order)];
+                    if let Some(a) = before.iter().rev().find(|h| standing[h.0].root) {
+                        pair(a.0, order);
                     }
                 }
-            }
-        }
-        // `src` predicted as a file and `src/` as a folder are the same place.
-        if let Some(ds) = dirs.get(path) {
-            for d in ds {
-                for x in holders {
-                    add(*x, *d);
+                if let Some(p) = &parallel
+                    && let Some(a) = p.nearest(order, holders, &mut list_bits)
+                {
+                    pair(a, order);
                 }
-            }
-        }
-    }
-    for (path, holders) in &dirs {
-        for (i, x) in holders.iter().enumerate() {
-            for y in &holders[i + 1..] {
-                add(*x, *y);
-            }
-        }
-        for parent in parents(path) {
-            if let Some(ds) = dirs.get(parent) {
-                for d in ds {
-                    for x in holders {
-                        add(*x, *d);
-                    }
-                }
-            }
-        }
-    }
-    // A glob and the files it matches, the folders it could match something
-    // under, and the globs that could match a path it matches.
-    for (gi, (g, pattern)) in globs.iter().enumerate() {
-        for holders in files.values() {
-            for x in holders {
-                if pattern.matches(&x.2.path) {
-                    add(*x, *g);
-                }
-            }
-        }
-        for (dir, holders) in &dirs {
-            if pattern.meets_folder(dir) {
-                for d in holders {
-                    add(*d, *g);
-                }
-            }
-        }
-        for (other, other_pattern) in &globs[gi + 1..] {
-            if g.2.path == other.2.path || pattern.meets(other_pattern) {
-                add(*g, *other);
-            }
+            });
         }
     }
 
-    pairs.finish()
+    // Every path pair of each pair of stages.
+    let mut out = Vec::new();
+    for (b, with) in &partners {
+        let mut pairs: BTreeMap<usize, BTreeSet<PathPair>> = BTreeMap::new();
+        for k in 0..plan.stages[*b].predicted().len() {
+            let mine = index.path((*b, k));
+            index.lists((*b, k), |holders| {
+                for &a in with {
+                    let from = holders.partition_point(|h| h.0 < a);
+                    for h in holders[from..].iter().take_while(|h| h.0 == a) {
+                        pairs.entry(a).or_default().insert(PathPair {
+                            a: h.1,
+                            b: k,
+                            exact: index.path(*h) == mine,
+                        });
+                    }
+                }
+            });
+        }
+        for (a, paths) in pairs {
+            out.push((
+                a,
+                *b,
+                Overlap {
+                    a: standing[a].number,
+                    b: standing[*b].number,
+                    paths: paths.into_iter().collect(),
+                },
+            ));
+        }
+    }
+    out.sort_by_key(|(a, b, _)| (*a, *b));
+    out.into_iter().map(|(_, _, o)| o).collect()
+}
+
+/// The search for the nearest stage that can be ready together with a
+/// given one, over the closure's bitsets.
+struct Parallel<'c> {
+    closure: &'c Closure,
+    /// Stage order → its bit (first sections of Stage Map stages only).
+    bit: Vec<Option<usize>>,
+    /// Bit → stage order of its first section.
+    order: Vec<usize>,
+    roots: Vec<u64>,
+    standing: &'c [Standing],
+}
+
+/// Lists up to this long are searched one by one; longer ones as bitsets.
+const SCAN: usize = 32;
+
+impl<'c> Parallel<'c> {
+    fn new(closure: &'c Closure, standing: &'c [Standing]) -> Parallel<'c> {
+        let bit: Vec<Option<usize>> = standing
+            .iter()
+            .map(|s| {
+                s.first
+                    .then(|| closure.bit.get(&s.number).copied())
+                    .flatten()
+            })
+            .collect();
+        let mut order = vec![usize::MAX; closure.number.len()];
+        let mut roots = vec![0u64; closure.words];
+        for (o, b) in bit.iter().enumerate() {
+            if let Some(b) = *b {
+                order[b] = o;
+                if standing[o].root {
+                    set(&mut roots, b);
+                }
+            }
+        }
+        Parallel {
+            closure,
+            bit,
+            order,
+            roots,
+            standing,
+        }
+    }
+
+    /// The stage (order) among `holders` nearest before stage `me` in the
+    /// Stage Map that neither reaches nor is reached by it, not both roots.
+    fn nearest(
+        &self,
+        me: usize,
+        holders: &[Entry],
+        cache: &mut FastMap<usize, Vec<u64>>,
+    ) -> Option<usize> {
+        let mine = self.bit[me]?;
+        let root = self.standing[me].root;
+        let c = self.closure;
+        let row = c.component[mine] * c.words;
+        let ordered = |w: usize| c.below[row + w] | c.above[row + w];
+        if holders.len() <= SCAN {
+            return holders
+                .iter()
+                .filter_map(|h| {
+                    let b = self.bit[h.0]?;
+                    let free = ordered(b / 64) >> (b % 64) & 1 == 0;
+                    (b < mine && free && !(root && self.standing[h.0].root)).then_some(b)
+                })
+                .max()
+                .map(|b| self.order[b]);
+        }
+        let bits = cache.entry(holders.as_ptr() as usize).or_insert_with(|| {
+            let mut v = vec![0u64; c.words];
+            for h in holders {
+                if let Some(b) = self.bit[h.0] {
+                    set(&mut v, b);
+                }
+            }
+            v
+        });
+        for w in (0..=mine / 64).rev() {
+            let mut m = bits[w] & !ordered(w);
+            if root {
+                m &= !self.roots[w];
+            }
+            if w == mine / 64 {
+                m &= (1u64 << (mine % 64)) - 1;
+            }
+            if m != 0 {
+                return Some(self.order[w * 64 + 63 - m.leading_zeros() as usize]);
+            }
+        }
+        None
+    }
 }
 
 /// The most brace alternatives a glob is expanded to; a glob with more is
@@ -554,60 +855,6 @@ fn literal_fits(pattern: &str, name: &str) -> bool {
     name.len() >= p.len() + s.len() && name.starts_with(p) && name.ends_with(s)
 }
 
-/// Overlapping (stage position, path index) pairs, collected per pair of
-/// stages; the full build and the one-stage refresh both go through it, so
-/// they give the same overlaps in the same order.
-struct Pairs<'p> {
-    plan: &'p Plan,
-    pairs: BTreeMap<(usize, usize), Vec<PathPair>>,
-}
-
-impl<'p> Pairs<'p> {
-    fn new(plan: &'p Plan) -> Pairs<'p> {
-        Pairs {
-            plan,
-            pairs: BTreeMap::new(),
-        }
-    }
-
-    /// Records that path `x.1` of stage `x.0` overlaps path `y.1` of stage
-    /// `y.0` (nothing within one stage number).
-    fn add(&mut self, x: (usize, usize), y: (usize, usize)) {
-        let number = |order: usize| self.plan.stages[order].number;
-        if number(x.0) == number(y.0) {
-            return;
-        }
-        let (first, second) = if x.0 < y.0 { (x, y) } else { (y, x) };
-        let list = self.pairs.entry((first.0, second.0)).or_default();
-        if !list.iter().any(|p| (p.a, p.b) == (first.1, second.1)) {
-            let path = |(order, k): (usize, usize)| &self.plan.stages[order].predicted()[k].path;
-            list.push(PathPair {
-                a: first.1,
-                b: second.1,
-                exact: path(first) == path(second),
-            });
-        }
-    }
-
-    /// The overlaps, stages in order and paths in path order: the maps'
-    /// order is arbitrary, and what a finding names first must not depend
-    /// on hashing.
-    fn finish(self) -> Vec<Overlap> {
-        let plan = self.plan;
-        self.pairs
-            .into_iter()
-            .map(|((x, y), mut paths)| {
-                paths.sort_unstable();
-                Overlap {
-                    a: plan.stages[x].number,
-                    b: plan.stages[y].number,
-                    paths,
-                }
-            })
-            .collect()
-    }
-}
-
 /// A hash map with a fast, non-cryptographic hash (FxHash's): the overlap
 /// index is rebuilt whenever a predicted path changes, keystroke by
 /// keystroke, and its keys come from the document being edited anyway.
@@ -717,64 +964,150 @@ mod tests {
 
     #[test]
     fn cycles_name_every_edge_once() {
-        let g = DepGraph::new(&plan_with(&[(1, &[3]), (2, &[1]), (3, &[2]), (4, &[1])]));
-        let edges: Vec<(u32, u32)> = g.cycle_edges().iter().map(|(a, b, _)| (*a, *b)).collect();
+        let plan = plan_with(&[(1, &[3]), (2, &[1]), (3, &[2]), (4, &[1])]);
+        let g = DepGraph::new(&plan);
+        let cycles = g.cycle_edges(&plan);
+        let mut edges: Vec<(u32, u32)> = cycles.iter().map(|e| (e.from, e.to)).collect();
+        edges.sort_unstable();
         assert_eq!(edges, [(1, 3), (2, 1), (3, 2)]);
-        assert_eq!(g.cycle_edges()[0].2, [1, 3, 2, 1]);
+        let first = cycles.iter().find(|e| e.from == 1).unwrap();
+        assert_eq!(first.cycle, [1, 3, 2, 1]);
+        assert_eq!((first.len, first.component), (4, 3));
         assert!(g.reaches(4, 3));
         assert!(!g.reaches(1, 4));
         assert!(g.would_cycle(1, 4));
     }
 
-    /// Changing one stage's predicted files and redoing only its pairs
-    /// gives the overlaps of a fresh build, whatever the paths become.
+    /// The sparse overlaps against every pair, on random plans: each
+    /// reported pair is a real conflict; every stage in conflict with an
+    /// earlier one (roots sharing a path; unordered stages, not both roots)
+    /// is reported against the nearest such stage; each pair lists every
+    /// path pair the two stages share.
     #[test]
-    fn one_stage_refresh_equals_a_fresh_build() {
-        use crate::config::Config;
-        use crate::generate::{self, Spec};
-        let config = Config::default();
-        let base = generate::plan(&Spec {
-            overlap_every: 3,
-            ..Spec::clean(12)
-        });
-        let replacements = [
-            "`src/m1/`",
-            "`src/m1/f1.rs`",
-            "`src/`",
-            "`src`",
-            "`tests/m4.rs`, `src/m4/f2.rs`",
-            "`src/shared2.rs`, `src/m2/`",
-            "`docs/`",
-            "`a/b/c.rs`, `a/`, `a/b/`",
-            "(none)",
+    fn sparse_overlaps_cover_every_conflict() {
+        use std::fmt::Write;
+        let pool = [
+            "src/a.rs",
+            "src/",
+            "src",
+            "src/b/",
+            "src/b/c.rs",
+            "src/*.rs",
+            "docs/x.md",
+            "**/*.md",
+            "src/a.rs/",
+            "lib.rs",
         ];
-        let mut rng = crate::generate::Rng::new(7);
-        for round in 0..200 {
-            let plan = crate::model::parse(&base, &config);
-            let mut facts = Facts::new(&plan);
-            let mut text = base.clone();
-            for _ in 0..4 {
-                let stage = 1 + rng.below(12);
-                let needle = format!("- Predicted added/modified files: `src/m{stage}/`");
-                let Some(at) = text.find(&needle) else {
-                    continue;
+        let mut rng = crate::generate::Rng::new(11);
+        for round in 0..320 {
+            // Long lists (over `SCAN`) take the bitset search.
+            let n = if round < 300 {
+                2 + rng.below(9)
+            } else {
+                40 + rng.below(60)
+            };
+            let mut text = String::from(
+                "## Stage Map\n| Stage | Title | depends-on | Steps |\n|---|---|---|---|\n",
+            );
+            for i in 1..=n {
+                let deps: Vec<String> = (1..=n)
+                    .filter(|&d| d != i && rng.below(if d < i { 4 } else { 12 } * n / 8) == 0)
+                    .map(|d| d.to_string())
+                    .collect();
+                let deps = if deps.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    deps.join(", ")
                 };
-                let from = at + "- Predicted added/modified files: ".len();
-                let to = text[from..].find('\n').map_or(text.len(), |i| from + i);
-                let new = replacements[rng.below(replacements.len())];
-                text.replace_range(from..to, &format!("{new}, `src/m{stage}/`"));
-                let plan = crate::model::parse(&text, &config);
-                let i = plan
-                    .stages
-                    .iter()
-                    .position(|s| s.number == stage as u32)
-                    .unwrap();
-                facts.refresh_stage(&plan, i);
-                assert_eq!(
-                    facts.overlaps,
-                    overlaps(&plan),
-                    "round {round}: {new} in stage {stage}"
+                if rng.below(10) > 0 {
+                    let _ = writeln!(text, "| {i} | s | {deps} | 0 |");
+                }
+            }
+            for i in 1..=n {
+                let kinds = if n > 30 { 3 } else { pool.len() };
+                let files: Vec<String> = (0..1 + rng.below(3))
+                    .map(|_| format!("`{}`", pool[rng.below(kinds)]))
+                    .collect();
+                let _ = write!(
+                    text,
+                    "### Stage {i}: s\n#### Stage Exit Contract\n- Predicted files: {}\n",
+                    files.join(", ")
                 );
+            }
+            let plan = crate::model::parse(&text, &crate::config::Config::default());
+            let graph = DepGraph::new(&plan);
+            let found = overlaps(&plan, &graph);
+            let standing = |n: u32| {
+                let row = plan.map_row(n);
+                (
+                    row.is_some_and(|r| matches!(&r.depends_on, Field::Ok(v, _) if v.is_empty())),
+                    row.is_some(),
+                )
+            };
+            let root_pair = |a: u32, b: u32| standing(a).0 && standing(b).0;
+            let parallel = |a: u32, b: u32| {
+                standing(a).1
+                    && standing(b).1
+                    && !root_pair(a, b)
+                    && !graph.reaches(a, b)
+                    && !graph.reaches(b, a)
+            };
+            // Every path pair, from the index's lists for each path.
+            let stages: Vec<u32> = plan.stages.iter().map(|s| s.number).collect();
+            let index = PathIndex::new(
+                &plan,
+                &stages
+                    .iter()
+                    .map(|&number| Standing {
+                        number,
+                        first: true,
+                        ..Standing::default()
+                    })
+                    .collect::<Vec<_>>(),
+            );
+            let mut all: BTreeMap<(usize, usize), BTreeSet<(usize, usize)>> = BTreeMap::new();
+            for (b, s) in plan.stages.iter().enumerate() {
+                for k in 0..s.predicted().len() {
+                    index.lists((b, k), |holders| {
+                        for h in holders.iter().filter(|h| h.0 < b) {
+                            all.entry((h.0, b)).or_default().insert((h.1, k));
+                        }
+                    });
+                }
+            }
+            let reported: BTreeSet<(u32, u32)> = found.iter().map(|o| (o.a, o.b)).collect();
+            for o in &found {
+                assert!(
+                    root_pair(o.a, o.b) || parallel(o.a, o.b),
+                    "round {round}: {}-{} is no conflict\n{text}",
+                    o.a,
+                    o.b
+                );
+                let (x, y) = (o.a as usize - 1, o.b as usize - 1);
+                let listed: BTreeSet<(usize, usize)> = o.paths.iter().map(|p| (p.a, p.b)).collect();
+                assert_eq!(Some(&listed), all.get(&(x, y)), "round {round}\n{text}");
+            }
+            for &(x, y) in all.keys() {
+                let (a, b) = (stages[x], stages[y]);
+                for (class, holds) in [
+                    ("roots", &root_pair as &dyn Fn(u32, u32) -> bool),
+                    ("parallel", &parallel),
+                ] {
+                    if !holds(a, b) {
+                        continue;
+                    }
+                    // The nearest earlier stage of that class is reported.
+                    let nearest = all
+                        .keys()
+                        .filter(|&&(p, q)| q == y && holds(stages[p], b))
+                        .map(|&(p, _)| stages[p])
+                        .max()
+                        .unwrap();
+                    assert!(
+                        reported.contains(&(nearest, b)),
+                        "round {round}: {class} {a}-{b}, nearest {nearest} not reported\n{text}"
+                    );
+                }
             }
         }
     }
@@ -801,7 +1134,7 @@ mod tests {
         }
         let plan = crate::model::parse(&text, &crate::config::Config::default());
         let predicted = |n: u32| plan.stage(n).unwrap().predicted();
-        overlaps(&plan)
+        overlaps(&plan, &DepGraph::new(&plan))
             .into_iter()
             .map(|o| {
                 let pairs = o

@@ -289,13 +289,10 @@ impl Document {
             config,
         ) {
             None => false,
-            Some(Spliced::Stage {
-                index,
-                paths_changed,
-            }) => {
+            Some(Spliced::Stage { paths_changed, .. }) => {
                 self.stats.stages_rederived = 1;
                 if paths_changed {
-                    self.facts.refresh_stage(&self.plan, index);
+                    self.facts.refresh_overlaps(&self.plan);
                 }
                 true
             }
@@ -393,5 +390,62 @@ mod tests {
         doc.edit(100..200, "!");
         assert!(doc.text().ends_with('!'));
         assert_eq!(doc.rope().to_string(), doc.text());
+    }
+
+    /// The reachability closure is built once per change of the depends-on
+    /// graph: not for an edit in a stage, nor for a title or step count in
+    /// the Stage Map; once for a depends-on edit; findings stay a fresh
+    /// analysis's throughout.
+    #[test]
+    fn closure_is_rebuilt_only_when_the_graph_changes() {
+        use crate::analysis::closures_built;
+        use crate::generate::{self, Spec};
+        let config = Config::default();
+        let text = generate::plan(&Spec {
+            overlap_every: 3,
+            ..Spec::clean(30)
+        });
+        let mut doc = Document::new(text.clone(), &config);
+        let edit = |doc: &mut Document, needle: &str, offset: usize, new: &str| {
+            let at = doc.text().find(needle).expect("needle") + offset;
+            doc.edit(at..at + 1, new);
+            let before = closures_built();
+            doc.reanalyze(&config);
+            let built = closures_built() - before;
+            assert_eq!(
+                doc.findings(),
+                crate::analyze(doc.text(), &config).as_slice(),
+                "{needle}"
+            );
+            built
+        };
+        // In a stage's predicted files, in a step table, in a Stage Map
+        // title: no closure.
+        assert_eq!(
+            edit(
+                &mut doc,
+                "- Predicted added/modified files: `src/m7/",
+                36,
+                "x"
+            ),
+            0
+        );
+        assert_eq!(edit(&mut doc, "change part 1 of module 7 ", 0, "x"), 0);
+        assert_eq!(edit(&mut doc, "| 9 | Stage title", 6, "Q"), 0);
+        assert!(!doc.stats().full_rebuild);
+        // A depends-on cell: one.
+        let cell = doc
+            .text()
+            .find("| 19 | Stage title 19 | 18 |")
+            .expect("row 19")
+            + 23;
+        doc.edit(cell..cell + 2, "10");
+        let before = closures_built();
+        doc.reanalyze(&config);
+        assert_eq!(closures_built() - before, 1);
+        assert_eq!(
+            doc.findings(),
+            crate::analyze(doc.text(), &config).as_slice()
+        );
     }
 }

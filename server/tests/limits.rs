@@ -182,3 +182,90 @@ fn check_binary_stays_linear_on_pathological_files() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Plans whose naive analysis is quadratic or cubic in the stages
+/// (issue #13): a ring of depends-on, `n` roots that all predict one file,
+/// a chain whose stages all predict one file (what plan-format asks for a
+/// shared file). `n` stages, as (name, text).
+fn graph_shapes(n: usize) -> Vec<(&'static str, String)> {
+    use std::fmt::Write;
+    let map = |deps: &dyn Fn(usize) -> String| {
+        let mut s = String::from(
+            "## 4.5 Stage Map\n\n| Stage | Title | depends-on | Steps |\n|---|---|---|---|\n",
+        );
+        for i in 1..=n {
+            let _ = writeln!(s, "| {i} | stage {i} | {} | 1 |", deps(i));
+        }
+        s
+    };
+    let sections = |s: &mut String| {
+        for i in 1..=n {
+            let _ = write!(
+                s,
+                "\n### Stage {i}: stage {i}\n\n#### Stage Exit Contract\n- Predicted added/modified files: `src/lib.rs`\n"
+            );
+        }
+    };
+    let ring = map(&|i| (i % n + 1).to_string());
+    let mut same_file = map(&|_| "(none)".to_string());
+    sections(&mut same_file);
+    let mut chain = map(&|i| {
+        if i == 1 {
+            "(none)".to_string()
+        } else {
+            (i - 1).to_string()
+        }
+    });
+    sections(&mut chain);
+    vec![
+        ("ring", ring),
+        ("same file", same_file),
+        ("chain, same file", chain),
+    ]
+}
+
+/// Ring, same-file and chain plans at 10x the stages cost at most 30x
+/// (quadratic would be 100x, cubic 1,000x) and their findings stay small.
+#[test]
+fn graph_shapes_scale_near_linearly_with_bounded_output() {
+    let config = Config::default();
+    let (small, large) = if cfg!(debug_assertions) {
+        (500, 5_000)
+    } else {
+        (1_000, 10_000)
+    };
+    let measure = |text: &str| {
+        let mut runs: Vec<(Duration, usize)> = (0..3)
+            .map(|_| {
+                let t = Instant::now();
+                let findings = okstra_lsp::analyze(text, &config);
+                let took = t.elapsed();
+                let bytes = serde_json::to_vec(&findings).map_or(0, |v| v.len());
+                (took, bytes)
+            })
+            .collect();
+        runs.sort();
+        runs[1]
+    };
+    let mut report = Vec::new();
+    for ((name, s), (_, l)) in graph_shapes(small).into_iter().zip(graph_shapes(large)) {
+        let (small_cost, _) = measure(&s);
+        let (large_cost, bytes) = measure(&l);
+        let growth =
+            large_cost.as_secs_f64() / small_cost.max(Duration::from_micros(200)).as_secs_f64();
+        report.push(format!(
+            "{name}: {small} stages {small_cost:?}, {large} stages {large_cost:?} ({growth:.1}x), {bytes} bytes of findings"
+        ));
+        assert!(
+            growth <= 30.0,
+            "{name} grows {growth:.1}x for 10x the stages\n{}",
+            report.join("\n")
+        );
+        assert!(
+            bytes <= 5 << 20,
+            "{name}: {bytes} bytes of findings\n{}",
+            report.join("\n")
+        );
+    }
+    eprintln!("{}", report.join("\n"));
+}

@@ -19,32 +19,46 @@ pub const RULE: Rule = Rule {
 const NAMED: usize = 30;
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {
-    for (from, to, cycle) in ctx.cycles() {
-        let (from, to) = (*from, *to);
+    for edge in ctx.cycles() {
+        let (from, to) = (edge.from, edge.to);
         let Some(row) = ctx.plan.map_row(from) else {
             continue;
         };
         let Some(dep) = row.deps().iter().find(|d| d.stage == to) else {
             continue;
         };
-        // A long cycle is abbreviated (plan-format §3: bounded output).
-        let mut names: Vec<String> = cycle
-            .iter()
-            .take(NAMED)
-            .map(|n| format!("Stage {n}"))
-            .collect();
-        if cycle.len() > NAMED {
-            names.push(format!("… and {} more", cycle.len() - NAMED));
-        }
-        let mut f = finding(
-            &RULE,
-            dep.range.clone(),
-            format!(
-                "depends-on cycle: {} (each depends on the next); no stage in it can ever run: remove one of these links",
-                names.join(" → ")
-            ),
-        );
-        for pair in cycle.windows(2).take(super::MAX_RELATED + 1) {
+        let mut f = if edge.cycle.is_empty() {
+            // Beyond the traced edges (never shown unless suppression
+            // comments hide the first ones): the component, not a cycle.
+            finding(
+                &RULE,
+                dep.range.clone(),
+                format!(
+                    "depends-on cycle: stage {from} depends on stage {to}, and both are among {} stages that depend on each other; none of them can ever run: remove one of these links",
+                    edge.component
+                ),
+            )
+        } else {
+            // A long cycle is abbreviated (plan-format §3: bounded output).
+            let mut names: Vec<String> = edge
+                .cycle
+                .iter()
+                .take(NAMED)
+                .map(|n| format!("Stage {n}"))
+                .collect();
+            if edge.len > NAMED {
+                names.push(format!("… and {} more", edge.len - NAMED));
+            }
+            finding(
+                &RULE,
+                dep.range.clone(),
+                format!(
+                    "depends-on cycle: {} (each depends on the next); no stage in it can ever run: remove one of these links",
+                    names.join(" → ")
+                ),
+            )
+        };
+        for pair in edge.cycle.windows(2).take(super::MAX_RELATED + 1) {
             let (a, b) = (pair[0], pair[1]);
             if (a, b) == (from, to) {
                 continue;

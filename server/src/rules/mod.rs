@@ -10,7 +10,7 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::{DepGraph, Facts, Overlap};
+use crate::analysis::{CycleEdge, DepGraph, Facts, Overlap};
 use crate::config::Config;
 use crate::model::{Plan, Span};
 
@@ -190,7 +190,7 @@ impl<'a> Context<'a> {
         &self.facts.graph
     }
 
-    pub fn cycles(&self) -> &[(u32, u32, Vec<u32>)] {
+    pub fn cycles(&self) -> &[CycleEdge] {
         &self.facts.cycles
     }
 
