@@ -2,7 +2,12 @@
 //!
 //! Exit status everywhere: 0 success, 1 findings of severity error (or, for
 //! `batch`, nothing selectable), 2 usage or I/O error with one line on stderr.
+//! `check` and `fix` work file by file: a file that cannot be read (or, for
+//! `fix`, is not UTF-8 or cannot be written), or whose work panics, gets one
+//! line `okstra-lsp: PATH: message` on stderr, the other files are still
+//! done, and the status is 2. No command exits 101 (a panic) on any input.
 
+use std::cell::{Cell, RefCell};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -296,6 +301,74 @@ impl Walk {
     }
 }
 
+thread_local! {
+    /// Set while one file's work runs under `per_file` on this thread.
+    static IN_FILE: Cell<bool> = const { Cell::new(false) };
+    /// What the panic hook saw of a panic under `per_file`.
+    static PANICKED: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// The message of a panic's payload.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".to_string())
+}
+
+/// Runs one file's work. A panic in it (a bug) becomes that file's error,
+/// `PATH: internal error: <message> at <place> (a bug: please report it)`,
+/// instead of ending the process with status 101; a panic outside
+/// `per_file` is reported by Rust's own hook as before.
+fn per_file<T>(path: &Path, work: impl FnOnce() -> Result<T, CliError>) -> Result<T, CliError> {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if IN_FILE.with(Cell::get) {
+                let place = info
+                    .location()
+                    .map_or(String::new(), |l| format!(" at {}:{}", l.file(), l.line()));
+                let message = panic_message(info.payload());
+                PANICKED.with(|p| *p.borrow_mut() = Some(format!("{message}{place}")));
+            } else {
+                default(info);
+            }
+        }));
+    });
+    PANICKED.with(|p| p.borrow_mut().take());
+    let outer = IN_FILE.with(|f| f.replace(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        panic_test_hook(path);
+        work()
+    }));
+    IN_FILE.with(|f| f.set(outer));
+    result.unwrap_or_else(|payload| {
+        let what = PANICKED
+            .with(|p| p.borrow_mut().take())
+            .unwrap_or_else(|| panic_message(payload.as_ref()));
+        Err(CliError(format!(
+            "{}: internal error: {what} (a bug: please report it)",
+            path.display()
+        )))
+    })
+}
+
+/// Test hook, inert unless `OKSTRA_LSP_TEST_HOOKS=1`: with
+/// `OKSTRA_LSP_TEST_PANIC_FILE=NAME`, the work on a file named `NAME` panics,
+/// so the CLI tests can check that a bug in one file's work is that file's
+/// error through the real binary.
+fn panic_test_hook(path: &Path) {
+    if std::env::var_os("OKSTRA_LSP_TEST_HOOKS").is_none_or(|v| v != "1") {
+        return;
+    }
+    let name = std::env::var_os("OKSTRA_LSP_TEST_PANIC_FILE");
+    if name.is_some() && path.file_name() == name.as_deref() {
+        panic!("test hook: panicking on {}", path.display());
+    }
+}
+
 /// Reads a file as text; invalid UTF-8 is replaced, not refused (a plan with
 /// one bad byte still deserves its diagnostics).
 pub fn read_text(path: &Path) -> Result<String, CliError> {
@@ -320,7 +393,18 @@ pub fn check(args: &CheckArgs) -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
-    let all: Vec<report::JsonDiagnostic> = results.into_iter().flatten().collect();
+    // A file that could not be checked is reported; the others still are.
+    let mut failed = 0;
+    let mut all: Vec<report::JsonDiagnostic> = Vec::new();
+    for r in results {
+        match r {
+            Ok(d) => all.extend(d),
+            Err(e) => {
+                eprintln!("okstra-lsp: {e}");
+                failed += 1;
+            }
+        }
+    }
     let errors = all
         .iter()
         .filter(|d| d.severity == Severity::Error.as_str())
@@ -344,30 +428,38 @@ pub fn check(args: &CheckArgs) -> ExitCode {
             return fail(CliError(format!("writing the report: {e}")));
         }
     }
-    if args.format == Format::Text && !all.is_empty() {
+    if args.format == Format::Text && (!all.is_empty() || failed > 0) {
+        let failed_note = if failed > 0 {
+            format!("; {failed} file(s) could not be checked")
+        } else {
+            String::new()
+        };
         eprintln!(
-            "Found {errors} error(s) and {warnings} warning(s) in {} file(s) checked.",
+            "Found {errors} error(s) and {warnings} warning(s) in {} file(s) checked{failed_note}.",
             files.len()
         );
     }
-    if errors > 0 {
+    if failed > 0 {
+        ExitCode::from(2)
+    } else if errors > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     }
 }
 
-fn check_files(
-    files: &[PathBuf],
-    config: &Config,
-) -> Result<Vec<Vec<report::JsonDiagnostic>>, CliError> {
-    let results = on_all_cores(files, |path| {
-        let src = read_text(path)?;
-        let findings = crate::analyze(&src, config);
-        Ok(report::to_json(path, &src, &findings))
+/// Each file's diagnostics, or why it could not be checked.
+type Checked = Result<Vec<report::JsonDiagnostic>, CliError>;
+
+fn check_files(files: &[PathBuf], config: &Config) -> Result<Vec<Checked>, CliError> {
+    on_all_cores(files, |path| {
+        per_file(path, || {
+            let src = read_text(path)?;
+            let findings = crate::analyze(&src, config);
+            Ok(report::to_json(path, &src, &findings))
+        })
     })
-    .ok_or_else(|| CliError("internal error while checking (a bug: please report it)".into()))?;
-    results.into_iter().collect()
+    .ok_or_else(|| CliError("internal error while checking (a bug: please report it)".into()))
 }
 
 /// `f` of every file, in the files' order, computed on every available core
@@ -453,38 +545,75 @@ pub fn fix(args: &FixArgs) -> ExitCode {
         Ok(f) => f,
         Err(e) => return fail(e),
     };
-    let mut total = 0;
+    let (mut total, mut failed) = (0, 0);
     for path in &files {
-        let src = match read_text(path) {
-            Ok(s) => s,
-            Err(e) => return fail(e),
-        };
-        let (fixed, applied) = crate::fixes::fix_all(&src, &config, 10);
-        if applied == 0 || fixed == src {
-            continue;
-        }
-        total += applied;
-        if args.dry_run {
-            // `a/` + an absolute path would read `a//tmp/…`.
-            let name = path.display().to_string();
-            let name = name.trim_start_matches('/');
-            let diff = similar::TextDiff::from_lines(&src, &fixed);
-            print!(
-                "{}",
-                diff.unified_diff()
-                    .context_radius(3)
-                    .header(&format!("a/{name}"), &format!("b/{name}"))
-            );
-        } else if let Err(e) = write_atomically(path, &fixed) {
-            return fail(e);
+        // One file's failure is reported and the others are still fixed.
+        match per_file(path, || fix_file(path, &config, args.dry_run)) {
+            Ok(applied) => total += applied,
+            Err(e) => {
+                eprintln!("okstra-lsp: {e}");
+                failed += 1;
+            }
         }
     }
     let verb = if args.dry_run { "Would fix" } else { "Fixed" };
+    let failed_note = if failed > 0 {
+        format!("; {failed} file(s) failed")
+    } else {
+        String::new()
+    };
     eprintln!(
-        "{verb} {total} issue(s) in {} file(s) checked.",
+        "{verb} {total} issue(s) in {} file(s) checked{failed_note}.",
         files.len()
     );
-    ExitCode::SUCCESS
+    if failed > 0 {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Fixes one file (or prints its diff): how many fixes were applied.
+fn fix_file(path: &Path, config: &Config, dry_run: bool) -> Result<usize, CliError> {
+    let src = read_utf8(path)?;
+    let (fixed, applied) = crate::fixes::fix_all(&src, config, 10);
+    if applied == 0 || fixed == src {
+        return Ok(0);
+    }
+    if dry_run {
+        // `a/` + an absolute path would read `a//tmp/…`.
+        let name = path.display().to_string();
+        let name = name.trim_start_matches('/');
+        let diff = similar::TextDiff::from_lines(&src, &fixed);
+        let diff = diff
+            .unified_diff()
+            .context_radius(3)
+            .header(&format!("a/{name}"), &format!("b/{name}"))
+            .to_string();
+        let mut out = std::io::stdout().lock();
+        if let Err(e) = out.write_all(diff.as_bytes()).and_then(|_| out.flush())
+            && e.kind() != std::io::ErrorKind::BrokenPipe
+        {
+            let path = path.display();
+            return Err(CliError(format!("{path}: writing the diff: {e}")));
+        }
+    } else {
+        write_atomically(path, &fixed)?;
+    }
+    Ok(applied)
+}
+
+/// Reads a file that `fix` may rewrite: invalid UTF-8 is refused (writing
+/// back a replaced text would destroy the bytes it could not read).
+fn read_utf8(path: &Path) -> Result<String, CliError> {
+    let bytes = std::fs::read(path).map_err(|e| CliError(format!("{}: {e}", path.display())))?;
+    String::from_utf8(bytes).map_err(|e| {
+        CliError(format!(
+            "{}: not UTF-8 (invalid byte at offset {}): left as it is",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        ))
+    })
 }
 
 /// Writes beside the file and renames over it, so a failure loses nothing.
@@ -510,6 +639,18 @@ fn write_atomically(path: &Path, text: &str) -> Result<(), CliError> {
 }
 
 pub fn batch(command: &BatchCommand) -> ExitCode {
+    let plan = match command {
+        BatchCommand::Preview(a) => &a.plan,
+        BatchCommand::Reserve(r) => &r.batch.plan,
+    };
+    // A bug is reported against the plan (status 2), not as a panic.
+    match per_file(plan, || Ok(batch_run(command))) {
+        Ok(code) => code,
+        Err(e) => fail(e),
+    }
+}
+
+fn batch_run(command: &BatchCommand) -> ExitCode {
     use crate::batch::{Options, Requested};
     use crate::consumers;
 
@@ -648,5 +789,75 @@ fn report_invalid(path: &Path, invalid: &[crate::consumers::InvalidLine]) {
             i.line,
             i.reason
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_file_turns_a_panic_into_that_files_error() {
+        let path = Path::new("plans/bad.md");
+        let e = per_file::<()>(path, || panic!("boom {}", 7)).unwrap_err();
+        assert!(
+            e.0.starts_with("plans/bad.md: internal error: boom 7 at ")
+                && e.0.contains("cli.rs:")
+                && e.0.ends_with(" (a bug: please report it)"),
+            "{e}"
+        );
+        // The work's own results and errors pass through unchanged.
+        assert_eq!(per_file(path, || Ok(3)).unwrap(), 3);
+        let e = per_file::<()>(path, || Err(CliError("x.md: gone".into()))).unwrap_err();
+        assert_eq!(e.0, "x.md: gone");
+    }
+
+    #[test]
+    fn a_panic_in_one_file_on_all_cores_leaves_the_others_their_results() {
+        let files: Vec<PathBuf> = ["a.md", "b.md", "c.md", "d.md"]
+            .iter()
+            .map(PathBuf::from)
+            .collect();
+        let results = on_all_cores(&files, |p| {
+            per_file(p, || {
+                if p == Path::new("b.md") {
+                    panic!("no plan in {}", p.display());
+                }
+                Ok(p.display().to_string())
+            })
+        })
+        .expect("no thread panicked");
+        let shown: Vec<String> = results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|e| e.0))
+            .collect();
+        assert_eq!(shown[0], "a.md");
+        assert!(
+            shown[1].starts_with("b.md: internal error: no plan in b.md at "),
+            "{shown:?}"
+        );
+        assert_eq!(shown[2..], ["c.md", "d.md"]);
+    }
+
+    #[test]
+    fn check_files_reports_an_unreadable_file_and_checks_the_others() {
+        let dir = std::env::temp_dir().join(format!("okstra-cli-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("good.md");
+        std::fs::write(&good, "## Stage Map\n| Stage | Title | depends-on | Steps |\n|---|---|---|---|\n| 1 | a | 9 | 0 |\n").unwrap();
+        let files = vec![dir.join("missing.md"), good.clone()];
+        let results = check_files(&files, &Config::default()).expect("no thread panicked");
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(
+            matches!(&results[0], Err(e) if e.0.starts_with(&format!("{}: ", files[0].display()))),
+            "{results:?}"
+        );
+        let codes: Vec<&str> = results[1]
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|d| d.code.as_str())
+            .collect();
+        assert!(codes.contains(&"depends-on-unknown"), "{codes:?}");
     }
 }

@@ -24,7 +24,7 @@ use crate::model::{self, Plan, Span, Spliced};
 use crate::outline::{Outline, Reparse};
 use crate::rules::{self, Finding};
 use crate::shift::{EditShift, Shift};
-use crate::syntax::Block;
+use crate::syntax::{Block, floor_char_boundary};
 
 /// What the last `reanalyze` re-derived (tests assert the incremental path
 /// stays bounded; benchmarks report it).
@@ -134,8 +134,8 @@ impl Document {
     /// Replaces `range` with `new_text` and parses again the outline chunks
     /// it touched. Call `reanalyze` once after a batch of edits.
     pub fn edit(&mut self, range: Range<usize>, new_text: &str) {
-        let start = floor_char_boundary(&self.text, range.start.min(self.text.len()));
-        let end = floor_char_boundary(&self.text, range.end.min(self.text.len())).max(start);
+        let start = floor_char_boundary(&self.text, range.start);
+        let end = floor_char_boundary(&self.text, range.end).max(start);
         if start == end && new_text.is_empty() {
             return;
         }
@@ -303,13 +303,6 @@ impl Document {
             Some(Spliced::Other) => true,
         }
     }
-}
-
-pub(crate) fn floor_char_boundary(s: &str, mut i: usize) -> usize {
-    while i > 0 && !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
 }
 
 /// The byte bounds of the difference between `old` and `new`: the common

@@ -201,7 +201,7 @@ const PIECES: &[&str] = &[
 
 /// `i` clamped to `s` and moved back to a character boundary.
 fn boundary(s: &str, i: usize) -> usize {
-    crate::document::floor_char_boundary(s, i.min(s.len()))
+    syntax::floor_char_boundary(s, i)
 }
 
 /// Replays fuzz input `data` (byte 0 picks the base plan, then each edit

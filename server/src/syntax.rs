@@ -9,6 +9,18 @@ use std::ops::Range;
 
 use tree_sitter::{Node, Parser, Query, QueryCursor, StreamingIterator, Tree};
 
+/// `i` clamped to `s` and moved back to the start of the character it falls
+/// in: the one place a byte offset computed by arithmetic (`end - 1`, an
+/// offset from an editor or a fuzzer) is made safe to slice `s` at. A line
+/// break is one byte, so the result is on the same line as `i`.
+pub fn floor_char_boundary(s: &str, i: usize) -> usize {
+    let mut i = i.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
 /// The tree-sitter query that selects the outline's blocks.
 pub const OUTLINE_QUERY: &str = include_str!("../../queries/outline.scm");
 
@@ -853,6 +865,23 @@ pub(crate) fn heading_on_top(tree: &Tree, at: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn floor_char_boundary_moves_back_to_the_character_start() {
+        let s = "a단\u{1F680}e\u{301}\n";
+        assert_eq!(floor_char_boundary(s, 0), 0);
+        assert_eq!(floor_char_boundary(s, 1), 1);
+        assert_eq!(floor_char_boundary(s, 2), 1);
+        assert_eq!(floor_char_boundary(s, 3), 1);
+        assert_eq!(floor_char_boundary(s, 4), 4);
+        assert_eq!(floor_char_boundary(s, 7), 4);
+        assert_eq!(floor_char_boundary(s, 8), 8);
+        // The combining mark is a character of its own.
+        assert_eq!(floor_char_boundary(s, 10), 9);
+        assert_eq!(floor_char_boundary(s, s.len()), s.len());
+        assert_eq!(floor_char_boundary(s, usize::MAX), s.len());
+        assert_eq!(floor_char_boundary("", 3), 0);
+    }
 
     fn blocks(src: &str) -> Vec<Block> {
         outline(&parse_blocks(src, None), src)

@@ -294,3 +294,242 @@ fn a_file_named_twice_or_inside_a_named_folder_is_checked_once() {
     ]);
     assert_eq!(codes(&json(&out)), ["step-count-mismatch"]);
 }
+
+/// A file that cannot be read even by root: reading a process's `mem` from
+/// offset 0 fails with EIO.
+#[cfg(target_os = "linux")]
+const UNREADABLE: &str = "/proc/self/mem";
+
+/// `KOREAN_MAP` as a plan whose stage 1 steps cell says 2 (its table has 4):
+/// one safe fix.
+fn fixable() -> String {
+    KOREAN_MAP
+        .replace("## 단계 지도", "## 4.5 Stage Map")
+        .replace("| 1 | 파서 | (none) | 4 |", "| 1 | 파서 | (none) | 2 |")
+}
+
+fn stderr_lines(out: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn fix_reports_each_bad_file_and_still_fixes_the_others() {
+    let d = Dir::new("fixbad");
+    let text = fixable();
+    // Sorted first: a file whose rewrite fails (a folder is in the way of
+    // the temporary file written beside it).
+    let unwritable = d.write("a-unwritable.md", &text);
+    fs::create_dir(d.0.join(".a-unwritable.md.okstra-fix.tmp")).unwrap();
+    // A file that is not UTF-8 (one Latin-1 byte in a title).
+    let mut latin1 = text.clone().into_bytes();
+    let at = text.find("파서").unwrap();
+    latin1.splice(at..at + "파서".len(), [b'p', 0xE9, b'r']);
+    let not_utf8 = d.0.join("b-latin1.md");
+    fs::write(&not_utf8, &latin1).unwrap();
+    let good = d.write("c-good.md", &text);
+    let folder = d.0.to_str().unwrap();
+
+    let out = run(&["fix", UNREADABLE, folder]);
+    let lines = stderr_lines(&out);
+    assert_eq!(out.status.code(), Some(2), "{lines:#?}");
+    let says = |path: &std::path::Path, what: &str| {
+        let prefix = format!("okstra-lsp: {}: ", path.display());
+        lines
+            .iter()
+            .any(|l| l.starts_with(&prefix) && l.contains(what))
+    };
+    assert!(
+        says(std::path::Path::new(UNREADABLE), "os error"),
+        "{lines:#?}"
+    );
+    assert!(says(&unwritable, "os error"), "{lines:#?}");
+    assert!(says(&not_utf8, "not UTF-8"), "{lines:#?}");
+    assert_eq!(
+        lines.last().map(String::as_str),
+        Some("Fixed 1 issue(s) in 4 file(s) checked; 3 file(s) failed."),
+        "{lines:#?}"
+    );
+    assert!(!lines.iter().any(|l| l.contains("panicked")), "{lines:#?}");
+    // The good file is fixed; the bad ones are as they were, byte for byte.
+    assert!(
+        fs::read_to_string(&good)
+            .unwrap()
+            .contains("| 1 | 파서 | (none) | 4 |")
+    );
+    assert_eq!(fs::read_to_string(&unwritable).unwrap(), text);
+    assert_eq!(fs::read(&not_utf8).unwrap(), latin1);
+
+    // A dry run writes nothing, so only the unreadable and the non-UTF-8
+    // files fail; both fixable files get their diff.
+    fs::write(&good, &text).unwrap();
+    let out = run(&["fix", "--dry-run", folder, UNREADABLE]);
+    let lines = stderr_lines(&out);
+    assert_eq!(out.status.code(), Some(2), "{lines:#?}");
+    let diff = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        diff.matches("+| 1 | 파서 | (none) | 4 |").count(),
+        2,
+        "{diff}"
+    );
+    assert_eq!(
+        lines.last().map(String::as_str),
+        Some("Would fix 2 issue(s) in 4 file(s) checked; 2 file(s) failed."),
+        "{lines:#?}"
+    );
+}
+
+#[test]
+fn fix_exits_0_when_every_file_is_fine() {
+    let d = Dir::new("fixok");
+    let plan = d.write("plan.md", &fixable());
+    let out = run(&["fix", plan.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        stderr_lines(&out),
+        ["Fixed 1 issue(s) in 1 file(s) checked."]
+    );
+    let out = run(&["check", plan.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "fixed: {out:?}");
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn check_reports_a_file_it_cannot_read_and_checks_the_others() {
+    let d = Dir::new("checkbad");
+    let a = d.write("a.md", &fixable());
+    let b = d.write("b.md", &fixable());
+    let out = run(&[
+        "check",
+        "--format",
+        "json",
+        a.to_str().unwrap(),
+        UNREADABLE,
+        b.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let v = json(&out);
+    assert_eq!(codes(&v), ["step-count-mismatch", "step-count-mismatch"]);
+    let lines = stderr_lines(&out);
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    assert!(
+        lines[0].starts_with(&format!("okstra-lsp: {UNREADABLE}: ")),
+        "{lines:#?}"
+    );
+    // Text: the summary counts it.
+    let out = run(&["check", a.to_str().unwrap(), UNREADABLE]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr_lines(&out).last().map(String::as_str),
+        Some(
+            "Found 1 error(s) and 0 warning(s) in 2 file(s) checked; 1 file(s) could not be checked."
+        )
+    );
+}
+
+#[test]
+fn fix_adds_a_row_after_a_last_line_ending_in_hangul() {
+    let d = Dir::new("fixhangul");
+    // The §5 table's last row ends in Hangul, without a closing pipe or a
+    // final line break; C-1 has no row, so the safe fix adds one after it.
+    let text = KOREAN_MAP.replace("## 단계 지도", "## 4.5 Stage Map").replace(
+        "| Scope | AGREE | AGREE | full-consensus |\n\n## 5. Clarification Items\n| ID | Kind | Statement | Expected form | Blocks |\n|---|---|---|---|---|\n",
+        "| 범위 | AGREE | DISAGREE | majority-disagree → C-1 |\n| 순서 | AGREE | DISAGREE | majority-disagree → C-2 |\n\n## 5. Clarification Items\n| ID | Kind | Statement | Expected form | Blocks | 비고\n|---|---|---|---|---|---\n| C-2 | decision | 왜? Evidence checked: `src/a.rs:1` | Recommended: 예 — 이유 | approval | 단계",
+    );
+    let plan = d.write("plan.md", &text);
+    let plan = plan.to_str().unwrap();
+    let out = run(&["check", "--format", "json", "--cap", "4", plan]);
+    assert_eq!(codes(&json(&out)), ["clarification-orphan-ref"]);
+    let out = run(&["fix", "--cap", "4", plan]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let fixed = fs::read_to_string(plan).unwrap();
+    assert!(
+        fixed.starts_with(&text) && fixed[text.len()..].starts_with("\n| C-1 |"),
+        "{fixed}"
+    );
+    let out = run(&["check", "--format", "json", "--cap", "4", plan]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+/// With the test hook, the work on one file panics (as a bug would): that
+/// file gets one line on stderr, the others are done, the status is 2, not
+/// a panic's 101; the same for `check` (files on several threads) and `batch`.
+#[test]
+fn a_panic_in_one_files_work_is_that_files_error() {
+    let d = Dir::new("panic");
+    let text = fixable();
+    let a = d.write("a.md", &text);
+    let boom = d.write("boom.md", &text);
+    let c = d.write("c.md", &text);
+    let hooked = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .env("OKSTRA_LSP_TEST_HOOKS", "1")
+            .env("OKSTRA_LSP_TEST_PANIC_FILE", "boom.md")
+            .output()
+            .unwrap()
+    };
+    let folder = d.0.to_str().unwrap();
+    let expected = format!(
+        "okstra-lsp: {}: internal error: test hook: panicking on {}",
+        boom.display(),
+        boom.display()
+    );
+
+    let out = hooked(&["check", "--format", "json", folder]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        codes(&json(&out)),
+        ["step-count-mismatch", "step-count-mismatch"]
+    );
+    let lines = stderr_lines(&out);
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    assert!(lines[0].starts_with(&expected), "{lines:#?}");
+    assert!(
+        lines[0].ends_with("(a bug: please report it)"),
+        "{lines:#?}"
+    );
+
+    let out = hooked(&["fix", folder]);
+    assert_eq!(out.status.code(), Some(2));
+    let lines = stderr_lines(&out);
+    assert!(lines[0].starts_with(&expected), "{lines:#?}");
+    assert_eq!(
+        lines[1..],
+        ["Fixed 2 issue(s) in 3 file(s) checked; 1 file(s) failed."]
+    );
+    for p in [&a, &c] {
+        assert!(
+            fs::read_to_string(p)
+                .unwrap()
+                .contains("| 1 | 파서 | (none) | 4 |")
+        );
+    }
+    assert_eq!(fs::read_to_string(&boom).unwrap(), text);
+
+    let out = hooked(&["batch", "preview", boom.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let lines = stderr_lines(&out);
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    assert!(lines[0].starts_with(&expected), "{lines:#?}");
+    // Without the hooks switched on, the variable does nothing.
+    let out = Command::new(BIN)
+        .args(["fix", "--dry-run", boom.to_str().unwrap()])
+        .env("OKSTRA_LSP_TEST_PANIC_FILE", "boom.md")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}

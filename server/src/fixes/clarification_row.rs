@@ -47,7 +47,7 @@ pub fn add_clarification_row(ctx: &FixContext, id: u32) -> Option<Fix> {
                     .collect();
                 let row = render_row(&names.iter().map(|n| values(n)).collect::<Vec<_>>());
                 let last = t.rows.last().map_or(t.range.end, |r| r.range.end);
-                let at = ctx.next_line(last.saturating_sub(1).max(t.range.start));
+                let at = ctx.past_lines(&(t.range.start..last));
                 let prefix = if at == ctx.src.len() && !ctx.src.ends_with('\n') {
                     eol
                 } else {

@@ -98,7 +98,7 @@ pub fn merge(ctx: &FixContext, a: u32, b: u32, kind: FixKind) -> Option<Fix> {
         rows.push_str(eol);
     }
     let last_a = ta.all_rows.last().map_or(ta.range.end, |r| r.range.end);
-    let at = ctx.next_line(last_a.saturating_sub(1).max(ta.range.start));
+    let at = ctx.past_lines(&(ta.range.start..last_a));
     let lead = if at == ctx.src.len() && !ctx.src.ends_with('\n') {
         eol
     } else {
@@ -137,7 +137,7 @@ pub fn merge(ctx: &FixContext, a: u32, b: u32, kind: FixKind) -> Option<Fix> {
             }
         }
         if !add.is_empty() {
-            let at = ctx.next_line(va.content_end.saturating_sub(1).max(va.heading.end));
+            let at = ctx.past_lines(&(va.heading.end..va.content_end));
             let lead = if at == ctx.src.len() && !ctx.src.ends_with('\n') {
                 eol
             } else {
@@ -214,13 +214,14 @@ fn add_files(ctx: &FixContext, sa: &Stage, missing: &[String]) -> Option<TextEdi
             let has_any = !sa.predicted().is_empty();
             let sep = if has_any { ", " } else { " " };
             // Nested items: add one more nested item in the same style.
-            let first_line_end = ctx.src[p.text.clone()]
+            let first_line_end = ctx
+                .text(&p.text)
                 .find('\n')
                 .map_or(p.text.end, |i| p.text.start + i);
             let first_line = ctx.text(&(p.text.start..first_line_end));
             if has_any && first_line.trim_end().ends_with(':') {
                 let indent = "  ";
-                let at = ctx.next_line(p.item.end.saturating_sub(1).max(p.item.start));
+                let at = ctx.past_lines(&p.item);
                 let items: String = missing
                     .iter()
                     .map(|m| format!("{indent}- {m}{}", ctx.eol))

@@ -3,7 +3,10 @@
 //! spelling, heading levels and numbering).
 //!
 //! Invariant: no LSP types, no I/O; a fix never produces overlapping edits
-//! (`Fix::new` refuses them) and never panics on any plan.
+//! (`Fix::new` refuses them) and never panics on any plan. Every offset a
+//! fix computes by arithmetic goes through `FixContext::line_start`,
+//! `next_line` or `past_lines`, which move it to a character boundary
+//! first, so edits start and end on character boundaries.
 
 mod clarification_row;
 mod depends_on;
@@ -18,7 +21,7 @@ use crate::analysis::DepGraph;
 use crate::config::Config;
 use crate::model::{self, Plan, Span};
 use crate::rules::{Finding, FixHint};
-use crate::syntax;
+use crate::syntax::{self, floor_char_boundary};
 
 pub use clarification_row::add_clarification_row;
 pub use depends_on::{add_dependency, remove_dependency};
@@ -92,15 +95,16 @@ impl Fix {
     }
 }
 
-/// Applies non-overlapping edits.
+/// Applies non-overlapping edits (an edit past the end or inside a
+/// character is moved back to a character boundary rather than panic).
 pub fn apply(src: &str, edits: &[TextEdit]) -> String {
     let mut sorted: Vec<&TextEdit> = edits.iter().collect();
     sorted.sort_by_key(|e| (e.range.start, e.range.end));
     let mut out = String::with_capacity(src.len());
     let mut at = 0;
     for e in sorted {
-        let start = e.range.start.clamp(at, src.len());
-        let end = e.range.end.clamp(start, src.len());
+        let start = floor_char_boundary(src, e.range.start).max(at);
+        let end = floor_char_boundary(src, e.range.end).max(start);
         out.push_str(&src[at..start]);
         out.push_str(&e.new_text);
         at = end;
@@ -135,24 +139,34 @@ impl<'a> FixContext<'a> {
         self.src.get(span.clone()).unwrap_or("")
     }
 
-    /// The start of the line holding `offset`.
+    /// The start of the line holding `offset` (any byte offset: one inside
+    /// a character counts as that character's).
     fn line_start(&self, offset: usize) -> usize {
-        self.src[..offset.min(self.src.len())]
-            .rfind('\n')
-            .map_or(0, |i| i + 1)
+        let offset = floor_char_boundary(self.src, offset);
+        self.src[..offset].rfind('\n').map_or(0, |i| i + 1)
     }
 
-    /// Just past the line break of the line holding `offset`.
+    /// Just past the line break of the line holding `offset` (any byte
+    /// offset, as for `line_start`).
     fn next_line(&self, offset: usize) -> usize {
-        let offset = offset.min(self.src.len());
+        let offset = floor_char_boundary(self.src, offset);
         self.src[offset..]
             .find('\n')
             .map_or(self.src.len(), |i| offset + i + 1)
     }
 
+    /// Just past the line break of the line holding the last character of
+    /// `span` (its start when it is empty): where a line after a table row,
+    /// a list item or a table goes. The last character may be several
+    /// bytes long, so `span.end - 1` is not sliced at.
+    fn past_lines(&self, span: &Span) -> usize {
+        let last = floor_char_boundary(self.src, span.end.saturating_sub(1));
+        self.next_line(last.max(span.start))
+    }
+
     /// The whole line(s) of `span`, line break included.
     fn full_lines(&self, span: &Span) -> Span {
-        self.line_start(span.start)..self.next_line(span.end.saturating_sub(1).max(span.start))
+        self.line_start(span.start)..self.past_lines(span)
     }
 
     /// How this document writes a stage in depends-on: `3`, `Stage 3`, `S3`, `#3`.

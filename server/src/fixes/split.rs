@@ -43,17 +43,18 @@ pub fn split(ctx: &FixContext, n: u32, kind: FixKind) -> Option<Fix> {
         .last()
         .map_or(moved[moved.len() - 1].range.end, |r| r.range.end);
     edits.push(TextEdit {
-        range: from..ctx.next_line(last_row.saturating_sub(1)),
+        range: from..ctx.past_lines(&(moved[0].range.start..last_row)),
         new_text: String::new(),
     });
 
     // The new section, in the original's heading style.
     let heading = ctx.text(&stage.heading);
     let rel = |x: usize| x.saturating_sub(stage.heading.start);
-    let before_number = &heading[..rel(stage.number_range.start)];
+    let before_number = heading.get(..rel(stage.number_range.start)).unwrap_or("");
     let prefix = renumber_prefix(before_number, n, next);
-    let between = &heading
-        [rel(stage.number_range.end)..rel(stage.title.start).max(rel(stage.number_range.end))];
+    let between = heading
+        .get(rel(stage.number_range.end)..rel(stage.title.start).max(rel(stage.number_range.end)))
+        .unwrap_or("");
     let between = if between.is_empty() { ": " } else { between };
     let sub = "#".repeat(steps.heading_level as usize);
     let step_col = table
@@ -119,7 +120,7 @@ pub fn split(ctx: &FixContext, n: u32, kind: FixKind) -> Option<Fix> {
             }
         })
         .collect();
-    let row_end = ctx.next_line(row.range.end.saturating_sub(1).max(row.range.start));
+    let row_end = ctx.past_lines(&row.range);
     let lead = if row_end == ctx.src.len() && !ctx.src.ends_with('\n') {
         eol
     } else {

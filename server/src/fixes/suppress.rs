@@ -17,7 +17,7 @@ pub fn suppress(ctx: &FixContext, finding: &Finding) -> Option<Fix> {
     let at = finding.range.start.min(ctx.src.len());
     if let Some(table) = table_at(ctx, at) {
         let start = ctx.line_start(table.start);
-        let end = ctx.next_line(table.end.saturating_sub(1).max(table.start));
+        let end = ctx.past_lines(&table);
         let eol = ctx.eol;
         // The table's last line may end the document without a line break.
         let before_end = if end == ctx.src.len() && !ctx.src.ends_with('\n') {

@@ -247,7 +247,7 @@ pub fn apply(src: &str, findings: &mut Vec<Finding>, report_unused: bool) {
 /// The comment that silences `code` on the line holding `offset`: its text
 /// and where it goes (the start of that line, with the line's indentation).
 pub fn next_line_comment(src: &str, offset: usize, code: &str, eol: &str) -> (usize, String) {
-    let offset = offset.min(src.len());
+    let offset = crate::syntax::floor_char_boundary(src, offset);
     let start = src[..offset].rfind('\n').map_or(0, |i| i + 1);
     let line = &src[start..];
     let indent: String = line
