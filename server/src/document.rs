@@ -75,6 +75,19 @@ pub struct Document {
     outline_stale: bool,
     /// The size limit of the last analysis.
     max_bytes: usize,
+    /// Over the limit: where the text names a Stage Map, kept edit by edit
+    /// so a keystroke does not scan 16 MiB (plan-format §1).
+    label: Label,
+}
+
+/// A plan label (`rules::plan_label`) in an over-size text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Label {
+    /// Not looked for since the text went over the limit or lost the one
+    /// it had.
+    Unknown,
+    At(usize),
+    Absent,
 }
 
 impl Document {
@@ -101,6 +114,7 @@ impl Document {
             stats: Stats::default(),
             outline_stale: oversized,
             max_bytes: config.max_document_bytes,
+            label: Label::Unknown,
         };
         doc.reanalyze(config);
         doc
@@ -156,11 +170,14 @@ impl Document {
             new_end,
         };
         if self.outline_stale || self.text.len() > self.max_bytes {
-            // Over the limit: no parse, so an edit costs O(edit) (the rope's).
+            // Over the limit: no parse, so an edit costs O(edit) (the rope's,
+            // the label's and the text's move).
             self.outline_stale = true;
             self.pending = Pending::Many;
+            self.label = self.label_after(&edit);
             return;
         }
+        self.label = Label::Unknown;
         let r = self.outline.edit(&self.text, &edit);
         self.reparsed.bytes += r.bytes;
         self.reparsed.chunks += r.chunks;
@@ -169,6 +186,30 @@ impl Document {
             Pending::Nothing => Pending::One { edit, heading },
             _ => Pending::Many,
         };
+    }
+
+    /// Where the plan label is after `e`, looking only around the edit.
+    fn label_after(&self, e: &EditShift) -> Label {
+        let len = rules::PLAN_LABEL_LEN;
+        match self.label {
+            Label::Unknown => Label::Unknown,
+            // The edit touched the label: look again at the next analysis.
+            Label::At(p) if e.start < p + len && e.old_end > p => Label::Unknown,
+            Label::At(p) if p >= e.old_end => Label::At(p - e.old_end + e.new_end),
+            Label::At(p) => Label::At(p),
+            Label::Absent => {
+                // Only a label that overlaps the new text can be new.
+                let from = floor_char_boundary(&self.text, e.start.saturating_sub(len));
+                let mut to = (e.new_end + len).min(self.text.len());
+                while !self.text.is_char_boundary(to) {
+                    to += 1;
+                }
+                match self.text.get(from..to).and_then(rules::plan_label) {
+                    Some(i) => Label::At(from + i),
+                    None => Label::Absent,
+                }
+            }
+        }
     }
 
     /// Replaces the whole text by the smallest equivalent edit (common prefix
@@ -198,7 +239,14 @@ impl Document {
             self.plan = Plan::default();
             self.facts = Facts::default();
             self.headings.clear();
-            self.findings = rules::too_large(&self.text, config);
+            if self.label == Label::Unknown {
+                self.label = rules::plan_label(&self.text).map_or(Label::Absent, Label::At);
+            }
+            self.findings = rules::too_large_finding(
+                self.text.len(),
+                matches!(self.label, Label::At(_)),
+                config,
+            );
             self.analysed_with = None;
             return;
         }
@@ -440,5 +488,55 @@ mod tests {
             doc.findings(),
             crate::analyze(doc.text(), &config).as_slice()
         );
+    }
+
+    /// Over the size limit the plan label is followed edit by edit, looking
+    /// only around each edit: the finding is always what a scan of the
+    /// whole text gives.
+    #[test]
+    fn over_the_limit_the_label_follows_the_edits() {
+        let config = Config {
+            max_document_bytes: 200,
+            ..Config::default()
+        };
+        let pieces = [
+            "Stage Map",
+            "Stage",
+            " Map",
+            "S",
+            "p",
+            "stage map",
+            "x",
+            "\n",
+            "가",
+            "",
+            "STAGE MAP",
+        ];
+        let mut rng = crate::generate::Rng::new(5);
+        for round in 0..300 {
+            let mut text = "filler line\n".repeat(20 + rng.below(5));
+            if rng.below(2) == 0 {
+                let at = rng.below(text.len());
+                text.insert_str(at, "Stage Map");
+            }
+            let mut doc = Document::new(text, &config);
+            for step in 0..30 {
+                let len = doc.text().len();
+                let a = floor_char_boundary(doc.text(), rng.below(len + 1));
+                let b = floor_char_boundary(doc.text(), (a + rng.below(12)).min(len));
+                doc.edit(a..b, pieces[rng.below(pieces.len())]);
+                doc.reanalyze(&config);
+                let expected = if doc.text().len() > config.max_document_bytes {
+                    rules::too_large(doc.text(), &config)
+                } else {
+                    crate::analyze(doc.text(), &config)
+                };
+                assert_eq!(
+                    doc.findings(),
+                    expected.as_slice(),
+                    "round {round} step {step}"
+                );
+            }
+        }
     }
 }

@@ -269,3 +269,50 @@ fn graph_shapes_scale_near_linearly_with_bounded_output() {
     }
     eprintln!("{}", report.join("\n"));
 }
+
+/// A 17 MiB plan (over the 16 MiB limit) is not parsed: it gets
+/// `document-too-large`, and a keystroke in it, anywhere, costs about what
+/// a keystroke in a small plan costs (no scan, no parse of the text).
+#[test]
+fn keystrokes_over_the_size_limit_cost_like_small_ones() {
+    let config = Config::default();
+    let small = generate::plan(&Spec::clean(3));
+    let mut big = small.clone();
+    while big.len() <= 17 << 20 {
+        big.push_str("Filler paragraph, not a plan label.\n");
+    }
+    let mut big_doc = Document::new(big, &config);
+    let codes: Vec<&str> = big_doc.findings().iter().map(|f| f.code).collect();
+    assert_eq!(codes, ["document-too-large"]);
+    assert!(big_doc.plan().stages.is_empty(), "not parsed");
+    let mut small_doc = Document::new(small, &config);
+    // Median of many keystrokes, spread over the document.
+    let keystrokes = |doc: &mut Document| {
+        let mut runs: Vec<Duration> = (0..60)
+            .map(|i| {
+                let len = doc.text().len();
+                let at = (len / 60) * i;
+                let at = (0..=at)
+                    .rev()
+                    .find(|&b| doc.text().is_char_boundary(b))
+                    .unwrap_or(0);
+                let t = Instant::now();
+                doc.edit(at..at, "x");
+                doc.reanalyze(&config);
+                let _ = doc.findings().len();
+                t.elapsed()
+            })
+            .collect();
+        runs.sort();
+        runs[runs.len() / 2]
+    };
+    let small_cost = keystrokes(&mut small_doc).max(Duration::from_micros(50));
+    let big_cost = keystrokes(&mut big_doc);
+    let ratio = big_cost.as_secs_f64() / small_cost.as_secs_f64();
+    eprintln!("keystroke: small plan {small_cost:?}, 17 MiB {big_cost:?} ({ratio:.1}x)");
+    assert_eq!(big_doc.findings().len(), 1);
+    assert!(
+        ratio < 10.0,
+        "a keystroke in a 17 MiB document costs {ratio:.1}x one in a small plan ({big_cost:?} vs {small_cost:?})"
+    );
+}

@@ -315,10 +315,15 @@ fn apply_overrides(out: &mut Vec<Finding>, config: &Config) {
 /// when a cheap scan of its text finds a plan label (`Stage Map`), else
 /// nothing; none either when `severityOverrides` turns the code off.
 pub fn too_large(src: &str, config: &Config) -> Vec<Finding> {
-    if !looks_like_plan(src) {
+    too_large_finding(src.len(), looks_like_plan(src), config)
+}
+
+/// `too_large` for a text of `len` bytes of which the caller knows whether
+/// it names a Stage Map (an open document keeps that edit by edit).
+pub fn too_large_finding(len: usize, looks_like_plan: bool, config: &Config) -> Vec<Finding> {
+    if !looks_like_plan {
         return Vec::new();
     }
-    let len = src.len();
     let limit = config.max_document_bytes;
     let mut out = vec![Finding {
         code: DOCUMENT_TOO_LARGE,
@@ -334,12 +339,22 @@ pub fn too_large(src: &str, config: &Config) -> Vec<Finding> {
     out
 }
 
+/// The spellings of the plan label a text too large to parse is scanned
+/// for; all `PLAN_LABEL_LEN` bytes long.
+const PLAN_LABELS: [&str; 4] = ["Stage Map", "stage map", "Stage map", "STAGE MAP"];
+
+/// The length of every plan label spelling.
+pub const PLAN_LABEL_LEN: usize = 9;
+
 /// Whether a text too large to parse names a Stage Map (a few substring
 /// scans, no parse).
 pub fn looks_like_plan(src: &str) -> bool {
-    ["Stage Map", "stage map", "Stage map", "STAGE MAP"]
-        .iter()
-        .any(|label| src.contains(label))
+    plan_label(src).is_some()
+}
+
+/// Where a text names a Stage Map, if it does (the first spelling found).
+pub fn plan_label(src: &str) -> Option<usize> {
+    PLAN_LABELS.iter().find_map(|label| src.find(label))
 }
 
 /// A finding with the rule's default severity and no related places.
