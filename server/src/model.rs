@@ -1363,9 +1363,16 @@ fn read_cell<T>(
 }
 
 fn row_is_blank(src: &str, r: &Row) -> bool {
-    r.cells
+    // A row of bare pipes (`||||||`) is blank too: the parser was shown it
+    // with its first pipe filled in (`syntax::chunk`), so its first cell
+    // covers that pipe.
+    let bare = src
+        .get(r.range.clone())
+        .is_some_and(|line| line.trim().chars().all(|c| c == '|'));
+    bare || r
+        .cells
         .iter()
-        .all(|c| src[c.range.clone()].trim().is_empty())
+        .all(|c| src.get(c.range.clone()).unwrap_or("").trim().is_empty())
 }
 
 /// Strips decorations that do not change a value: backticks, `**`, `_`.

@@ -90,7 +90,17 @@ fn chunk(text: &str, byte: usize) -> std::borrow::Cow<'_, [u8]> {
                 return Cow::Borrowed(&bytes[byte..start]);
             }
             let mut line = bytes[start..end].to_vec();
-            line[fill] = b'x';
+            match fill {
+                Fill::Blank(i) => line[i] = b'x',
+                // `||||||` → `x|x|x|`: the grammar trips on `||` as well.
+                Fill::BarePipes(from) => {
+                    for b in line[from..].iter_mut().step_by(2) {
+                        if *b == b'|' {
+                            *b = b'x';
+                        }
+                    }
+                }
+            }
             return Cow::Owned(line[byte - start..].to_vec());
         }
         if end >= bytes.len() || end - byte >= 1 << 16 {
@@ -100,9 +110,19 @@ fn chunk(text: &str, byte: usize) -> std::borrow::Cow<'_, [u8]> {
     }
 }
 
-/// For a line that is a pipe-table row of blank cells (`|  |  |`, `| |`),
-/// the index of a space or tab to fill.
-fn blank_row_fill(line: &[u8]) -> Option<usize> {
+/// How a row of blank cells is shown to the parser.
+enum Fill {
+    /// A space or tab inside a cell, at this index, becomes `x`.
+    Blank(usize),
+    /// A row of bare pipes (`||||`, no blank to fill) from this index: every
+    /// other pipe becomes `x` (`x|x|`); the model reads such a line as
+    /// blank whatever its cells are.
+    BarePipes(usize),
+}
+
+/// For a line that is a pipe-table row of blank cells (`|  |  |`, `| |`,
+/// `||||`), what to fill.
+fn blank_row_fill(line: &[u8]) -> Option<Fill> {
     let indent = line.iter().take(4).take_while(|&&b| b == b' ').count();
     if indent > 3 || line.get(indent) != Some(&b'|') {
         return None;
@@ -122,11 +142,11 @@ fn blank_row_fill(line: &[u8]) -> Option<usize> {
         }
     }
     // The fill must sit between two pipes, inside a cell.
-    let fill = fill?;
-    line[fill..]
-        .contains(&b'|')
-        .then_some(fill)
-        .filter(|_| pipes >= 2)
+    match fill.filter(|&f| line[f..].contains(&b'|')) {
+        Some(f) if pipes >= 2 => Some(Fill::Blank(f)),
+        None if pipes >= 3 => Some(Fill::BarePipes(indent)),
+        _ => None,
+    }
 }
 
 fn unreachable_tree(p: &mut Parser) -> Tree {
