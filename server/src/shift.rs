@@ -72,6 +72,10 @@ impl<T: Shift> Shift for Option<T> {
     }
 }
 
+// Every impl below destructures its struct completely (no `..`), so a new
+// field is a compile error here until it is moved with the edits or marked
+// as holding no position (`_`).
+
 impl Shift for Block {
     fn shift(&mut self, e: &EditShift) {
         match self {
@@ -85,147 +89,327 @@ impl Shift for Block {
 
 impl Shift for Heading {
     fn shift(&mut self, e: &EditShift) {
-        self.range.shift(e);
-        self.text.shift(e);
+        let Heading {
+            level: _,
+            range,
+            text,
+        } = self;
+        range.shift(e);
+        text.shift(e);
     }
 }
 
 impl Shift for Table {
     fn shift(&mut self, e: &EditShift) {
-        self.range.shift(e);
-        self.header.shift(e);
-        self.delimiter.shift(e);
-        self.rows.shift(e);
+        let Table {
+            range,
+            header,
+            delimiter,
+            rows,
+        } = self;
+        range.shift(e);
+        header.shift(e);
+        delimiter.shift(e);
+        rows.shift(e);
     }
 }
 
 impl Shift for Row {
     fn shift(&mut self, e: &EditShift) {
-        self.range.shift(e);
-        self.cells.shift(e);
+        let Row { range, cells } = self;
+        range.shift(e);
+        cells.shift(e);
     }
 }
 
 impl Shift for Cell {
     fn shift(&mut self, e: &EditShift) {
-        self.range.shift(e);
+        let Cell { range } = self;
+        range.shift(e);
     }
 }
 
 impl Shift for List {
     fn shift(&mut self, e: &EditShift) {
-        self.range.shift(e);
-        self.items.shift(e);
+        let List { range, items } = self;
+        range.shift(e);
+        items.shift(e);
     }
 }
 
 impl Shift for ListItem {
     fn shift(&mut self, e: &EditShift) {
-        self.range.shift(e);
-        self.text.shift(e);
-        self.children.shift(e);
+        let ListItem {
+            range,
+            text,
+            children,
+        } = self;
+        range.shift(e);
+        text.shift(e);
+        children.shift(e);
     }
 }
 
-impl<T> Shift for Field<T> {
+impl<T: Shift> Shift for Field<T> {
     fn shift(&mut self, e: &EditShift) {
         match self {
-            Field::Ok(_, s) | Field::Invalid(s) => s.shift(e),
+            Field::Ok(value, s) => {
+                value.shift(e);
+                s.shift(e);
+            }
+            Field::Invalid(s) => s.shift(e),
             Field::Missing => {}
         }
     }
 }
 
+/// Numbers hold no position.
+macro_rules! no_position {
+    ($($t:ty),*) => {$(
+        impl Shift for $t {
+            fn shift(&mut self, _: &EditShift) {}
+        }
+    )*};
+}
+no_position!(u32, usize);
+
+impl Shift for DepRef {
+    fn shift(&mut self, e: &EditShift) {
+        let DepRef { stage: _, range } = self;
+        range.shift(e);
+    }
+}
+
 impl Shift for StageMap {
     fn shift(&mut self, e: &EditShift) {
-        self.scope.shift(e);
-        self.heading.shift(e);
-        if let Some(t) = &mut self.table {
-            t.range.shift(e);
-            t.header.shift(e);
-            t.delimiter.shift(e);
-            for r in &mut t.rows {
-                r.range.shift(e);
-                r.cells.shift(e);
-                r.stage.shift(e);
-                r.title.shift(e);
-                r.steps.shift(e);
-                r.depends_on.shift(e);
-                if let Field::Ok(deps, _) = &mut r.depends_on {
-                    for d in deps {
-                        d.range.shift(e);
-                    }
-                }
-            }
-        }
+        let StageMap {
+            heading,
+            heading_level: _,
+            table,
+            scope,
+        } = self;
+        scope.shift(e);
+        heading.shift(e);
+        table.shift(e);
+    }
+}
+
+impl Shift for MapTable {
+    fn shift(&mut self, e: &EditShift) {
+        let MapTable {
+            range,
+            header,
+            delimiter,
+            columns: _,
+            rows,
+        } = self;
+        range.shift(e);
+        header.shift(e);
+        delimiter.shift(e);
+        rows.shift(e);
+    }
+}
+
+impl Shift for StageMapRow {
+    fn shift(&mut self, e: &EditShift) {
+        let StageMapRow {
+            range,
+            cells,
+            stage,
+            title,
+            depends_on,
+            steps,
+        } = self;
+        range.shift(e);
+        cells.shift(e);
+        stage.shift(e);
+        title.shift(e);
+        depends_on.shift(e);
+        steps.shift(e);
     }
 }
 
 impl Shift for Stage {
     fn shift(&mut self, e: &EditShift) {
-        self.number_range.shift(e);
-        self.title.shift(e);
-        self.heading.shift(e);
-        self.section.shift(e);
-        if let Some(s) = &mut self.steps {
-            s.heading.shift(e);
-            if let Some(t) = &mut s.table {
-                t.range.shift(e);
-                t.header.shift(e);
-                t.header_cells.shift(e);
-                t.effective_rows.shift(e);
-                t.all_rows.shift(e);
-            }
-        }
-        if let Some(c) = &mut self.exit_contract {
-            c.heading.shift(e);
-            e.end(&mut c.content_end);
-            if let Some(p) = &mut c.predicted {
-                p.item.shift(e);
-                p.text.shift(e);
-                for f in &mut p.files {
-                    f.range.shift(e);
-                }
-            }
-        }
-        if let Some(v) = &mut self.validation {
-            v.heading.shift(e);
-            v.items.shift(e);
-            e.end(&mut v.content_end);
-        }
+        let Stage {
+            number: _,
+            number_range,
+            title,
+            heading,
+            heading_level: _,
+            section,
+            steps,
+            exit_contract,
+            validation,
+            to_document_end: _,
+        } = self;
+        number_range.shift(e);
+        title.shift(e);
+        heading.shift(e);
+        section.shift(e);
+        steps.shift(e);
+        exit_contract.shift(e);
+        validation.shift(e);
+    }
+}
+
+impl Shift for StepTable {
+    fn shift(&mut self, e: &EditShift) {
+        let StepTable {
+            heading,
+            heading_level: _,
+            table,
+        } = self;
+        heading.shift(e);
+        table.shift(e);
+    }
+}
+
+impl Shift for StepRows {
+    fn shift(&mut self, e: &EditShift) {
+        let StepRows {
+            range,
+            header,
+            header_cells,
+            missing_columns: _,
+            effective_rows,
+            all_rows,
+        } = self;
+        range.shift(e);
+        header.shift(e);
+        header_cells.shift(e);
+        effective_rows.shift(e);
+        all_rows.shift(e);
+    }
+}
+
+impl Shift for ExitContract {
+    fn shift(&mut self, e: &EditShift) {
+        let ExitContract {
+            heading,
+            heading_level: _,
+            predicted,
+            content_end,
+        } = self;
+        heading.shift(e);
+        e.end(content_end);
+        predicted.shift(e);
+    }
+}
+
+impl Shift for PredictedFiles {
+    fn shift(&mut self, e: &EditShift) {
+        let PredictedFiles { item, text, files } = self;
+        item.shift(e);
+        text.shift(e);
+        files.shift(e);
+    }
+}
+
+impl Shift for PredictedPath {
+    fn shift(&mut self, e: &EditShift) {
+        let PredictedPath {
+            path: _,
+            range,
+            kind: _,
+        } = self;
+        range.shift(e);
+    }
+}
+
+impl Shift for Validation {
+    fn shift(&mut self, e: &EditShift) {
+        let Validation {
+            heading,
+            heading_level: _,
+            items,
+            content_end,
+        } = self;
+        heading.shift(e);
+        items.shift(e);
+        e.end(content_end);
     }
 }
 
 impl Shift for Verification {
     fn shift(&mut self, e: &EditShift) {
-        self.scope.shift(e);
-        self.table.shift(e);
-        self.heading.shift(e);
-        for r in &mut self.rows {
-            r.range.shift(e);
-            r.classification.shift(e);
-            for x in &mut r.refs {
-                x.range.shift(e);
-            }
-        }
+        let Verification {
+            heading,
+            heading_level: _,
+            table,
+            rows,
+            scope,
+        } = self;
+        scope.shift(e);
+        table.shift(e);
+        heading.shift(e);
+        rows.shift(e);
+    }
+}
+
+impl Shift for VerificationRow {
+    fn shift(&mut self, e: &EditShift) {
+        let VerificationRow {
+            range,
+            classification,
+            majority_disagree: _,
+            refs,
+        } = self;
+        range.shift(e);
+        classification.shift(e);
+        refs.shift(e);
+    }
+}
+
+impl Shift for ClarificationRef {
+    fn shift(&mut self, e: &EditShift) {
+        let ClarificationRef { id: _, range } = self;
+        range.shift(e);
     }
 }
 
 impl Shift for Clarifications {
     fn shift(&mut self, e: &EditShift) {
-        self.scope.shift(e);
-        self.heading.shift(e);
-        e.end(&mut self.content_end);
-        if let Some(t) = &mut self.table {
-            t.range.shift(e);
-            t.header_cells.shift(e);
-            for r in &mut t.rows {
-                r.range.shift(e);
-                r.id.shift(e);
-                r.statement.shift(e);
-                r.expected.shift(e);
-                r.blocks.shift(e);
-            }
-        }
+        let Clarifications {
+            heading,
+            heading_level: _,
+            table,
+            content_end,
+            scope,
+        } = self;
+        scope.shift(e);
+        heading.shift(e);
+        e.end(content_end);
+        table.shift(e);
+    }
+}
+
+impl Shift for ClarificationTable {
+    fn shift(&mut self, e: &EditShift) {
+        let ClarificationTable {
+            range,
+            header_cells,
+            rows,
+        } = self;
+        range.shift(e);
+        header_cells.shift(e);
+        rows.shift(e);
+    }
+}
+
+impl Shift for Clarification {
+    fn shift(&mut self, e: &EditShift) {
+        let Clarification {
+            range,
+            id,
+            statement,
+            expected,
+            blocks,
+        } = self;
+        range.shift(e);
+        id.shift(e);
+        statement.shift(e);
+        expected.shift(e);
+        blocks.shift(e);
     }
 }
