@@ -19,7 +19,7 @@ use std::sync::Arc;
 use globset::{Glob, GlobBuilder, GlobMatcher};
 use petgraph::graphmap::DiGraphMap;
 
-use crate::model::{Field, PathKind, Plan, Span};
+use crate::model::{Field, PathKind, Plan};
 
 /// The depends-on graph: an edge `a -> b` means "stage a depends on stage b".
 /// Nodes are the Stage Map's stage numbers; self-edges and edges to unknown
@@ -913,11 +913,6 @@ fn parents(path: &str) -> impl Iterator<Item = &str> {
         .filter(|(_, c)| *c == '/')
         .map(move |(i, _)| &path[..i])
         .filter(|p| !p.is_empty())
-}
-
-/// Text of a span, for messages.
-pub fn text(src: &str, span: &Span) -> String {
-    src.get(span.clone()).unwrap_or("").to_string()
 }
 
 #[cfg(test)]

@@ -573,10 +573,27 @@ pub fn fix(args: &FixArgs) -> ExitCode {
     }
 }
 
+/// How many rounds of safe fixes `fix` applies (one usually settles a plan;
+/// a fix that needs another, such as a split making a step count wrong,
+/// takes a second).
+const FIX_ROUNDS: usize = 10;
+
 /// Fixes one file (or prints its diff): how many fixes were applied.
 fn fix_file(path: &Path, config: &Config, dry_run: bool) -> Result<usize, CliError> {
     let src = read_utf8(path)?;
-    let (fixed, applied) = crate::fixes::fix_all(&src, config, 10);
+    let crate::fixes::FixAll {
+        text: fixed,
+        applied,
+        settled,
+    } = crate::fixes::fix_all(&src, config, FIX_ROUNDS);
+    if !settled {
+        // Each round applies whole fixes, so the text so far is still a
+        // valid plan; but fixes that keep making work are a bug to report.
+        eprintln!(
+            "okstra-lsp: {}: the safe fixes did not settle after {FIX_ROUNDS} rounds (a bug: please report it); what they fixed so far is kept",
+            path.display()
+        );
+    }
     if applied == 0 || fixed == src {
         return Ok(0);
     }

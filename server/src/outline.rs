@@ -457,8 +457,8 @@ impl Outline {
     }
 
     /// The smallest start of a heading, table, list or block quote that
-    /// begins before `pos` and reaches past it (as
-    /// `syntax::block_start_before` on the whole document's tree).
+    /// begins before `pos` and reaches past it: an edit there may have grown
+    /// it.
     pub fn block_start_before(&self, pos: usize) -> Option<usize> {
         let i = self.starts.partition_point(|&c| c < pos).checked_sub(1)?;
         let c = &self.chunks[i];

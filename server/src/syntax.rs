@@ -292,30 +292,6 @@ pub fn outline_in(tree: &Tree, src: &str, range: Range<usize>) -> Vec<Block> {
     })
 }
 
-/// The smallest start of an outline block (table, list, heading) that
-/// begins before `pos` and reaches it, if any: an edit there may have grown it.
-pub fn block_start_before(tree: &Tree, src: &str, pos: usize) -> Option<usize> {
-    OUTLINE.with(|query| {
-        let mut cursor = QueryCursor::new();
-        cursor.set_byte_range(pos.saturating_sub(1)..pos.saturating_add(1).min(src.len().max(1)));
-        let names = query.capture_names();
-        let mut best: Option<usize> = None;
-        let mut captures = cursor.captures(query, tree.root_node(), src.as_bytes());
-        while let Some((m, index)) = captures.next() {
-            let capture = m.captures()[*index];
-            let node = capture.node;
-            let relevant = matches!(
-                names[capture.index as usize],
-                "table" | "list" | "heading" | "quote"
-            );
-            if relevant && node.start_byte() < pos && node.end_byte() > pos {
-                best = Some(best.map_or(node.start_byte(), |b| b.min(node.start_byte())));
-            }
-        }
-        best
-    })
-}
-
 fn heading(node: Node, src: &str) -> Heading {
     let mut level = 1u8;
     let mut text = None;
@@ -738,7 +714,8 @@ fn kinds() -> &'static Kinds {
 /// tree of `range` alone (tests compare them on every fixture and on random
 /// edits, through `outline::Outline`). Also appends
 /// to `reach` the extent (start, end of the node) of every outermost
-/// heading, table, list and block quote, which `block_start_before` needs.
+/// heading, table, list and block quote, which `Outline::block_start_before`
+/// needs.
 ///
 /// Only the nodes that can contain outline blocks are entered (document,
 /// section, list, list item; anything with an error inside, for the rows

@@ -483,7 +483,7 @@ fn run_every_fix(
 
     // `okstra-lsp fix`: every safe fix until none is left.
     let what = format!("{name} fix_all");
-    let (out, _) = no_panic(&what, || fixes::fix_all(src, &config, 10))?;
+    let out = no_panic(&what, || fixes::fix_all(src, &config, 10))?.text;
     let plan = no_panic(&what, || model::parse(&out, &config))?;
     if !plan.is_plan() {
         return Err(format!("{what}: no longer a plan\n{out}"));
@@ -615,4 +615,43 @@ fn editor_features_stay_on_character_boundaries_on_non_ascii_line_ends() {
         assert!(hits > 0, "{name}: nothing found at any offset");
         assert!(completed > 0, "{name}: no completion at any offset");
     }
+}
+
+/// `fix_all` reaches a fixed point on generated plans with every planted
+/// problem: it settles, and a second run finds nothing left to fix.
+#[test]
+fn fix_all_settles_on_generated_plans() {
+    use okstra_lsp::generate::{self, Spec};
+    let config = Config::default();
+    let mut applied = 0;
+    for seed in 0..24u64 {
+        let spec = Spec {
+            seed,
+            overlap_every: 2 + (seed as usize % 4),
+            cycle: seed % 2 == 0,
+            over_cap_every: 3 + (seed as usize % 5),
+            orphan_ref: seed % 3 == 0,
+            ..Spec::clean(4 + (seed as usize * 7) % 30)
+        };
+        let text = generate::plan(&spec);
+        let first = fixes::fix_all(&text, &config, 10);
+        assert!(first.settled, "{spec:?}: did not settle");
+        applied += first.applied;
+        let again = fixes::fix_all(&first.text, &config, 10);
+        assert_eq!(
+            (again.applied, again.settled, again.text == first.text),
+            (0, true, true),
+            "{spec:?}: not a fixed point"
+        );
+    }
+    assert!(applied > 0, "some planted problem has a safe fix");
+    // With no rounds to spare, a plan that needs fixes is reported unsettled.
+    let text = generate::plan(&Spec {
+        orphan_ref: true,
+        ..Spec::clean(6)
+    });
+    assert!(fixes::fix_all(&text, &config, 10).applied > 0);
+    let none = fixes::fix_all(&text, &config, 0);
+    assert_eq!((none.applied, none.settled), (0, false));
+    assert_eq!(none.text, text);
 }

@@ -309,16 +309,30 @@ pub fn refactors_at(ctx: &FixContext, offset: usize) -> Vec<Fix> {
     out
 }
 
+/// What `fix_all` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FixAll {
+    pub text: String,
+    /// Fixes applied, over all rounds.
+    pub applied: usize,
+    /// No safe fix was left at the end. False when the rounds ran out
+    /// first: the text is still valid (every round applies whole fixes), but
+    /// a fix kept making work for another (a bug to report).
+    pub settled: bool,
+}
+
 /// Applies the safe fixes (one right answer) until none is left, at most
-/// `rounds` times. Returns the new text and how many fixes were applied.
-pub fn fix_all(src: &str, config: &Config, rounds: usize) -> (String, usize) {
+/// `rounds` times (each round takes every fix that does not touch another).
+pub fn fix_all(src: &str, config: &Config, rounds: usize) -> FixAll {
     let mut text = src.to_string();
     let mut applied = 0;
-    for _ in 0..rounds {
+    // `rounds` rounds of fixing, then one more look for what is left.
+    for round in 0..=rounds {
         let plan = model::parse(&text, config);
         let findings = crate::rules::check(&text, &plan, config);
         let ctx = FixContext::new(&text, &plan, config);
         let mut edits: Vec<TextEdit> = Vec::new();
+        let mut taken = 0;
         for f in &findings {
             for fix in fixes_for(&ctx, f) {
                 if fix.applicability != Applicability::Safe || fix.disabled.is_some() {
@@ -331,17 +345,29 @@ pub fn fix_all(src: &str, config: &Config, rounds: usize) -> (String, usize) {
                     .any(|e| edits.iter().any(|x| overlaps(&x.range, &e.range)));
                 if !clash {
                     edits.extend(fix.edits);
-                    applied += 1;
+                    taken += 1;
                 }
                 break;
             }
         }
         if edits.is_empty() {
+            return FixAll {
+                text,
+                applied,
+                settled: true,
+            };
+        }
+        if round == rounds {
             break;
         }
         text = apply(&text, &edits);
+        applied += taken;
     }
-    (text, applied)
+    FixAll {
+        text,
+        applied,
+        settled: false,
+    }
 }
 
 fn overlaps(a: &Range<usize>, b: &Range<usize>) -> bool {

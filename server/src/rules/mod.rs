@@ -6,7 +6,6 @@
 //! into lines and columns. No rule panics on any plan.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
@@ -200,15 +199,6 @@ impl<'a> Context<'a> {
 
     pub fn overlaps(&self) -> &[Overlap] {
         &self.facts.overlaps
-    }
-
-    /// Stage numbers of the Stage Map.
-    pub fn map_numbers(&self) -> HashSet<u32> {
-        self.plan
-            .map_rows()
-            .iter()
-            .filter_map(|r| r.stage.value().copied())
-            .collect()
     }
 
     /// Stage `n`'s depends-on is readable and empty (`(none)`).
