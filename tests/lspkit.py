@@ -263,6 +263,19 @@ class Client(LanguageClient):
         self.protocol._send_data(message)
         return await asyncio.wait_for(asyncio.wrap_future(fut), timeout)
 
+    async def raw_body(self, body: bytes, reply_id: Any = None, timeout: float = TIMEOUT) -> Any:
+        """Writes `body` as one frame, byte for byte, and waits for the answer
+        to `reply_id` (None: the answer whose id is null)."""
+        fut: Future = Future()
+        self.protocol._request_futures[reply_id] = fut
+        writer = self._server.stdin
+        writer.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        await writer.drain()
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(fut), timeout)
+        finally:
+            self.protocol._request_futures.pop(reply_id, None)
+
     def raw_notify(self, method: str, params: Any) -> None:
         self.protocol._send_data({"jsonrpc": "2.0", "method": method, "params": params})
 

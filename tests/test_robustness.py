@@ -13,6 +13,7 @@ from pygls.exceptions import JsonRpcException
 from lspkit import TIMEOUT, assert_matches_check, codes
 from plans import KO_PLAN, PLAN, S9_PLAN
 
+PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
 METHOD_NOT_FOUND = -32601
 INVALID_PARAMS = -32602
@@ -224,6 +225,76 @@ async def test_garbage_on_the_wire(client):
     # with an id: ordinary LSP errors.
     err = await error_of(client.raw_request("textDocument/hover", ...))
     assert err.code == INVALID_PARAMS
+    await client.alive()
+
+
+DEEP = b"[" * 200 + b"]" * 200
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (b'{"jsonrpc": "2.0", "id": 1.5, "method": "textDocument/hover", "params": {}}', INVALID_REQUEST),
+        (b'{"jsonrpc": "2.0", "id": {}, "method": "textDocument/hover", "params": {}}', INVALID_REQUEST),
+        (b'{"jsonrpc": "2.0", "id": true, "method": "textDocument/hover", "params": {}}', INVALID_REQUEST),
+        (b'{"jsonrpc": "2.0", "id": [], "method": "textDocument/hover", "params": {}}', INVALID_REQUEST),
+        (b'{"jsonrpc": "2.0", "id": ' + DEEP + b', "method": "textDocument/hover"}', INVALID_REQUEST),
+        (b'{"jsonrpc": "2.0", "id": 3, "method": "textDocument/hover", "params": {"textDo', PARSE_ERROR),
+        (b"\xff\xfe", PARSE_ERROR),
+        (b"[1, 2, 3]", INVALID_REQUEST),
+    ],
+    ids=["id-1.5", "id-object", "id-true", "id-array", "id-200-deep", "cut-short", "not-utf8", "array"],
+)
+async def test_a_request_whose_id_cannot_be_read_is_answered_with_id_null(client, body, code):
+    """JSON-RPC 2.0: an invalid request whose id cannot be determined gets an
+    error response with `"id": null`; a body that is not JSON, ParseError."""
+    err = await error_of(client.raw_body(body))
+    assert err.code == code, err.message
+    await client.alive()
+    # And again: a second one is answered the same way.
+    err = await error_of(client.raw_body(body))
+    assert err.code == code, err.message
+
+
+async def test_params_nested_too_deep_are_answered_by_id(client):
+    """200 levels is past serde_json's limit (128): the message cannot be
+    decoded, but its id can be read, and that id is answered."""
+    doc = client.open(URI, PLAN)
+    await doc.published(1)
+    body = (
+        b'{"jsonrpc": "2.0", "id": "deep-1", "method": "textDocument/hover", "params": '
+        b'{"textDocument": {"uri": "' + URI.encode() + b'"}, "position": {"line": 0, "character": 0}, '
+        b'"extra": ' + DEEP + b"}}"
+    )
+    err = await error_of(client.raw_body(body, "deep-1"))
+    assert err.code == INVALID_REQUEST
+    assert "nested deeper than 128" in err.message
+    # A notification nested as deep: dropped with a log line, no reply; the
+    # document is as it was.
+    client.raw_notify("textDocument/didChange", {"textDocument": {"uri": URI, "version": 2}, "contentChanges": []})
+    writer = client._server.stdin
+    notification = (
+        b'{"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {"textDocument": {"uri": "'
+        + URI.encode()
+        + b'", "version": 3}, "contentChanges": [{"text": ""}], "extra": '
+        + DEEP
+        + b"}}"
+    )
+    writer.write(b"Content-Length: %d\r\n\r\n%s" % (len(notification), notification))
+    await writer.drain()
+    await client.alive()
+    symbols = await client.text_document_document_symbol_async(T.DocumentSymbolParams(text_document=ident(URI)))
+    assert symbols, "the deep didChange (empty text) was not applied"
+
+
+async def test_garbage_before_initialize_is_answered_too(start):
+    client, _ = await start(initialize=False)
+    err = await error_of(client.raw_body(b"{oops"))
+    assert err.code == PARSE_ERROR
+    err = await error_of(client.raw_body(b'{"jsonrpc": "2.0", "id": "early", "method": 7}', "early"))
+    assert err.code == INVALID_REQUEST
+    result = await client.initialize_session(T.InitializeParams(capabilities=T.ClientCapabilities()))
+    assert result.server_info.name == "okstra-lsp"
     await client.alive()
 
 

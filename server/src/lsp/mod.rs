@@ -127,15 +127,17 @@ pub struct Backend {
     not_plans: Arc<DashMap<PathBuf, String>>,
 }
 
-/// Serves LSP over stdin/stdout until `exit` or EOF. Input goes through
-/// `transport`, so a malformed message cannot end the session.
+/// Serves LSP over stdin/stdout until `exit` or EOF. Input and output go
+/// through `transport`: a malformed message cannot end the session, and it is
+/// answered as JSON-RPC says.
 pub async fn run_stdio() {
-    let (service, socket) = LspService::build(Backend::new)
-        .custom_method(transport::INVALID_MESSAGE, Backend::invalid_message)
-        .finish();
-    Server::new(transport::stdin(), tokio::io::stdout(), socket)
+    let (service, socket) = LspService::new(Backend::new);
+    let stdio = transport::stdio();
+    Server::new(stdio.input, stdio.output, socket)
         .serve(service)
         .await;
+    // tower-lsp-server's output ended with it: write what is left.
+    let _ = stdio.writer.await;
 }
 
 /// Whether the session ended with `exit` but no `shutdown` before it (LSP:
@@ -155,22 +157,6 @@ impl Backend {
             publisher: tx,
             not_plans: Arc::new(DashMap::new()),
         }
-    }
-
-    /// Answers a request that `transport` found malformed.
-    async fn invalid_message(
-        &self,
-        params: serde_json::Value,
-    ) -> Result<Option<serde_json::Value>> {
-        let reason = params
-            .get("reason")
-            .and_then(|r| r.as_str())
-            .unwrap_or("not a valid JSON-RPC request");
-        Err(jsonrpc::Error {
-            code: jsonrpc::ErrorCode::InvalidRequest,
-            message: reason.to_string().into(),
-            data: None,
-        })
     }
 
     fn settings(&self) -> Settings {

@@ -1,13 +1,28 @@
-//! The server's input: LSP frames read from stdin on a thread of their own,
-//! checked, and handed to tower-lsp-server re-framed.
+//! The server's input and output around tower-lsp-server: LSP frames read
+//! from stdin on a thread of their own, checked, and handed to
+//! tower-lsp-server re-framed; its output and the checker's own replies
+//! written to stdout by one writer, a whole frame at a time.
 //!
 //! tower-lsp-server stops reading for good at the first message it cannot
 //! decode (tokio-util's `FramedRead` ends its stream after a decoder error),
 //! so a single malformed message from a client would silently end the
-//! session. Here such a message never reaches it: a body that is not JSON, or
-//! JSON that is not a JSON-RPC message and has no usable request id, is
-//! dropped with a log line; a malformed request that has an id becomes a call
-//! of [`INVALID_MESSAGE`], which answers that id with InvalidRequest.
+//! session. Here such a message never reaches it. JSON-RPC 2.0 says how each
+//! is answered, and the checker answers it itself:
+//! - a body that is not JSON: ParseError (-32700), `"id": null`;
+//! - JSON that is not a valid request (a method that is not a string, a
+//!   `jsonrpc` other than "2.0", an id that is not a string or an integer,
+//!   not an object at all, values nested deeper than serde_json's limit of
+//!   128): InvalidRequest (-32600) to its id when the id can be read, else
+//!   with `"id": null`;
+//! - a malformed notification (a method and no id) or a malformed response
+//!   (a `result` or `error` and no method): a log line, no reply.
+//!
+//! The replies cannot go through tower-lsp-server (it answers only what it
+//! decoded, and a made-up request would be refused before `initialize` or
+//! collide with another one whose id is null), and they must never
+//! interleave bytes with its output. So tower-lsp-server writes into a pipe,
+//! a framer task cuts that into whole frames, and one writer task writes
+//! both kinds of frames to stdout, each with a single `write_all`.
 
 use std::io::{self, BufRead, Read};
 use std::pin::Pin;
@@ -15,34 +30,147 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncRead, ReadBuf};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::mpsc;
 use tower_lsp_server::jsonrpc;
 use tracing::{error, warn};
-
-/// The method a malformed request with an id is turned into.
-pub const INVALID_MESSAGE: &str = "okstra/invalidMessage";
 
 /// Bodies larger than this are skipped unread (a `Content-Length` that big
 /// is a broken client, and allocating it would abort the process).
 const MAX_MESSAGE_BYTES: usize = 1 << 30;
 /// Header lines longer than this are garbage.
 const MAX_HEADER_LINE: u64 = 8 * 1024;
+/// JSON-RPC 2.0's codes for what the checker answers itself.
+const PARSE_ERROR: i64 = -32700;
+const INVALID_REQUEST: i64 = -32600;
 
-/// Standard input, checked frame by frame (see the module doc).
-pub(super) fn stdin() -> Input {
+/// What the writer task writes.
+enum Out {
+    /// A whole frame, header included.
+    Frame(Vec<u8>),
+    /// tower-lsp-server's output ended: the session is over.
+    End,
+}
+
+/// Standard input and output around tower-lsp-server (see the module doc).
+pub(super) struct Stdio {
+    /// What tower-lsp-server reads: the checked frames.
+    pub input: Input,
+    /// What tower-lsp-server writes to: a pipe to the framer task.
+    pub output: tokio::io::DuplexStream,
+    /// The writer task; ends after the last frame once `output` is dropped.
+    pub writer: tokio::task::JoinHandle<()>,
+}
+
+/// Starts the stdin reader thread, the framer and the writer task.
+pub(super) fn stdio() -> Stdio {
+    let (out_tx, out_rx) = mpsc::channel::<Out>(64);
     let (tx, rx) = mpsc::channel(16);
+    let replies = out_tx.clone();
     let spawned = std::thread::Builder::new()
         .name("okstra-lsp-stdin".into())
-        .spawn(move || pump(io::stdin().lock(), |frame| tx.blocking_send(frame).is_ok()));
+        .spawn(move || {
+            pump(io::stdin().lock(), |checked| match checked {
+                Checked::Forward(frame) => tx.blocking_send(frame).is_ok(),
+                // The writer may be gone (the session ended): keep reading,
+                // so `exit` still reaches tower-lsp-server.
+                Checked::Reply(frame) => {
+                    let _ = replies.blocking_send(Out::Frame(frame));
+                    true
+                }
+            })
+        });
     if let Err(e) = spawned {
         error!("cannot start the stdin reader: {e}");
     }
-    Input {
-        rx,
-        pending: Vec::new(),
-        pos: 0,
+    let (output, pipe) = tokio::io::duplex(64 * 1024);
+    tokio::spawn(framer(pipe, out_tx));
+    let writer = tokio::spawn(writer(out_rx, tokio::io::stdout()));
+    Stdio {
+        input: Input {
+            rx,
+            pending: Vec::new(),
+            pos: 0,
+        },
+        output,
+        writer,
     }
+}
+
+/// Cuts tower-lsp-server's output into whole frames for the writer.
+async fn framer(pipe: impl AsyncRead + Unpin, out: mpsc::Sender<Out>) {
+    let mut pipe = tokio::io::BufReader::new(pipe);
+    loop {
+        match read_frame(&mut pipe).await {
+            Ok(Some(frame)) => {
+                if out.send(Out::Frame(frame)).await.is_err() {
+                    return;
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                error!("cannot read the server's own output: {e}");
+                break;
+            }
+        }
+    }
+    let _ = out.send(Out::End).await;
+}
+
+/// One frame as tower-lsp-server writes it (`Content-Length: N` and other
+/// headers, an empty line, N bytes), or `None` at the end of its output.
+async fn read_frame(
+    pipe: &mut (impl tokio::io::AsyncBufRead + Unpin),
+) -> io::Result<Option<Vec<u8>>> {
+    let mut frame = Vec::new();
+    let mut length = None;
+    loop {
+        let start = frame.len();
+        if pipe.read_until(b'\n', &mut frame).await? == 0 {
+            return if frame.is_empty() {
+                Ok(None)
+            } else {
+                Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "a frame cut short",
+                ))
+            };
+        }
+        let line = String::from_utf8_lossy(&frame[start..]);
+        let line = line.trim_end_matches(['\r', '\n']);
+        if line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':')
+            && name.trim().eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse::<usize>().ok();
+        }
+    }
+    let length = length.ok_or_else(|| {
+        io::Error::new(io::ErrorKind::InvalidData, "a frame without Content-Length")
+    })?;
+    let start = frame.len();
+    frame.resize(start + length, 0);
+    pipe.read_exact(&mut frame[start..]).await?;
+    Ok(Some(frame))
+}
+
+/// Writes frames to `stdout` in the order they come, each whole, until the
+/// framer says tower-lsp-server's output ended.
+async fn writer(mut frames: mpsc::Receiver<Out>, mut stdout: impl AsyncWrite + Unpin) {
+    while let Some(Out::Frame(frame)) = frames.recv().await {
+        let mut written = stdout.write_all(&frame).await;
+        if written.is_ok() && frames.is_empty() {
+            written = stdout.flush().await;
+        }
+        if let Err(e) = written {
+            // The client is gone; tower-lsp-server notices at its input.
+            warn!("cannot write to stdout: {e}");
+            return;
+        }
+    }
+    let _ = stdout.flush().await;
 }
 
 /// The checked frames as an `AsyncRead`; EOF when the reader thread ends.
@@ -128,9 +256,23 @@ fn read_header(input: &mut impl BufRead) -> Header {
     }
 }
 
+/// What the input filter makes of one message.
+pub(super) enum Checked {
+    /// A frame for tower-lsp-server.
+    Forward(Vec<u8>),
+    /// A frame for the client: the answer to a malformed request.
+    Reply(Vec<u8>),
+}
+
+fn framed(body: &[u8]) -> Vec<u8> {
+    let mut frame = format!("Content-Length: {}\r\n\r\n", body.len()).into_bytes();
+    frame.extend_from_slice(body);
+    frame
+}
+
 /// Reads frames from `input` and hands each checked one, header included, to
 /// `emit`, until EOF or until `emit` returns false.
-pub(super) fn pump(mut input: impl BufRead, mut emit: impl FnMut(Vec<u8>) -> bool) {
+pub(super) fn pump(mut input: impl BufRead, mut emit: impl FnMut(Checked) -> bool) {
     loop {
         let len = match read_header(&mut input) {
             Header::Eof => return,
@@ -155,12 +297,15 @@ pub(super) fn pump(mut input: impl BufRead, mut emit: impl FnMut(Vec<u8>) -> boo
         if input.read_exact(&mut body).is_err() {
             return;
         }
-        let Some(body) = check(body) else {
-            continue;
+        let out = match check(body) {
+            Verdict::Forward(body) => Checked::Forward(framed(&body)),
+            Verdict::Reply(reply) => match serde_json::to_vec(&reply) {
+                Ok(body) => Checked::Reply(framed(&body)),
+                Err(_) => continue,
+            },
+            Verdict::Drop => continue,
         };
-        let mut frame = format!("Content-Length: {}\r\n\r\n", body.len()).into_bytes();
-        frame.extend_from_slice(&body);
-        if !emit(frame) {
+        if !emit(out) {
             return;
         }
     }
@@ -177,11 +322,64 @@ pub(super) fn exit_status_is_error() -> bool {
     EXIT_SEEN.load(Ordering::SeqCst) && !SHUTDOWN_SEEN.load(Ordering::SeqCst)
 }
 
-/// The body as tower-lsp-server can take it, or `None` to drop it.
-fn check(body: Vec<u8>) -> Option<Vec<u8>> {
+enum Verdict {
+    /// The body as tower-lsp-server can take it.
+    Forward(Vec<u8>),
+    /// The error response to send instead.
+    Reply(Value),
+    Drop,
+}
+
+/// The start of a body, for log lines and error messages (never the whole
+/// of a large one).
+fn excerpt(body: &[u8]) -> String {
+    let head = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
+    if body.len() > 200 {
+        format!("{head}…")
+    } else {
+        head
+    }
+}
+
+fn error_reply(id: Value, code: i64, message: String) -> Verdict {
+    Verdict::Reply(json!({
+        "jsonrpc": "2.0",
+        "id": id,
+        "error": { "code": code, "message": message },
+    }))
+}
+
+/// What a JSON value that is not a valid message looks like from the outside.
+struct Shape {
+    has_id: bool,
+    /// The id, when it is one tower-lsp-server could have taken (a string
+    /// or an integer that fits an i64).
+    id: Option<Value>,
+    has_method: bool,
+    /// It has a `result` or an `error`: a response, not a request.
+    response: bool,
+}
+
+impl Shape {
+    fn of(members: &[(String, Option<Value>)]) -> Shape {
+        let get = |name: &str| members.iter().find(|(k, _)| k == name);
+        Shape {
+            has_id: get("id").is_some(),
+            id: get("id")
+                .and_then(|(_, v)| v.clone())
+                .filter(|id| id.is_string() || id.is_i64()),
+            has_method: get("method").is_some(),
+            response: get("result").is_some() || get("error").is_some(),
+        }
+    }
+}
+
+/// The body as tower-lsp-server can take it, the reply to send instead, or
+/// nothing (see the module doc).
+fn check(body: Vec<u8>) -> Verdict {
     if std::str::from_utf8(&body).is_ok() {
         if serde_json::from_slice::<jsonrpc::Response>(&body).is_ok() {
-            return Some(body);
+            return Verdict::Forward(body);
         }
         if let Ok(request) = serde_json::from_slice::<jsonrpc::Request>(&body) {
             match request.method() {
@@ -189,32 +387,142 @@ fn check(body: Vec<u8>) -> Option<Vec<u8>> {
                 "exit" => EXIT_SEEN.store(true, Ordering::SeqCst),
                 _ => {}
             }
-            return Some(body);
+            return Verdict::Forward(body);
         }
     }
-    let value: Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
+    let (shape, why) = match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Object(members)) => {
+            let members: Vec<(String, Option<Value>)> =
+                members.into_iter().map(|(k, v)| (k, Some(v))).collect();
+            (Some(Shape::of(&members)), "not a valid JSON-RPC request")
+        }
+        Ok(_) => (None, "not a JSON-RPC message (not an object)"),
+        Err(e) if e.to_string().starts_with("recursion limit exceeded") => {
+            // Valid so far, but deeper than serde_json goes: read the top
+            // level by hand for the id.
+            let shape = top_level_members(&body).map(|members| {
+                let members: Vec<(String, Option<Value>)> = members
+                    .into_iter()
+                    .map(|(k, v)| (k, serde_json::from_slice(v).ok()))
+                    .collect();
+                Shape::of(&members)
+            });
+            (shape, "nested deeper than 128 levels")
+        }
         Err(e) => {
-            warn!("dropped a message that is not JSON: {e}");
-            return None;
+            warn!("a message that is not JSON ({e}): answering ParseError");
+            return error_reply(
+                Value::Null,
+                PARSE_ERROR,
+                format!("Parse error: the message is not JSON: {e}"),
+            );
         }
     };
-    let id = value.get("id").filter(|id| id.is_string() || id.is_i64());
-    match id {
-        Some(id) if value.get("method").is_some() => {
-            warn!("a malformed request (id {id}): answering InvalidRequest");
-            let reason = format!("not a valid JSON-RPC request: {value}");
-            serde_json::to_vec(&json!({
-                "jsonrpc": "2.0",
-                "id": id,
-                "method": INVALID_MESSAGE,
-                "params": { "reason": reason.chars().take(200).collect::<String>() },
-            }))
-            .ok()
+    let text = excerpt(&body);
+    match shape {
+        Some(s) if s.response && !s.has_method => {
+            warn!("dropped a malformed response: {text}");
+            Verdict::Drop
         }
-        _ => {
-            warn!("dropped a message that is not JSON-RPC: {value}");
-            None
+        Some(s) if s.has_method && !s.has_id => {
+            warn!("dropped a malformed notification ({why}): {text}");
+            Verdict::Drop
+        }
+        shape => {
+            let id = shape.and_then(|s| s.id).unwrap_or(Value::Null);
+            warn!("a malformed request (id {id}, {why}): answering InvalidRequest");
+            error_reply(
+                id,
+                INVALID_REQUEST,
+                format!("Invalid request: {why}: {text}"),
+            )
+        }
+    }
+}
+
+/// The members of the JSON object `body`, each value as its raw bytes, read
+/// without a depth limit (and without checking the values): `None` when
+/// `body` is not an object.
+fn top_level_members(body: &[u8]) -> Option<Vec<(String, &[u8])>> {
+    let ws = |mut i: usize| {
+        while body.get(i).is_some_and(|b| b.is_ascii_whitespace()) {
+            i += 1;
+        }
+        i
+    };
+    // The index just past the string that starts at `i`.
+    let string_end = |mut i: usize| -> Option<usize> {
+        i += 1;
+        loop {
+            match body.get(i)? {
+                b'\\' => i += 2,
+                b'"' => return Some(i + 1),
+                _ => i += 1,
+            }
+        }
+    };
+    // The index just past the value that starts at `i`.
+    let value_end = |mut i: usize| -> Option<usize> {
+        match body.get(i)? {
+            b'"' => string_end(i),
+            b'{' | b'[' => {
+                let mut depth = 0usize;
+                loop {
+                    match body.get(i)? {
+                        b'"' => {
+                            i = string_end(i)?;
+                            continue;
+                        }
+                        b'{' | b'[' => depth += 1,
+                        b'}' | b']' => {
+                            depth = depth.checked_sub(1)?;
+                            if depth == 0 {
+                                return Some(i + 1);
+                            }
+                        }
+                        _ => {}
+                    }
+                    i += 1;
+                }
+            }
+            _ => {
+                while body
+                    .get(i)
+                    .is_some_and(|b| !matches!(b, b',' | b'}' | b']') && !b.is_ascii_whitespace())
+                {
+                    i += 1;
+                }
+                Some(i)
+            }
+        }
+    };
+    let mut i = ws(0);
+    if body.get(i) != Some(&b'{') {
+        return None;
+    }
+    i = ws(i + 1);
+    let mut members = Vec::new();
+    if body.get(i) == Some(&b'}') {
+        return Some(members);
+    }
+    loop {
+        if body.get(i) != Some(&b'"') {
+            return None;
+        }
+        let key_end = string_end(i)?;
+        let key: String = serde_json::from_slice(&body[i..key_end]).ok()?;
+        i = ws(key_end);
+        if body.get(i) != Some(&b':') {
+            return None;
+        }
+        let start = ws(i + 1);
+        let end = value_end(start)?;
+        members.push((key, &body[start..end]));
+        i = ws(end);
+        match body.get(i)? {
+            b',' => i = ws(i + 1),
+            b'}' => return Some(members),
+            _ => return None,
         }
     }
 }
@@ -227,16 +535,30 @@ mod tests {
         format!("Content-Length: {}\r\n\r\n{body}", body.len()).into_bytes()
     }
 
-    fn run(input: &[u8]) -> Vec<Value> {
-        let mut out = Vec::new();
-        pump(input, |f| {
-            let text = String::from_utf8(f).unwrap();
-            let (head, body) = text.split_once("\r\n\r\n").unwrap();
-            assert_eq!(head, format!("Content-Length: {}", body.len()));
-            out.push(serde_json::from_str(body).unwrap());
+    fn body_of(f: Vec<u8>) -> Value {
+        let text = String::from_utf8(f).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        assert_eq!(head, format!("Content-Length: {}", body.len()));
+        serde_json::from_str(body).unwrap()
+    }
+
+    /// (what goes to tower-lsp-server, what is answered directly).
+    fn run(input: &[u8]) -> (Vec<Value>, Vec<Value>) {
+        let (mut forwarded, mut replies) = (Vec::new(), Vec::new());
+        pump(input, |checked| {
+            match checked {
+                Checked::Forward(f) => forwarded.push(body_of(f)),
+                Checked::Reply(f) => replies.push(body_of(f)),
+            }
             true
         });
-        out
+        (forwarded, replies)
+    }
+
+    fn methods(out: &[Value]) -> Vec<&str> {
+        out.iter()
+            .map(|v| v["method"].as_str().unwrap_or_else(|| panic!("{v}")))
+            .collect()
     }
 
     #[test]
@@ -248,27 +570,139 @@ mod tests {
         input.extend(b"Content-Type: application/vscode-jsonrpc; charset=utf-8\r\n");
         input.extend(frame(b));
         input.extend(frame(c));
-        let out = run(&input);
+        let (out, replies) = run(&input);
         assert_eq!(out.len(), 3);
         assert_eq!(out[0]["method"], "initialize");
         assert_eq!(out[2]["id"], "x");
+        assert!(replies.is_empty());
     }
 
     #[test]
-    fn malformed_messages_are_dropped_or_answered() {
+    fn malformed_messages_are_answered_or_dropped() {
         let mut input = frame("{not json");
         input.extend(frame(r#"{"jsonrpc":"2.0","id":7,"method":5}"#));
         input.extend(frame(r#"{"jsonrpc":"1.0","id":"a","method":"shutdown"}"#));
         input.extend(frame(r#"{"jsonrpc":"2.0","id":null,"method":5}"#));
         input.extend(frame("[1, 2]"));
+        input.extend(frame(r#"{"jsonrpc":"2.0","id":1.5,"method":"x"}"#));
+        input.extend(frame(r#"{"jsonrpc":"2.0","id":{},"method":"x"}"#));
+        input.extend(frame(r#"{"jsonrpc":"2.0","id":true,"method":"x"}"#));
+        input.extend(frame(r#"{"jsonrpc":"2.0","id":[],"method":"x"}"#));
+        input.extend(frame(
+            r#"{"jsonrpc":"2.0","id":18446744073709551615,"method":"x"}"#,
+        ));
+        input.extend(frame(""));
+        // Not answered: a malformed notification, a malformed response.
+        input.extend(frame(r#"{"jsonrpc":"2.0","method":5}"#));
+        input.extend(frame(r#"{"jsonrpc":"1.0","id":3,"result":1}"#));
         input.extend(b"X-Garbage: 1\r\n\r\n");
         input.extend(b"Content-Length: twelve\r\n\r\n");
         input.extend(frame(r#"{"jsonrpc":"2.0","method":"exit"}"#));
-        let out = run(&input);
-        let methods: Vec<&str> = out.iter().map(|v| v["method"].as_str().unwrap()).collect();
-        assert_eq!(methods, [INVALID_MESSAGE, INVALID_MESSAGE, "exit"]);
-        assert_eq!(out[0]["id"], 7);
-        assert_eq!(out[1]["id"], "a");
+        let (out, replies) = run(&input);
+        assert_eq!(methods(&out), ["exit"]);
+        let answers: Vec<(Value, i64)> = replies
+            .iter()
+            .map(|r| {
+                assert_eq!(r["jsonrpc"], "2.0");
+                assert!(r["error"]["message"].is_string());
+                (r["id"].clone(), r["error"]["code"].as_i64().unwrap())
+            })
+            .collect();
+        let null = Value::Null;
+        assert_eq!(
+            answers,
+            [
+                (null.clone(), PARSE_ERROR),
+                (json!(7), INVALID_REQUEST),
+                (json!("a"), INVALID_REQUEST),
+                (null.clone(), INVALID_REQUEST),
+                (null.clone(), INVALID_REQUEST),
+                (null.clone(), INVALID_REQUEST),
+                (null.clone(), INVALID_REQUEST),
+                (null.clone(), INVALID_REQUEST),
+                (null.clone(), INVALID_REQUEST),
+                (null.clone(), INVALID_REQUEST),
+                (null, PARSE_ERROR),
+            ]
+        );
+    }
+
+    fn nested(depth: usize) -> String {
+        format!("{}{}", "[".repeat(depth), "]".repeat(depth))
+    }
+
+    #[test]
+    fn values_nested_too_deep_are_answered_by_id() {
+        let deep = nested(200);
+        let mut input = frame(&format!(
+            r#"{{"jsonrpc":"2.0","id":"deep","method":"textDocument/hover","params":{deep}}}"#
+        ));
+        input.extend(frame(&format!(
+            r#"{{"params": {{"a": [{deep}, "}}]\"", {{}}]}}, "method": "x", "jsonrpc": "2.0", "id" : 42 }}"#
+        )));
+        // The id itself too deep, a notification, a bare array.
+        input.extend(frame(&format!(
+            r#"{{"jsonrpc":"2.0","id":{deep},"method":"x"}}"#
+        )));
+        input.extend(frame(&format!(
+            r#"{{"jsonrpc":"2.0","method":"textDocument/didOpen","params":{deep}}}"#
+        )));
+        input.extend(frame(&deep));
+        input.extend(frame(r#"{"jsonrpc":"2.0","method":"exit"}"#));
+        let (out, replies) = run(&input);
+        assert_eq!(methods(&out), ["exit"]);
+        let ids: Vec<&Value> = replies.iter().map(|r| &r["id"]).collect();
+        assert_eq!(
+            ids,
+            [&json!("deep"), &json!(42), &Value::Null, &Value::Null]
+        );
+        for r in &replies {
+            assert_eq!(r["error"]["code"], INVALID_REQUEST);
+            assert!(
+                r["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("nested deeper than 128")
+            );
+        }
+        // 100 deep is fine: it goes on to tower-lsp-server.
+        let (out, replies) = run(&frame(&format!(
+            r#"{{"jsonrpc":"2.0","id":1,"method":"x","params":{}}}"#,
+            nested(100)
+        )));
+        assert_eq!((out.len(), replies.len()), (1, 0));
+    }
+
+    #[test]
+    fn the_top_level_is_read_without_a_depth_limit() {
+        let members =
+            top_level_members(br#" { "a" : "x\"}" , "b":[{"c":"]"}], "id": -3 , "e":{} } "#)
+                .unwrap();
+        let keys: Vec<(&str, &[u8])> = members.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        assert_eq!(
+            keys,
+            [
+                ("a", &br#""x\"}""#[..]),
+                ("b", br#"[{"c":"]"}]"#),
+                ("id", b"-3"),
+                ("e", b"{}"),
+            ]
+        );
+        assert_eq!(top_level_members(b"{}").unwrap().len(), 0);
+        for bad in [
+            &b"[1]"[..],
+            b"{",
+            b"{\"a\"}",
+            b"{\"a\":[}",
+            b"{\"a\":1 \"b\":2}",
+            b"",
+        ] {
+            assert!(
+                top_level_members(bad).is_none(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
     }
 
     #[test]
@@ -279,17 +713,65 @@ mod tests {
             r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#,
         ));
         input.extend(frame(r#"{"jsonrpc":"2.0","method":"exit"}"#));
-        let out = run(&input);
-        let methods: Vec<&str> = out.iter().map(|v| v["method"].as_str().unwrap()).collect();
-        assert_eq!(methods, ["initialize", "exit"]);
+        let (out, _) = run(&input);
+        assert_eq!(methods(&out), ["initialize", "exit"]);
     }
 
     #[test]
     fn eof_inside_a_message_ends_the_input() {
         let mut input = frame(r#"{"jsonrpc":"2.0","method":"initialized"}"#);
         input.extend(b"Content-Length: 100\r\n\r\n{\"jsonrpc\"");
-        assert_eq!(run(&input).len(), 1);
-        assert_eq!(run(b"Content-Length: 5\r\n").len(), 0);
-        assert_eq!(run(b"Content-Length: 99999999999999\r\n\r\n{}").len(), 0);
+        assert_eq!(run(&input).0.len(), 1);
+        assert_eq!(run(b"Content-Length: 5\r\n").0.len(), 0);
+        assert_eq!(run(b"Content-Length: 99999999999999\r\n\r\n{}").0.len(), 0);
+    }
+
+    #[tokio::test]
+    async fn the_writer_writes_whole_frames_from_both_sources() {
+        let (output, pipe) = tokio::io::duplex(64);
+        let (tx, rx) = mpsc::channel(4);
+        let (stdout, mut seen) = tokio::io::duplex(1 << 20);
+        let framer = tokio::spawn(framer(pipe, tx.clone()));
+        let writer = tokio::spawn(writer(rx, stdout));
+        // tower-lsp-server's frames, written in pieces smaller than a frame,
+        // while replies arrive.
+        let mut output = output;
+        let big = "x".repeat(300);
+        let ours: Vec<Vec<u8>> = (0..20)
+            .map(|i| frame(&format!(r#"{{"jsonrpc":"2.0","id":{i},"result":"{big}"}}"#)))
+            .collect();
+        let feeder = tokio::spawn(async move {
+            for f in ours {
+                for piece in f.chunks(7) {
+                    output.write_all(piece).await.unwrap();
+                }
+            }
+            output
+        });
+        for i in 0..20 {
+            let reply = format!(
+                r#"{{"jsonrpc":"2.0","id":"r{i}","error":{{"code":-32600,"message":"m"}}}}"#
+            );
+            tx.send(Out::Frame(frame(&reply))).await.unwrap();
+        }
+        drop(tx);
+        // The end of tower-lsp-server's output ends the writer.
+        drop(feeder.await.unwrap());
+        framer.await.unwrap();
+        writer.await.unwrap();
+        let mut all = Vec::new();
+        seen.read_to_end(&mut all).await.unwrap();
+        let (frames, replies) = run(&all);
+        assert!(replies.is_empty());
+        assert_eq!(frames.len(), 40);
+        let results = frames
+            .iter()
+            .filter(|v| v["result"] == big.as_str())
+            .count();
+        let errors = frames
+            .iter()
+            .filter(|v| v["error"]["code"] == -32600)
+            .count();
+        assert_eq!((results, errors), (20, 20));
     }
 }
