@@ -448,6 +448,111 @@ async def test_a_panic_is_one_internal_error(client, tmp_path):
     await client.alive()
 
 
+def _at(doc) -> T.Position:
+    return doc.pos("Stage 1 —", offset=6)
+
+
+# Every request the server handles (but initialize and shutdown, below), as
+# a request on the open plan `doc`; each must answer something.
+REQUESTS = {
+    "textDocument/diagnostic": lambda c, doc: c.text_document_diagnostic_async(
+        T.DocumentDiagnosticParams(text_document=ident(doc.uri))
+    ),
+    "workspace/diagnostic": lambda c, doc: c.workspace_diagnostic_async(
+        T.WorkspaceDiagnosticParams(previous_result_ids=[])
+    ),
+    "textDocument/documentSymbol": lambda c, doc: c.text_document_document_symbol_async(
+        T.DocumentSymbolParams(text_document=ident(doc.uri))
+    ),
+    "textDocument/definition": lambda c, doc: c.text_document_definition_async(
+        T.DefinitionParams(text_document=ident(doc.uri), position=doc.pos("| 3 | HTTP middleware | 1", offset=24))
+    ),
+    "textDocument/references": lambda c, doc: c.text_document_references_async(
+        T.ReferenceParams(
+            text_document=ident(doc.uri), position=_at(doc), context=T.ReferenceContext(include_declaration=True)
+        )
+    ),
+    "textDocument/hover": lambda c, doc: c.text_document_hover_async(
+        T.HoverParams(text_document=ident(doc.uri), position=_at(doc))
+    ),
+    "textDocument/foldingRange": lambda c, doc: c.text_document_folding_range_async(
+        T.FoldingRangeParams(text_document=ident(doc.uri))
+    ),
+    "textDocument/completion": lambda c, doc: c.text_document_completion_async(
+        T.CompletionParams(text_document=ident(doc.uri), position=doc.pos("| 3 | HTTP middleware | 1, 2", offset=27))
+    ),
+    "textDocument/codeAction": lambda c, doc: c.text_document_code_action_async(
+        T.CodeActionParams(
+            text_document=ident(doc.uri),
+            range=T.Range(start=T.Position(line=0, character=0), end=T.Position(line=200, character=0)),
+            context=T.CodeActionContext(diagnostics=[]),
+        )
+    ),
+    "textDocument/codeLens": lambda c, doc: c.text_document_code_lens_async(
+        T.CodeLensParams(text_document=ident(doc.uri))
+    ),
+    "textDocument/inlayHint": lambda c, doc: c.text_document_inlay_hint_async(
+        T.InlayHintParams(
+            text_document=ident(doc.uri),
+            range=T.Range(start=T.Position(line=0, character=0), end=T.Position(line=200, character=0)),
+        )
+    ),
+    "workspace/executeCommand": lambda c, doc: c.execute("okstra.previewRunBatch", {"uri": doc.uri}),
+    # Points inside the blocking work of a request.
+    "workspace/executeCommand/blocking": lambda c, doc: c.execute(
+        "okstra.reserveRunBatch", {"uri": doc.uri, "implTaskKey": "impl-A", "stage": 1}
+    ),
+}
+
+
+def _run_layout(tmp_path):
+    ws = tmp_path / "ws"
+    plan = ws / "runs" / "k" / "planning" / "plan.md"
+    plan.parent.mkdir(parents=True)
+    plan.write_text(PLAN)
+    return ws, plan
+
+
+@pytest.mark.parametrize("point", list(REQUESTS))
+async def test_a_panic_in_any_request_handler_is_one_internal_error(start, tmp_path, point):
+    """`OKSTRA_LSP_TEST_PANIC` makes the first request of a method panic
+    inside its handler (or inside the blocking work it runs): that request
+    gets an internal error, the next one of the same method a real answer."""
+    ws, plan = _run_layout(tmp_path)
+    client, _ = await start(folders=[ws], env={"OKSTRA_LSP_TEST_PANIC": point})
+    doc = client.open(plan.as_uri(), PLAN)
+    await doc.published(1)
+    err = await error_of(REQUESTS[point](client, doc))
+    assert err.code == INTERNAL_ERROR, err.message
+    assert f"okstra-lsp internal error: test hook: a panic at {point}" == err.message
+    if point.startswith("workspace/executeCommand"):
+        consumers = plan.parent.parent / "consumers.jsonl"
+        assert not consumers.exists() or consumers.read_text() == "", "the panicking request wrote nothing"
+    answer = await asyncio.wait_for(REQUESTS[point](client, doc), TIMEOUT)
+    assert answer, f"{point} answered nothing the second time"
+    await client.alive()
+
+
+async def test_a_panic_in_initialize_leaves_the_server_uninitialized(start):
+    client, _ = await start(initialize=False, env={"OKSTRA_LSP_TEST_PANIC": "initialize"})
+    params = T.InitializeParams(capabilities=T.ClientCapabilities())
+    err = await error_of(client.initialize_session(params))
+    assert err.code == INTERNAL_ERROR
+    result = await asyncio.wait_for(client.initialize_session(params), TIMEOUT)
+    assert result.server_info.name == "okstra-lsp"
+    await client.alive()
+
+
+async def test_a_panic_in_shutdown_still_shuts_down(start):
+    client, _ = await start(env={"OKSTRA_LSP_TEST_PANIC": "shutdown"})
+    await client.alive()
+    err = await error_of(client.shutdown_async(None))
+    assert err.code == INTERNAL_ERROR
+    client.exit(None)
+    client.exited = True
+    assert await asyncio.wait_for(client._server.wait(), 5) == 0
+
+
 async def test_exit_without_shutdown_is_status_1(start):
     """LSP: `exit` before any `shutdown` ends the process with status 1."""
     client, _ = await start()

@@ -233,9 +233,9 @@ pub(super) async fn execute(
             .and_then(|a| a.get("uri"))
             .and_then(|u| serde_json::from_value::<Uri>(u.clone()).ok());
         if let Some(uri) = uri {
-            backend.with_doc::<()>(&uri, |_, _| panic!("okstra.debugPanic test hook"))?;
+            backend.with_doc::<()>(&uri, |_, _| panic!("okstra.debugPanic test hook"));
         }
-        return guard(|| panic!("okstra.debugPanic test hook"));
+        panic!("okstra.debugPanic test hook");
     }
     if !COMMANDS.contains(&command) {
         return Err(invalid_params(format!("unknown command {command}")));
@@ -260,12 +260,12 @@ pub(super) async fn execute(
     let open = backend
         .docs
         .get(&args.uri)
-        .map(|open| guard(|| read(open.doc.plan())));
+        .map(|open| read(open.doc.plan()));
     let (stages, is_plan) = match open {
-        Some(read) => read?,
+        Some(read) => read,
         None => {
             let (doc, _) = backend.read_document(&args.uri)?;
-            guard(|| read(doc.plan()))?
+            read(doc.plan())
         }
     };
     if !is_plan {
@@ -296,13 +296,12 @@ pub(super) async fn execute(
         return Err(invalid_params("okstra.reserveRunBatch needs implTaskKey"));
     }
     // The lock and the appends are blocking file I/O.
-    let result = tokio::task::spawn_blocking(move || {
+    let result = guard::blocking(move || {
         let dir = path.parent().map(|p| p.to_path_buf()).unwrap_or_default();
         let head = consumers::head_commit(&dir);
         consumers::reserve(&path, &stages, &options, &key, &head, &consumers::now_utc())
     })
-    .await
-    .map_err(|e| request_failed(format!("internal error: {e}")))?;
+    .await?;
     match result {
         Ok(reservation) => Ok(Some(
             serde_json::to_value(&reservation).map_err(|e| request_failed(e.to_string()))?,

@@ -9,16 +9,17 @@
 //!   publications leave in version order and the last one is the newest.
 //! - No lock is held across an `.await`; notification handlers never await a
 //!   client request (those run in spawned tasks).
-//! - A panic in a handler is caught: a request gets an internal error, a
-//!   notification a log line, and the server keeps serving.
+//! - Every handler's body runs under `guard`: a panic in a request is an
+//!   internal error for that request, in a notification a log line, and the
+//!   server keeps serving.
 
 mod actions;
 mod commands;
 pub mod convert;
+mod guard;
 mod transport;
 
 use std::collections::HashMap;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
@@ -182,10 +183,10 @@ impl Backend {
         for mut entry in self.docs.iter_mut() {
             let uri = entry.key().clone();
             let open = entry.value_mut();
-            if catch_unwind(AssertUnwindSafe(|| open.doc.reanalyze(&s.config))).is_err() {
+            if let Err(what) = guard::catch(|| open.doc.reanalyze(&s.config)) {
                 error!(
                     uri = uri.as_str(),
-                    "internal error while re-checking; keeping the previous diagnostics"
+                    "internal error while re-checking ({what}); keeping the previous diagnostics"
                 );
                 continue;
             }
@@ -277,17 +278,12 @@ impl Backend {
         }
     }
 
-    /// Runs `f` on an open document's state, catching panics.
-    fn with_doc<T>(
-        &self,
-        uri: &Uri,
-        f: impl FnOnce(&OpenDoc, &Settings) -> T,
-    ) -> Result<Option<T>> {
+    /// Runs `f` on an open document's state (`None`: it is not open). The
+    /// document stays borrowed while `f` runs: `f` must not read files.
+    fn with_doc<T>(&self, uri: &Uri, f: impl FnOnce(&OpenDoc, &Settings) -> T) -> Option<T> {
         let settings = self.settings();
-        let Some(open) = self.docs.get(uri) else {
-            return Ok(None);
-        };
-        guard(|| f(&open, &settings)).map(Some)
+        let open = self.docs.get(uri)?;
+        Some(f(&open, &settings))
     }
 }
 
@@ -305,21 +301,6 @@ fn config_over(init: &serde_json::Value, answer: &serde_json::Value) -> (Config,
     let (config, more) = Config::from_json(&serde_json::Value::Object(merged));
     problems.extend(more);
     (config, problems)
-}
-
-/// Runs `f`, turning a panic into an internal error for this request.
-pub(crate) fn guard<T>(f: impl FnOnce() -> T) -> Result<T> {
-    catch_unwind(AssertUnwindSafe(f)).map_err(|panic| {
-        let what = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_default();
-        error!("internal error (panic) while handling a request: {what}");
-        let mut e = jsonrpc::Error::internal_error();
-        e.message = format!("okstra-lsp internal error: {what}").into();
-        e
-    })
 }
 
 pub(crate) fn invalid_params(message: impl Into<String>) -> jsonrpc::Error {
@@ -423,8 +404,10 @@ pub(crate) fn inside_roots(path: &Path, roots: &[PathBuf]) -> std::result::Resul
     }
 }
 
-impl LanguageServer for Backend {
-    async fn initialize(&self, params: lsp::InitializeParams) -> Result<lsp::InitializeResult> {
+/// The handlers, each run by the `LanguageServer` impl below under
+/// `guard::request` (requests) or `guard::notification` (notifications).
+impl Backend {
+    async fn on_initialize(&self, params: lsp::InitializeParams) -> Result<lsp::InitializeResult> {
         let encoding = negotiate_encoding(&params);
         let (roots, restricted) = roots(&params);
         let mut config = Config::default();
@@ -532,7 +515,7 @@ impl LanguageServer for Backend {
         })
     }
 
-    async fn initialized(&self, _: lsp::InitializedParams) {
+    async fn on_initialized(&self, _: lsp::InitializedParams) {
         let s = self.settings();
         if s.config_pull {
             self.fetch_configuration();
@@ -558,23 +541,26 @@ impl LanguageServer for Backend {
         }
     }
 
-    async fn shutdown(&self) -> Result<()> {
+    async fn on_shutdown(&self) -> Result<()> {
         info!("shutdown");
         Ok(())
     }
 
-    async fn did_open(&self, params: lsp::DidOpenTextDocumentParams) {
+    async fn on_did_open(&self, params: lsp::DidOpenTextDocumentParams) {
         let s = self.settings();
         let uri = params.text_document.uri;
         let version = params.text_document.version;
         let text = params.text_document.text;
-        let built = catch_unwind(AssertUnwindSafe(|| Document::new(text, &s.config)));
-        let Ok(doc) = built else {
-            error!(
-                uri = uri.as_str(),
-                "internal error while opening; the document is not checked"
-            );
-            return;
+        let built = guard::catch(|| Document::new(text, &s.config));
+        let doc = match built {
+            Ok(doc) => doc,
+            Err(what) => {
+                error!(
+                    uri = uri.as_str(),
+                    "internal error while opening ({what}); the document is not checked"
+                );
+                return;
+            }
         };
         if self.docs.contains_key(&uri) {
             warn!(
@@ -587,7 +573,7 @@ impl LanguageServer for Backend {
         self.docs.insert(uri, open);
     }
 
-    async fn did_change(&self, params: lsp::DidChangeTextDocumentParams) {
+    async fn on_did_change(&self, params: lsp::DidChangeTextDocumentParams) {
         let s = self.settings();
         let uri = params.text_document.uri;
         let version = params.text_document.version;
@@ -625,7 +611,7 @@ impl LanguageServer for Backend {
                 "didChange version does not increase"
             );
         }
-        let applied = catch_unwind(AssertUnwindSafe(|| {
+        let applied = guard::catch(|| {
             for change in params.content_changes {
                 match change.range {
                     Some(range) => {
@@ -650,16 +636,19 @@ impl LanguageServer for Backend {
                 }
             }
             open.doc.reanalyze(&s.config);
-        }));
+        });
         open.version = version;
-        if applied.is_err() {
-            error!(uri = uri.as_str(), "internal error while applying a change");
+        if let Err(what) = applied {
+            error!(
+                uri = uri.as_str(),
+                "internal error while applying a change: {what}"
+            );
             return;
         }
         self.queue(&uri, open, s.encoding);
     }
 
-    async fn did_close(&self, params: lsp::DidCloseTextDocumentParams) {
+    async fn on_did_close(&self, params: lsp::DidCloseTextDocumentParams) {
         let uri = params.text_document.uri;
         if self.docs.remove(&uri).is_none() {
             warn!(
@@ -677,7 +666,7 @@ impl LanguageServer for Backend {
         });
     }
 
-    async fn did_change_configuration(&self, params: lsp::DidChangeConfigurationParams) {
+    async fn on_did_change_configuration(&self, params: lsp::DidChangeConfigurationParams) {
         let value = params
             .settings
             .get("okstra")
@@ -698,7 +687,7 @@ impl LanguageServer for Backend {
         }
     }
 
-    async fn did_change_watched_files(&self, _: lsp::DidChangeWatchedFilesParams) {
+    async fn on_did_change_watched_files(&self, _: lsp::DidChangeWatchedFilesParams) {
         let client = self.client.clone();
         tokio::spawn(async move {
             let _ = client.code_lens_refresh().await;
@@ -706,7 +695,7 @@ impl LanguageServer for Backend {
         });
     }
 
-    async fn diagnostic(
+    async fn on_diagnostic(
         &self,
         params: lsp::DocumentDiagnosticParams,
     ) -> Result<lsp::DocumentDiagnosticReportResult> {
@@ -718,12 +707,12 @@ impl LanguageServer for Backend {
                 convert::diagnostics(open.doc.rope(), &uri, open.doc.findings(), enc),
                 open.version,
             )
-        })?;
+        });
         let (items, version) = match open {
             Some((items, version)) => (items, Some(version)),
             None => {
                 let (doc, version) = self.read_document(&uri)?;
-                let items = guard(|| convert::diagnostics(doc.rope(), &uri, doc.findings(), enc))?;
+                let items = convert::diagnostics(doc.rope(), &uri, doc.findings(), enc);
                 (items, version)
             }
         };
@@ -738,7 +727,7 @@ impl LanguageServer for Backend {
         ))
     }
 
-    async fn workspace_diagnostic(
+    async fn on_workspace_diagnostic(
         &self,
         params: lsp::WorkspaceDiagnosticParams,
     ) -> Result<lsp::WorkspaceDiagnosticReportResult> {
@@ -823,9 +812,8 @@ impl LanguageServer for Backend {
                         }
                     };
                     let doc = Document::new(text, &s.config);
-                    let diagnostics = guard(|| {
-                        convert::diagnostics(doc.rope(), &uri, doc.findings(), s.encoding)
-                    })?;
+                    let diagnostics =
+                        convert::diagnostics(doc.rope(), &uri, doc.findings(), s.encoding);
                     (diagnostics, doc.plan().is_plan())
                 }
             };
@@ -852,7 +840,7 @@ impl LanguageServer for Backend {
         ))
     }
 
-    async fn document_symbol(
+    async fn on_document_symbol(
         &self,
         params: lsp::DocumentSymbolParams,
     ) -> Result<Option<lsp::DocumentSymbolResponse>> {
@@ -892,11 +880,11 @@ impl LanguageServer for Backend {
                     .map(|s2| conv(s2, doc, s.encoding))
                     .collect(),
             )
-        })?;
+        });
         Ok(r)
     }
 
-    async fn goto_definition(
+    async fn on_goto_definition(
         &self,
         params: lsp::GotoDefinitionParams,
     ) -> Result<Option<lsp::GotoDefinitionResponse>> {
@@ -914,11 +902,14 @@ impl LanguageServer for Backend {
                 })
                 .collect();
             (!locations.is_empty()).then_some(lsp::GotoDefinitionResponse::Array(locations))
-        })?;
+        });
         Ok(r.flatten())
     }
 
-    async fn references(&self, params: lsp::ReferenceParams) -> Result<Option<Vec<lsp::Location>>> {
+    async fn on_references(
+        &self,
+        params: lsp::ReferenceParams,
+    ) -> Result<Option<Vec<lsp::Location>>> {
         let uri = params.text_document_position.text_document.uri;
         let pos = params.text_document_position.position;
         let include = params.context.include_declaration;
@@ -932,11 +923,11 @@ impl LanguageServer for Backend {
                     range: convert::range(doc.rope(), t, s.encoding),
                 })
                 .collect::<Vec<_>>()
-        })?;
+        });
         Ok(r.filter(|v| !v.is_empty()))
     }
 
-    async fn hover(&self, params: lsp::HoverParams) -> Result<Option<lsp::Hover>> {
+    async fn on_hover(&self, params: lsp::HoverParams) -> Result<Option<lsp::Hover>> {
         let uri = params.text_document_position_params.text_document.uri;
         let pos = params.text_document_position_params.position;
         let status = commands::status_for(self, &uri);
@@ -958,11 +949,11 @@ impl LanguageServer for Backend {
                 }),
                 range: Some(convert::range(doc.rope(), &hit.range, s.encoding)),
             })
-        })?;
+        });
         Ok(r.flatten())
     }
 
-    async fn folding_range(
+    async fn on_folding_range(
         &self,
         params: lsp::FoldingRangeParams,
     ) -> Result<Option<Vec<lsp::FoldingRange>>> {
@@ -982,11 +973,11 @@ impl LanguageServer for Backend {
                     })
                 })
                 .collect::<Vec<_>>()
-        })?;
+        });
         Ok(r)
     }
 
-    async fn completion(
+    async fn on_completion(
         &self,
         params: lsp::CompletionParams,
     ) -> Result<Option<lsp::CompletionResponse>> {
@@ -1005,31 +996,34 @@ impl LanguageServer for Backend {
                 })
                 .collect();
             (!items.is_empty()).then_some(lsp::CompletionResponse::Array(items))
-        })?;
+        });
         Ok(r.flatten())
     }
 
-    async fn code_action(
+    async fn on_code_action(
         &self,
         params: lsp::CodeActionParams,
     ) -> Result<Option<lsp::CodeActionResponse>> {
         let uri = params.text_document.uri.clone();
         let r = self.with_doc(&uri, |open, s| {
             actions::code_actions(&uri, open, s, &params)
-        })?;
+        });
         Ok(r.filter(|v| !v.is_empty()))
     }
 
-    async fn code_lens(&self, params: lsp::CodeLensParams) -> Result<Option<Vec<lsp::CodeLens>>> {
+    async fn on_code_lens(
+        &self,
+        params: lsp::CodeLensParams,
+    ) -> Result<Option<Vec<lsp::CodeLens>>> {
         let uri = params.text_document.uri;
         let status = commands::status_for(self, &uri);
         let r = self.with_doc(&uri, |open, s| {
             commands::code_lenses(&uri, open, s, &status)
-        })?;
+        });
         Ok(r.filter(|v| !v.is_empty()))
     }
 
-    async fn inlay_hint(
+    async fn on_inlay_hint(
         &self,
         params: lsp::InlayHintParams,
     ) -> Result<Option<Vec<lsp::InlayHint>>> {
@@ -1037,14 +1031,138 @@ impl LanguageServer for Backend {
         let status = commands::status_for(self, &uri);
         let r = self.with_doc(&uri, |open, s| {
             commands::inlay_hints(open, s, &status, params.range)
-        })?;
+        });
         Ok(r.filter(|v| !v.is_empty()))
+    }
+
+    async fn on_execute_command(
+        &self,
+        params: lsp::ExecuteCommandParams,
+    ) -> Result<Option<lsp::LSPAny>> {
+        commands::execute(self, params).await
+    }
+}
+
+/// Every handler's whole body runs under the one guard: `guard::request` for
+/// requests (a panic is an internal error for that request only),
+/// `guard::notification` for notifications (a panic is a log line).
+impl LanguageServer for Backend {
+    async fn initialize(&self, params: lsp::InitializeParams) -> Result<lsp::InitializeResult> {
+        guard::request("initialize", self.on_initialize(params)).await
+    }
+
+    async fn initialized(&self, params: lsp::InitializedParams) {
+        guard::notification("initialized", self.on_initialized(params)).await
+    }
+
+    async fn shutdown(&self) -> Result<()> {
+        guard::request("shutdown", self.on_shutdown()).await
+    }
+
+    async fn did_open(&self, params: lsp::DidOpenTextDocumentParams) {
+        guard::notification("textDocument/didOpen", self.on_did_open(params)).await
+    }
+
+    async fn did_change(&self, params: lsp::DidChangeTextDocumentParams) {
+        guard::notification("textDocument/didChange", self.on_did_change(params)).await
+    }
+
+    async fn did_close(&self, params: lsp::DidCloseTextDocumentParams) {
+        guard::notification("textDocument/didClose", self.on_did_close(params)).await
+    }
+
+    async fn did_change_configuration(&self, params: lsp::DidChangeConfigurationParams) {
+        guard::notification(
+            "workspace/didChangeConfiguration",
+            self.on_did_change_configuration(params),
+        )
+        .await
+    }
+
+    async fn did_change_watched_files(&self, params: lsp::DidChangeWatchedFilesParams) {
+        guard::notification(
+            "workspace/didChangeWatchedFiles",
+            self.on_did_change_watched_files(params),
+        )
+        .await
+    }
+
+    async fn diagnostic(
+        &self,
+        params: lsp::DocumentDiagnosticParams,
+    ) -> Result<lsp::DocumentDiagnosticReportResult> {
+        guard::request("textDocument/diagnostic", self.on_diagnostic(params)).await
+    }
+
+    async fn workspace_diagnostic(
+        &self,
+        params: lsp::WorkspaceDiagnosticParams,
+    ) -> Result<lsp::WorkspaceDiagnosticReportResult> {
+        guard::request("workspace/diagnostic", self.on_workspace_diagnostic(params)).await
+    }
+
+    async fn document_symbol(
+        &self,
+        params: lsp::DocumentSymbolParams,
+    ) -> Result<Option<lsp::DocumentSymbolResponse>> {
+        guard::request(
+            "textDocument/documentSymbol",
+            self.on_document_symbol(params),
+        )
+        .await
+    }
+
+    async fn goto_definition(
+        &self,
+        params: lsp::GotoDefinitionParams,
+    ) -> Result<Option<lsp::GotoDefinitionResponse>> {
+        guard::request("textDocument/definition", self.on_goto_definition(params)).await
+    }
+
+    async fn references(&self, params: lsp::ReferenceParams) -> Result<Option<Vec<lsp::Location>>> {
+        guard::request("textDocument/references", self.on_references(params)).await
+    }
+
+    async fn hover(&self, params: lsp::HoverParams) -> Result<Option<lsp::Hover>> {
+        guard::request("textDocument/hover", self.on_hover(params)).await
+    }
+
+    async fn folding_range(
+        &self,
+        params: lsp::FoldingRangeParams,
+    ) -> Result<Option<Vec<lsp::FoldingRange>>> {
+        guard::request("textDocument/foldingRange", self.on_folding_range(params)).await
+    }
+
+    async fn completion(
+        &self,
+        params: lsp::CompletionParams,
+    ) -> Result<Option<lsp::CompletionResponse>> {
+        guard::request("textDocument/completion", self.on_completion(params)).await
+    }
+
+    async fn code_action(
+        &self,
+        params: lsp::CodeActionParams,
+    ) -> Result<Option<lsp::CodeActionResponse>> {
+        guard::request("textDocument/codeAction", self.on_code_action(params)).await
+    }
+
+    async fn code_lens(&self, params: lsp::CodeLensParams) -> Result<Option<Vec<lsp::CodeLens>>> {
+        guard::request("textDocument/codeLens", self.on_code_lens(params)).await
+    }
+
+    async fn inlay_hint(
+        &self,
+        params: lsp::InlayHintParams,
+    ) -> Result<Option<Vec<lsp::InlayHint>>> {
+        guard::request("textDocument/inlayHint", self.on_inlay_hint(params)).await
     }
 
     async fn execute_command(
         &self,
         params: lsp::ExecuteCommandParams,
     ) -> Result<Option<lsp::LSPAny>> {
-        commands::execute(self, params).await
+        guard::request("workspace/executeCommand", self.on_execute_command(params)).await
     }
 }
