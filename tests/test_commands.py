@@ -6,6 +6,7 @@ writes."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 
@@ -361,3 +362,38 @@ async def test_non_file_uris_are_never_read_as_paths(start, tmp_path):
     client, _ = await start(folder_uris=["vscode-vfs://github/okstra/plans"])
     err = await error_of(client.execute("okstra.previewRunBatch", {"uri": plan.as_uri()}))
     assert "outside the workspace" in err.message
+
+
+# --------------------------------------------------------------------------
+# Files that are not regular files (issue 13: no input may stall okstra-lsp).
+
+# A hang is what these tests look for: generous, but far below forever.
+HANG = 10.0
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BIN), *args], capture_output=True, text=True, timeout=HANG)
+
+
+def test_the_cli_reads_only_regular_files(layout, tmp_path):
+    ws, plan, _ = layout
+    fifo = ws / "fifo.md"
+    os.mkfifo(fifo)
+    # Named: refused, with the reason.
+    for args in (["check", str(fifo)], ["batch", "preview", str(fifo)], ["check", "--config", str(fifo), str(plan)]):
+        proc = run_cli(*args)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert "fifo.md: not a regular file (a FIFO): okstra-lsp reads only regular files" in proc.stderr, proc.stderr
+    # Found in a folder: skipped, the rest is checked.
+    proc = run_cli("check", "--format", "json", str(ws))
+    assert proc.returncode == 1, proc.stderr
+    assert f"okstra-lsp: {fifo}: skipped: not a regular file" in proc.stderr
+    assert {d["file"] for d in json.loads(proc.stdout)} == {str(plan)}
+    # consumers.jsonl a FIFO: preview and reserve refuse it, nothing waits.
+    consumers = plan.parent.parent / "consumers.jsonl"
+    os.mkfifo(consumers)
+    for args in (["batch", "preview", str(plan)], ["batch", "reserve", "--impl-key", "impl-A", str(plan)]):
+        proc = run_cli(*args)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert "consumers.jsonl" in proc.stderr and "not a regular file (a FIFO)" in proc.stderr, proc.stderr
+    assert consumers.is_fifo()

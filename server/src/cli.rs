@@ -143,8 +143,7 @@ pub fn load_config(path: Option<&Path>) -> Result<Config, CliError> {
     let Some(path) = path else {
         return Ok(Config::default());
     };
-    let text =
-        std::fs::read_to_string(path).map_err(|e| CliError(format!("{}: {e}", path.display())))?;
+    let text = crate::files::read_settings(path).map_err(CliError)?;
     let value: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| CliError(format!("{}: not JSON: {e}", path.display())))?;
     // Accept the settings object itself or one wrapped as {"okstra": {...}}.
@@ -275,6 +274,16 @@ impl Walk {
             if !wanted {
                 continue;
             }
+            // A FIFO, socket or device named like a plan is not read (it
+            // could block the reader forever); reading checks again, on the
+            // opened file.
+            if !is_dir && path.metadata().is_ok_and(|m| !m.is_file()) {
+                eprintln!(
+                    "okstra-lsp: {}: skipped: not a regular file",
+                    path.display()
+                );
+                continue;
+            }
             let real = match path.canonicalize() {
                 Ok(real) => real,
                 Err(e) => {
@@ -369,14 +378,23 @@ fn panic_test_hook(path: &Path) {
     }
 }
 
-/// Reads a file as text; invalid UTF-8 is replaced, not refused (a plan with
-/// one bad byte still deserves its diagnostics).
+/// Reads a regular file whole as text, whatever its size; invalid UTF-8 is
+/// replaced, not refused (a plan with one bad byte still deserves its
+/// diagnostics). Plans are read with [`read_plan`], which has a size limit.
 pub fn read_text(path: &Path) -> Result<String, CliError> {
-    let bytes = std::fs::read(path).map_err(|e| CliError(format!("{}: {e}", path.display())))?;
-    Ok(match String::from_utf8(bytes) {
-        Ok(s) => s,
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-    })
+    match crate::files::read_document(path, usize::MAX).map_err(CliError)? {
+        crate::files::Document::Text(text) => Ok(text),
+        crate::files::Document::TooLarge { len, .. } => Err(CliError(format!(
+            "{}: {len} bytes is too large to read",
+            path.display()
+        ))),
+    }
+}
+
+/// Reads a plan: a regular file, whole when it is within
+/// `maxDocumentBytes` (else only its start: `files::read_document`).
+pub fn read_plan(path: &Path, config: &Config) -> Result<crate::files::Document, CliError> {
+    crate::files::read_document(path, config.max_document_bytes).map_err(CliError)
 }
 
 pub fn check(args: &CheckArgs) -> ExitCode {
@@ -453,10 +471,16 @@ type Checked = Result<Vec<report::JsonDiagnostic>, CliError>;
 
 fn check_files(files: &[PathBuf], config: &Config) -> Result<Vec<Checked>, CliError> {
     on_all_cores(files, |path| {
-        per_file(path, || {
-            let src = read_text(path)?;
-            let findings = crate::analyze(&src, config);
-            Ok(report::to_json(path, &src, &findings))
+        per_file(path, || match read_plan(path, config)? {
+            crate::files::Document::Text(src) => {
+                let findings = crate::analyze(&src, config);
+                Ok(report::to_json(path, &src, &findings))
+            }
+            // Not read whole: one finding at its start (plan-format §1).
+            crate::files::Document::TooLarge { len, head } => {
+                let findings = crate::files::too_large_findings(&head, len, config);
+                Ok(report::to_json(path, &head, &findings))
+            }
         })
     })
     .ok_or_else(|| CliError("internal error while checking (a bug: please report it)".into()))
@@ -580,7 +604,10 @@ const FIX_ROUNDS: usize = 10;
 
 /// Fixes one file (or prints its diff): how many fixes were applied.
 fn fix_file(path: &Path, config: &Config, dry_run: bool) -> Result<usize, CliError> {
-    let src = read_utf8(path)?;
+    // Over maxDocumentBytes a file is not analysed: nothing to fix.
+    let Some(src) = read_utf8(path, config)? else {
+        return Ok(0);
+    };
     let crate::fixes::FixAll {
         text: fixed,
         applied,
@@ -620,11 +647,21 @@ fn fix_file(path: &Path, config: &Config, dry_run: bool) -> Result<usize, CliErr
     Ok(applied)
 }
 
-/// Reads a file that `fix` may rewrite: invalid UTF-8 is refused (writing
-/// back a replaced text would destroy the bytes it could not read).
-fn read_utf8(path: &Path) -> Result<String, CliError> {
-    let bytes = std::fs::read(path).map_err(|e| CliError(format!("{}: {e}", path.display())))?;
-    String::from_utf8(bytes).map_err(|e| {
+/// Reads a file that `fix` may rewrite (a regular file; `None` when it is
+/// over `maxDocumentBytes`): invalid UTF-8 is refused (writing back a
+/// replaced text would destroy the bytes it could not read).
+fn read_utf8(path: &Path, config: &Config) -> Result<Option<String>, CliError> {
+    let io = |e: std::io::Error| CliError(format!("{}: {e}", path.display()));
+    let (mut file, meta) =
+        crate::files::open_regular(path, std::fs::OpenOptions::new().read(true), false)
+            .map_err(io)?;
+    let limit = config.max_document_bytes as u64;
+    let bytes = match crate::files::read_limited(&mut file, &meta, limit) {
+        Ok(bytes) => bytes,
+        Err(crate::files::TooLarge::Size(_)) => return Ok(None),
+        Err(crate::files::TooLarge::Io(e)) => return Err(io(e)),
+    };
+    String::from_utf8(bytes).map(Some).map_err(|e| {
         CliError(format!(
             "{}: not UTF-8 (invalid byte at offset {}): left as it is",
             path.display(),
@@ -688,8 +725,15 @@ fn batch_run(command: &BatchCommand) -> ExitCode {
         budget: args.budget.unwrap_or(config.run_budget),
         include_started: args.include_started || config.include_started,
     };
-    let src = match read_text(&args.plan) {
-        Ok(s) => s,
+    let src = match read_plan(&args.plan, &config) {
+        Ok(crate::files::Document::Text(s)) => s,
+        Ok(crate::files::Document::TooLarge { len, .. }) => {
+            return fail(CliError(format!(
+                "{}: {len} bytes, over the {}-byte limit (maxDocumentBytes): not read",
+                args.plan.display(),
+                config.max_document_bytes
+            )));
+        }
         Err(e) => return fail(e),
     };
     let plan = crate::model::parse(&src, &config);
@@ -710,7 +754,7 @@ fn batch_run(command: &BatchCommand) -> ExitCode {
                 Ok(c) => c,
                 Err(e) => return fail(CliError(e)),
             };
-            report_invalid(&path, &read.invalid);
+            report_invalid(&path, &read.invalid, read.invalid_omitted);
             match crate::batch::select(&stages, &read.status, &options) {
                 Ok(b) => {
                     let mut v = serde_json::to_value(&b).unwrap_or_default();
@@ -734,7 +778,7 @@ fn batch_run(command: &BatchCommand) -> ExitCode {
             let head = consumers::head_commit(&dir);
             match consumers::reserve(&path, &stages, &options, key, &head, &consumers::now_utc()) {
                 Ok(r) => {
-                    report_invalid(&path, &r.invalid_lines);
+                    report_invalid(&path, &r.invalid_lines, r.invalid_omitted);
                     (serde_json::to_value(&r).unwrap_or_default(), r.batch)
                 }
                 Err(consumers::ReserveError::Nothing(m)) => {
@@ -798,13 +842,19 @@ fn batch_run(command: &BatchCommand) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn report_invalid(path: &Path, invalid: &[crate::consumers::InvalidLine]) {
+fn report_invalid(path: &Path, invalid: &[crate::consumers::InvalidLine], omitted: usize) {
     for i in invalid {
         eprintln!(
             "okstra-lsp: {}:{}: skipped: {}",
             path.display(),
             i.line,
             i.reason
+        );
+    }
+    if omitted > 0 {
+        eprintln!(
+            "okstra-lsp: {}: {omitted} more invalid lines skipped",
+            path.display()
         );
     }
 }

@@ -5,17 +5,28 @@
 //! reservation go out in one `write` of whole `\n`-ended lines on a file
 //! opened for append; the exclusive `flock` (std `File::lock`) is held from
 //! the read to the append; a line that is not a valid row is reported and
-//! skipped, never dropped; the file is never reached through a symbolic link.
+//! skipped, never dropped; the file is never reached through a symbolic link,
+//! and only a regular file of at most [`MAX_CONSUMERS_BYTES`] is read or
+//! appended to (a FIFO or a device would block or never end: `files`).
 
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::collections::HashMap;
+use std::fs::{File, Metadata, OpenOptions};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::batch::{self, BatchStage, Options, RunBatch, Status};
+use crate::files::{self, TooLarge};
+
+/// `consumers.jsonl` files larger than this are neither read nor appended
+/// to: 64 MiB is some 400,000 rows, far more than the runs of any plan write.
+pub const MAX_CONSUMERS_BYTES: u64 = 64 << 20;
+/// At most this many invalid lines are listed; the others are counted.
+pub const MAX_INVALID_LINES: usize = 1000;
 
 /// `<plan-run-root>/consumers.jsonl`: the plan file's grandparent folder
 /// (okstra's `Path(plan).resolve().parents[1]`).
@@ -44,7 +55,10 @@ pub struct InvalidLine {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Consumers {
     pub status: Status,
+    /// The first [`MAX_INVALID_LINES`] invalid lines.
     pub invalid: Vec<InvalidLine>,
+    /// Invalid lines past those.
+    pub invalid_omitted: usize,
     /// The file's bytes end without `\n` (the next row must start on a new line).
     pub missing_final_newline: bool,
 }
@@ -93,10 +107,14 @@ pub fn parse(text: &str) -> Consumers {
             Ok(_) => Some("not a JSON object".to_string()),
         };
         if let Some(reason) = reason {
-            c.invalid.push(InvalidLine {
-                line: i + 1,
-                reason,
-            });
+            if c.invalid.len() < MAX_INVALID_LINES {
+                c.invalid.push(InvalidLine {
+                    line: i + 1,
+                    reason,
+                });
+            } else {
+                c.invalid_omitted += 1;
+            }
         }
     }
     // A done stage is no longer "started".
@@ -107,11 +125,121 @@ pub fn parse(text: &str) -> Consumers {
 
 /// Reads the file; a missing file is an empty one.
 pub fn read(path: &Path) -> Result<Consumers, String> {
+    match open_to_read(path)? {
+        None => Ok(Consumers::default()),
+        Some((mut file, meta)) => Ok(parse(&read_all(&mut file, &meta, path)?)),
+    }
+}
+
+/// Opens the file to read it (a regular file, not through a link); `None`
+/// when there is none.
+fn open_to_read(path: &Path) -> Result<Option<(File, Metadata)>, String> {
     refuse_link(path)?;
-    match std::fs::read(path) {
-        Ok(bytes) => Ok(parse(&String::from_utf8_lossy(&bytes))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Consumers::default()),
+    match files::open_regular(path, OpenOptions::new().read(true), true) {
+        Ok(opened) => Ok(Some(opened)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+/// The text of an opened file within [`MAX_CONSUMERS_BYTES`].
+fn read_all(file: &mut File, meta: &Metadata, path: &Path) -> Result<String, String> {
+    match files::read_limited(file, meta, MAX_CONSUMERS_BYTES) {
+        Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+        Err(TooLarge::Size(len)) => Err(too_large(path, len)),
+        Err(TooLarge::Io(e)) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+fn too_large(path: &Path, len: u64) -> String {
+    format!(
+        "{}: {}, over the {} limit for consumers.jsonl: okstra-lsp neither reads nor appends to it",
+        path.display(),
+        files::size(len),
+        files::size(MAX_CONSUMERS_BYTES)
+    )
+}
+
+/// What a file was when it was parsed: the same file (device and inode),
+/// the same size and the same modification time mean the same content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    modified: Option<SystemTime>,
+}
+
+impl Stamp {
+    fn of(meta: &Metadata) -> Stamp {
+        #[cfg(unix)]
+        let (dev, ino) = {
+            use std::os::unix::fs::MetadataExt;
+            (meta.dev(), meta.ino())
+        };
+        #[cfg(not(unix))]
+        let (dev, ino) = (0, 0);
+        Stamp {
+            dev,
+            ino,
+            len: meta.len(),
+            modified: meta.modified().ok(),
+        }
+    }
+}
+
+/// A file modified less than this before it was read may change again
+/// without its modification time changing (file systems keep it in ticks
+/// of up to 2 s): its parse is not reused.
+const RACY: Duration = Duration::from_secs(3);
+/// Run roots remembered, at most (then the cache starts again).
+const CACHED_FILES: usize = 256;
+
+/// Parsed `consumers.jsonl` files by path, for the readiness the editor
+/// shows (code lens, hover, inlay hints) and previews: a parse is reused
+/// only while a metadata call on the opened file finds the same [`Stamp`],
+/// so a change is seen on the next use without any file-watcher event (most
+/// clients send none). A reservation never uses it: it reads the file under
+/// its lock.
+#[derive(Default)]
+pub struct Cache {
+    parsed: Mutex<HashMap<PathBuf, (Stamp, Arc<Consumers>)>>,
+}
+
+impl Cache {
+    /// What [`read`] returns, parsed again only when the file changed.
+    /// The lock is held only to look up and to store, never while reading.
+    pub fn read(&self, path: &Path) -> Result<Arc<Consumers>, String> {
+        let Some((mut file, meta)) = open_to_read(path)? else {
+            return Ok(Arc::default());
+        };
+        let stamp = Stamp::of(&meta);
+        let hit = self.parsed.lock().ok().and_then(|parsed| {
+            parsed
+                .get(path)
+                .filter(|(s, _)| *s == stamp)
+                .map(|(_, c)| c.clone())
+        });
+        if let Some(hit) = hit {
+            return Ok(hit);
+        }
+        let read_at = SystemTime::now();
+        let consumers = Arc::new(parse(&read_all(&mut file, &meta, path)?));
+        let settled = stamp
+            .modified
+            .and_then(|m| read_at.duration_since(m).ok())
+            .is_some_and(|age| age >= RACY);
+        if let Ok(mut parsed) = self.parsed.lock() {
+            if settled {
+                if parsed.len() >= CACHED_FILES && !parsed.contains_key(path) {
+                    parsed.clear();
+                }
+                parsed.insert(path.to_path_buf(), (stamp, consumers.clone()));
+            } else {
+                parsed.remove(path);
+            }
+        }
+        Ok(consumers)
     }
 }
 
@@ -146,6 +274,9 @@ pub struct Reservation {
     pub consumers_path: String,
     pub rows: Vec<StartedRow>,
     pub invalid_lines: Vec<InvalidLine>,
+    /// Invalid lines past those listed.
+    #[serde(skip)]
+    pub invalid_omitted: usize,
 }
 
 /// Reserves the next batch for `impl_task_key`: lock, read, select, append
@@ -178,17 +309,21 @@ pub fn reserve(
     if !consumers_path.exists() {
         batch::select(stages, &Status::default(), options).map_err(ReserveError::Nothing)?;
     }
-    let mut file = OpenOptions::new()
-        .read(true)
-        .append(true)
-        .create(true)
-        .open(consumers_path)
-        .map_err(|e| {
-            ReserveError::Io(format!(
-                "{}: cannot open for append: {e}",
-                consumers_path.display()
-            ))
-        })?;
+    let opened = files::open_regular(
+        consumers_path,
+        OpenOptions::new().read(true).append(true).create(true),
+        true,
+    );
+    let (mut file, meta) = opened.map_err(|e| {
+        ReserveError::Io(format!(
+            "{}: cannot open for append: {e}",
+            consumers_path.display()
+        ))
+    })?;
+    // Refused before the lock is taken: nothing waits on a file this large.
+    if meta.len() > MAX_CONSUMERS_BYTES {
+        return Err(ReserveError::Io(too_large(consumers_path, meta.len())));
+    }
     file.lock()
         .map_err(|e| ReserveError::Io(format!("{}: cannot lock: {e}", consumers_path.display())))?;
     let result = reserve_locked(
@@ -216,9 +351,10 @@ fn reserve_locked(
     now: &str,
 ) -> Result<Reservation, ReserveError> {
     let io = |e: std::io::Error| ReserveError::Io(format!("{}: {e}", consumers_path.display()));
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes).map_err(io)?;
-    let consumers = parse(&String::from_utf8_lossy(&bytes));
+    // Its size again, now that no other reservation can append.
+    let meta = file.metadata().map_err(io)?;
+    let text = read_all(file, &meta, consumers_path).map_err(ReserveError::Io)?;
+    let consumers = parse(&text);
     let batch = batch::select(stages, &consumers.status, options).map_err(ReserveError::Nothing)?;
     let rows: Vec<StartedRow> = batch
         .stages
@@ -249,6 +385,7 @@ fn reserve_locked(
         consumers_path: consumers_path.display().to_string(),
         rows,
         invalid_lines: consumers.invalid,
+        invalid_omitted: consumers.invalid_omitted,
     })
 }
 
@@ -423,6 +560,162 @@ mod tests {
         assert!(!c.status.started.contains_key(&1));
         assert_eq!(c.invalid.iter().map(|i| i.line).collect::<Vec<_>>(), [2, 4]);
         assert!(c.missing_final_newline);
+    }
+
+    #[test]
+    fn invalid_lines_are_listed_up_to_a_limit() {
+        let c = parse(&"x\n".repeat(MAX_INVALID_LINES + 5));
+        assert_eq!(c.invalid.len(), MAX_INVALID_LINES);
+        assert_eq!(c.invalid_omitted, 5);
+        assert_eq!(c.invalid.last().map(|i| i.line), Some(MAX_INVALID_LINES));
+    }
+
+    /// A fresh folder under the temp dir, removed afterwards.
+    struct Dir(PathBuf);
+
+    impl Dir {
+        fn new(name: &str) -> Dir {
+            let dir = std::env::temp_dir()
+                .join(format!("okstra-consumers-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            Dir(dir)
+        }
+    }
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn done(n: u32) -> String {
+        format!("{{\"stage\":{n},\"status\":\"done\"}}\n")
+    }
+
+    fn set_mtime(path: &Path, time: SystemTime) {
+        let file = OpenOptions::new().write(true).open(path).unwrap();
+        file.set_modified(time).unwrap();
+    }
+
+    #[test]
+    fn the_cache_reuses_a_parse_while_the_file_is_the_same() {
+        let dir = Dir::new("cache");
+        let path = dir.0.join("consumers.jsonl");
+        let cache = Cache::default();
+        let (old, older) = (
+            SystemTime::now() - Duration::from_secs(50),
+            SystemTime::now() - Duration::from_secs(100),
+        );
+        let done_of = |c: &Consumers| c.status.done.iter().copied().collect::<Vec<_>>();
+        // Missing: empty, and nothing remembered.
+        assert_eq!(done_of(&cache.read(&path).unwrap()), Vec::<u32>::new());
+        std::fs::write(&path, done(1)).unwrap();
+        set_mtime(&path, older);
+        let first = cache.read(&path).unwrap();
+        assert_eq!(done_of(&first), [1]);
+        assert!(
+            Arc::ptr_eq(&first, &cache.read(&path).unwrap()),
+            "parsed again"
+        );
+        // Same size, same inode, same mtime, other bytes: the parse is
+        // reused (the proof that the cache is used at all).
+        std::fs::write(&path, done(2)).unwrap();
+        set_mtime(&path, older);
+        assert!(Arc::ptr_eq(&first, &cache.read(&path).unwrap()));
+        // Only the mtime changes: read again.
+        set_mtime(&path, old);
+        assert_eq!(done_of(&cache.read(&path).unwrap()), [2]);
+        // Another file with the same size and mtime renamed over it.
+        let other = dir.0.join("other");
+        std::fs::write(&other, done(3)).unwrap();
+        set_mtime(&other, old);
+        std::fs::rename(&other, &path).unwrap();
+        assert_eq!(done_of(&cache.read(&path).unwrap()), [3]);
+        // Grown.
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(done(4).as_bytes())
+            .unwrap();
+        set_mtime(&path, old);
+        assert_eq!(done_of(&cache.read(&path).unwrap()), [3, 4]);
+        // Just written (its mtime may not move on the next write): not reused.
+        std::fs::write(&path, done(5)).unwrap();
+        let recent = cache.read(&path).unwrap();
+        assert!(!Arc::ptr_eq(&recent, &cache.read(&path).unwrap()));
+        // Gone: empty.
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(done_of(&cache.read(&path).unwrap()), Vec::<u32>::new());
+    }
+
+    fn stages() -> [BatchStage; 2] {
+        [
+            BatchStage {
+                number: 1,
+                steps: 2,
+                depends_on: vec![],
+            },
+            BatchStage {
+                number: 2,
+                steps: 3,
+                depends_on: vec![],
+            },
+        ]
+    }
+
+    fn auto() -> Options {
+        Options {
+            requested: Requested::Auto,
+            budget: 8,
+            include_started: false,
+        }
+    }
+
+    #[test]
+    fn a_file_over_the_limit_is_neither_read_nor_appended_to() {
+        let dir = Dir::new("large");
+        let path = dir.0.join("consumers.jsonl");
+        // Sparse: its size says it all, nothing is read.
+        let file = File::create(&path).unwrap();
+        file.set_len(MAX_CONSUMERS_BYTES + 1).unwrap();
+        drop(file);
+        let err = read(&path).unwrap_err();
+        assert!(
+            err.ends_with("consumers.jsonl: 64.0 MiB, over the 64 MiB limit for consumers.jsonl: okstra-lsp neither reads nor appends to it"),
+            "{err}"
+        );
+        assert_eq!(Cache::default().read(&path).unwrap_err(), err);
+        let r = reserve(&path, &stages(), &auto(), "k", "", "t").unwrap_err();
+        assert_eq!(r, ReserveError::Io(err));
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().len(),
+            MAX_CONSUMERS_BYTES + 1
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_is_neither_read_nor_appended_to() {
+        let dir = Dir::new("fifo");
+        let path = dir.0.join("consumers.jsonl");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let started = std::time::Instant::now();
+        let err = read(&path).unwrap_err();
+        assert!(err.contains("not a regular file (a FIFO)"), "{err}");
+        let err = Cache::default().read(&path).unwrap_err();
+        assert!(err.contains("not a regular file (a FIFO)"), "{err}");
+        let ReserveError::Io(err) = reserve(&path, &stages(), &auto(), "k", "", "t").unwrap_err()
+        else {
+            panic!("not an I/O error");
+        };
+        assert!(err.contains("not a regular file (a FIFO)"), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(5));
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod consumers;
 pub mod document;
+pub mod files;
 pub mod fixes;
 pub mod generate;
 pub mod ide;
