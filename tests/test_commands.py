@@ -5,16 +5,18 @@ writes."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
 import subprocess
+import time
 
 import pytest
 from lsprotocol import types as T
 from pygls.exceptions import JsonRpcException
 
-from lspkit import BIN
+from lspkit import BIN, CANARY
 from plans import NOT_A_PLAN, PLAN
 
 INVALID_PARAMS = -32602
@@ -365,10 +367,175 @@ async def test_non_file_uris_are_never_read_as_paths(start, tmp_path):
 
 
 # --------------------------------------------------------------------------
-# Files that are not regular files (issue 13: no input may stall okstra-lsp).
+# Files that are not regular files, files too large, and files that change
+# with no watcher event (issue 13: no input may stall the server).
 
 # A hang is what these tests look for: generous, but far below forever.
 HANG = 10.0
+
+
+def ident(uri: str) -> T.TextDocumentIdentifier:
+    return T.TextDocumentIdentifier(uri=uri)
+
+
+def whole(doc) -> T.Range:
+    return T.Range(start=T.Position(line=0, character=0), end=T.Position(line=len(doc.text.splitlines()), character=0))
+
+
+async def lens_title(client, uri: str) -> str:
+    lenses = await asyncio.wait_for(client.text_document_code_lens_async(T.CodeLensParams(text_document=ident(uri))), HANG)
+    return lenses[0].command.title
+
+
+async def readiness(client, doc) -> list[str]:
+    hints = await asyncio.wait_for(
+        client.text_document_inlay_hint_async(T.InlayHintParams(text_document=ident(doc.uri), range=whole(doc))),
+        HANG,
+    )
+    return [h.label.strip() for h in hints or []]
+
+
+async def hover_text(client, doc) -> str:
+    hover = await asyncio.wait_for(
+        client.text_document_hover_async(
+            T.HoverParams(text_document=ident(doc.uri), position=doc.pos("Stage 1 —", offset=6))
+        ),
+        HANG,
+    )
+    return hover.contents.value
+
+
+async def symbols_of(client, uri: str):
+    return await asyncio.wait_for(
+        client.text_document_document_symbol_async(T.DocumentSymbolParams(text_document=ident(uri))), HANG
+    )
+
+
+async def test_a_fifo_as_consumers_jsonl_stalls_nothing(start, layout):
+    """A FIFO without a writer would block a plain read forever, and it used
+    to block the whole server (and a reservation, holding the lock)."""
+    ws, plan, _ = layout
+    consumers = plan.parent.parent / "consumers.jsonl"
+    os.mkfifo(consumers)
+    other = ws / "runs" / "other" / "planning" / "plan.md"
+    other.parent.mkdir(parents=True)
+    other.write_text(CANARY)
+    client, _ = await start(folders=[ws])
+    doc = client.open(plan.as_uri(), PLAN)
+    client.open(other.as_uri(), CANARY)
+    # Answered, with the reason instead of a status, while another document
+    # is served.
+    title, symbols = await asyncio.gather(lens_title(client, doc.uri), symbols_of(client, other.as_uri()))
+    assert symbols
+    assert title.startswith("Next run: unknown — "), title
+    assert title.endswith("consumers.jsonl: not a regular file (a FIFO): okstra-lsp reads only regular files")
+    assert "Status:" not in await hover_text(client, doc)
+    assert await readiness(client, doc) == []
+    for command, extra in (("okstra.previewRunBatch", {}), ("okstra.reserveRunBatch", {"implTaskKey": "impl-A"})):
+        err = await error_of(asyncio.wait_for(client.execute(command, {"uri": doc.uri, **extra}), HANG))
+        assert err.code == REQUEST_FAILED
+        assert "not a regular file (a FIFO)" in err.message, err.message
+    assert consumers.is_fifo()
+    await asyncio.wait_for(client.alive(), HANG)
+
+
+async def test_a_fifo_named_like_a_plan_stalls_nothing(start, layout):
+    ws, plan, _ = layout
+    (ws / "notes.md").unlink()
+    os.mkfifo(ws / "notes.md")
+    client, _ = await start(folders=[ws])
+    client.open(plan.as_uri(), PLAN)
+    report, symbols = await asyncio.gather(
+        asyncio.wait_for(client.workspace_diagnostic_async(T.WorkspaceDiagnosticParams(previous_result_ids=[])), HANG),
+        symbols_of(client, plan.as_uri()),
+    )
+    assert symbols
+    assert {item.uri for item in report.items} == {plan.as_uri()}
+    # Asked for by name, it is refused at once.
+    err = await error_of(
+        asyncio.wait_for(
+            client.text_document_diagnostic_async(
+                T.DocumentDiagnosticParams(text_document=ident((ws / "notes.md").as_uri()))
+            ),
+            HANG,
+        )
+    )
+    assert err.code == INVALID_PARAMS
+    assert "notes.md: not a regular file (a FIFO)" in err.message
+    await asyncio.wait_for(client.alive(), HANG)
+
+
+def rewrite(path, text: str, mtime: float) -> None:
+    """Writes `text` in place (same inode) and sets the modification time."""
+    with path.open("r+") as f:
+        f.truncate(0)
+        f.write(text)
+    os.utime(path, (mtime, mtime))
+
+
+def done_row(n: int) -> str:
+    return json.dumps({"impl_task_key": "impl-A", "stage": n, "status": "done"}) + "\n"
+
+
+async def test_readiness_follows_consumers_jsonl_without_any_watcher_event(start, layout):
+    """The server caches the parsed file by its identity (device, inode, size,
+    mtime) and checks that on every use: clients such as Neovim on Linux send
+    no file-watcher events. The mtimes are set in the past, where a cached
+    parse is trusted (a file written in the last seconds is always re-read)."""
+    ws, plan, _ = layout
+    consumers = plan.parent.parent / "consumers.jsonl"
+    consumers.write_text(done_row(1))
+    base = time.time() - 1000
+    os.utime(consumers, (base, base))
+    client, _ = await start(folders=[ws])
+    doc = client.open(plan.as_uri(), PLAN)
+    assert await lens_title(client, doc.uri) == "Next run: stage 2 — 3/8 steps"
+    assert await lens_title(client, doc.uri) == "Next run: stage 2 — 3/8 steps"
+    # The same size, another mtime: stage 2 done instead of stage 1.
+    rewrite(consumers, done_row(2), base + 10)
+    assert await lens_title(client, doc.uri) == "Next run: stage 1 — 3/8 steps"
+    assert await readiness(client, doc) == ["ready", "done", "blocked by stage 1", "blocked by stage 3"]
+    assert "Status: ready" in await hover_text(client, doc)
+    # Another file of the same size and mtime renamed over it (a new inode).
+    replacement = consumers.with_name("consumers.new")
+    replacement.write_text(done_row(1))
+    os.utime(replacement, (base + 10, base + 10))
+    os.replace(replacement, consumers)
+    assert await lens_title(client, doc.uri) == "Next run: stage 2 — 3/8 steps"
+    assert "Status: done" in await hover_text(client, doc)
+    # Grown by a row.
+    with consumers.open("a") as f:
+        f.write(done_row(2))
+    os.utime(consumers, (base + 20, base + 20))
+    assert await lens_title(client, doc.uri) == "Next run: stage 3 — 2/8 steps"
+    # A reservation reads the file itself (under its lock), and what it
+    # appends shows at once.
+    reservation = await client.execute("okstra.reserveRunBatch", {"uri": doc.uri, "implTaskKey": "impl-B"})
+    assert reservation["stages"] == [3]
+    assert await readiness(client, doc) == ["done", "done", "started by impl-B", "blocked by stage 3"]
+    # Gone.
+    consumers.unlink()
+    assert await lens_title(client, doc.uri) == "Next run: stages 1, 2 — 6/8 steps"
+
+
+async def test_a_consumers_jsonl_over_64_mib_is_not_read(start, layout):
+    ws, plan, _ = layout
+    consumers = plan.parent.parent / "consumers.jsonl"
+    with consumers.open("wb") as f:
+        f.truncate(64 * 2**20 + 1)  # sparse: its size is all there is
+    client, _ = await start(folders=[ws])
+    doc = client.open(plan.as_uri(), PLAN)
+    title = await lens_title(client, doc.uri)
+    assert title.startswith("Next run: unknown — "), title
+    assert title.endswith(
+        "consumers.jsonl: 64.0 MiB, over the 64 MiB limit for consumers.jsonl: okstra-lsp neither reads nor appends to it"
+    )
+    assert await readiness(client, doc) == []
+    for command, extra in (("okstra.previewRunBatch", {}), ("okstra.reserveRunBatch", {"implTaskKey": "impl-A"})):
+        err = await error_of(asyncio.wait_for(client.execute(command, {"uri": doc.uri, **extra}), HANG))
+        assert err.code == REQUEST_FAILED
+        assert "over the 64 MiB limit for consumers.jsonl" in err.message
+    assert consumers.stat().st_size == 64 * 2**20 + 1, "nothing appended"
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:

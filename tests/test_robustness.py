@@ -498,7 +498,25 @@ REQUESTS = {
         )
     ),
     "workspace/executeCommand": lambda c, doc: c.execute("okstra.previewRunBatch", {"uri": doc.uri}),
-    # Points inside the blocking work of a request.
+    # Points inside the blocking work of a request (reading files).
+    "textDocument/diagnostic/blocking": lambda c, doc: c.text_document_diagnostic_async(
+        T.DocumentDiagnosticParams(text_document=ident(doc.uri.replace("plan.md", "on-disk.md")))
+    ),
+    "workspace/diagnostic/blocking": lambda c, doc: c.workspace_diagnostic_async(
+        T.WorkspaceDiagnosticParams(previous_result_ids=[])
+    ),
+    "textDocument/hover/blocking": lambda c, doc: c.text_document_hover_async(
+        T.HoverParams(text_document=ident(doc.uri), position=_at(doc))
+    ),
+    "textDocument/codeLens/blocking": lambda c, doc: c.text_document_code_lens_async(
+        T.CodeLensParams(text_document=ident(doc.uri))
+    ),
+    "textDocument/inlayHint/blocking": lambda c, doc: c.text_document_inlay_hint_async(
+        T.InlayHintParams(
+            text_document=ident(doc.uri),
+            range=T.Range(start=T.Position(line=0, character=0), end=T.Position(line=200, character=0)),
+        )
+    ),
     "workspace/executeCommand/blocking": lambda c, doc: c.execute(
         "okstra.reserveRunBatch", {"uri": doc.uri, "implTaskKey": "impl-A", "stage": 1}
     ),
@@ -510,6 +528,7 @@ def _run_layout(tmp_path):
     plan = ws / "runs" / "k" / "planning" / "plan.md"
     plan.parent.mkdir(parents=True)
     plan.write_text(PLAN)
+    (plan.parent / "on-disk.md").write_text(S9_PLAN)
     return ws, plan
 
 
@@ -533,8 +552,9 @@ async def test_a_panic_in_any_request_handler_is_one_internal_error(start, tmp_p
     await client.alive()
 
 
-async def test_a_panic_in_initialize_leaves_the_server_uninitialized(start):
-    client, _ = await start(initialize=False, env={"OKSTRA_LSP_TEST_PANIC": "initialize"})
+@pytest.mark.parametrize("point", ["initialize", "initialize/blocking"])
+async def test_a_panic_in_initialize_leaves_the_server_uninitialized(start, point):
+    client, _ = await start(initialize=False, env={"OKSTRA_LSP_TEST_PANIC": point})
     params = T.InitializeParams(capabilities=T.ClientCapabilities())
     err = await error_of(client.initialize_session(params))
     assert err.code == INTERNAL_ERROR

@@ -2,6 +2,7 @@
 //! the Stage Map code lens and the per-row readiness inlay hints.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -10,7 +11,8 @@ use tower_lsp_server::ls_types::{self as lsp, Uri};
 
 use super::{Backend, OpenDoc, Settings, convert, file_path, guard, invalid_params};
 use crate::batch::{self, Options, Readiness, Requested, Status};
-use crate::consumers::{self, ReserveError};
+use crate::consumers::{self, Consumers, ReserveError};
+use crate::files;
 use crate::model::Plan;
 
 pub const PREVIEW: &str = "okstra.previewRunBatch";
@@ -37,6 +39,21 @@ struct BatchArgs {
     include_started: Option<bool>,
     #[serde(default)]
     impl_task_key: Option<String>,
+}
+
+/// The plan of a document that is not open, read from disk (a regular file
+/// within `maxDocumentBytes`; call it off the runtime's threads).
+fn plan_on_disk(uri: &Uri, settings: &Settings) -> Result<crate::document::Document> {
+    let path = file_path(uri)?;
+    let config = &settings.config;
+    match files::read_document(&path, config.max_document_bytes).map_err(invalid_params)? {
+        files::Document::Text(text) => Ok(crate::document::Document::new(text, config)),
+        files::Document::TooLarge { len, .. } => Err(request_failed(format!(
+            "{}: {len} bytes, over the {}-byte limit (maxDocumentBytes): okstra-lsp does not read it",
+            path.display(),
+            config.max_document_bytes
+        ))),
+    }
 }
 
 fn request_failed(message: String) -> jsonrpc::Error {
@@ -111,16 +128,31 @@ pub(super) fn run_root_inside(
     ))
 }
 
-/// The recorded status of a document's stages: empty (unknown) when it cannot
-/// be read, and for plans outside the workspace folders or whose run root is
-/// outside them (their `consumers.jsonl` is not read).
-pub(super) fn status_for(backend: &Backend, uri: &Uri) -> Status {
-    let roots = backend.settings().roots;
-    let allowed = file_path(uri).and_then(|p| backend.check_allowed(&p));
-    let Ok(path) = allowed.and_then(|()| consumers_path(uri, &roots)) else {
-        return Status::default();
-    };
-    consumers::read(&path).map(|c| c.status).unwrap_or_default()
+/// What `consumers.jsonl` says about an open plan's stages, for its code
+/// lens, hover and inlay hints: `Err` with the reason when the file cannot
+/// be read (not a regular file, too large, a link, …).
+pub(super) type Recorded = std::result::Result<Arc<Consumers>, String>;
+
+/// The recorded status of an open plan's stages (`None`: the document is
+/// not open, or not a plan, and nothing was read). Empty for plans outside
+/// the workspace folders or whose run root is outside them: their
+/// `consumers.jsonl` is not read. The file is read through the backend's
+/// cache, off the runtime's threads.
+pub(super) async fn status_for(backend: &Backend, uri: &Uri) -> Result<Option<Recorded>> {
+    if backend.with_doc(uri, |open, _| open.doc.plan().stage_map.is_some()) != Some(true) {
+        return Ok(None);
+    }
+    let me = backend.clone_handles();
+    let uri = uri.clone();
+    guard::blocking(move || {
+        let roots = me.settings().roots;
+        let allowed = file_path(&uri).and_then(|p| me.check_allowed(&p));
+        let Ok(path) = allowed.and_then(|()| consumers_path(&uri, &roots)) else {
+            return Some(Ok(Arc::default()));
+        };
+        Some(me.consumers.read(&path))
+    })
+    .await
 }
 
 /// "Ready" / "Done" / "Started by …" / "Blocked by stages …", for hover.
@@ -148,7 +180,7 @@ pub(super) fn code_lenses(
     uri: &Uri,
     open: &OpenDoc,
     s: &Settings,
-    status: &Status,
+    status: std::result::Result<&Consumers, &str>,
 ) -> Vec<lsp::CodeLens> {
     let plan = open.doc.plan();
     let Some(map) = &plan.stage_map else {
@@ -162,9 +194,10 @@ pub(super) fn code_lenses(
         include_started: s.config.include_started,
     };
     let arg = serde_json::json!({ "uri": uri.as_str() });
-    let title = match batch::select(&stages, status, &opts) {
-        Ok(b) => batch::summary(&b),
-        Err(e) => format!("Next run: none — {e}"),
+    let title = match status.map(|c| batch::select(&stages, &c.status, &opts)) {
+        Ok(Ok(b)) => batch::summary(&b),
+        Ok(Err(e)) => format!("Next run: none — {e}"),
+        Err(e) => format!("Next run: unknown — {e}"),
     };
     vec![
         lsp::CodeLens {
@@ -249,63 +282,69 @@ pub(super) async fn execute(
         serde_json::from_value(arg).map_err(|e| invalid_params(format!("{command}: {e}")))?;
     let settings = backend.settings();
     let options = options(&args, &settings)?;
-    // The plan must be inside the workspace, even when it is open; its run
-    // root (two folders up, where consumers.jsonl is) is the one place
-    // beyond it that the server touches, and only when that too is inside
-    // the workspace (SECURITY.md, plan-format §6).
-    backend.check_allowed(&file_path(&args.uri)?)?;
-    // An open document's plan is current (it is analysed as it changes):
-    // read it in place rather than parse the text again.
-    let read = |plan: &Plan| (batch::stages(plan), plan.stage_map.is_some());
-    let open = backend
-        .docs
-        .get(&args.uri)
-        .map(|open| read(open.doc.plan()));
-    let (stages, is_plan) = match open {
-        Some(read) => read,
-        None => {
-            let (doc, _) = backend.read_document(&args.uri)?;
-            read(doc.plan())
-        }
-    };
-    if !is_plan {
-        return Err(request_failed(format!(
-            "{} is not a plan: it has no Stage Map",
-            args.uri.as_str()
-        )));
-    }
-    let path = consumers_path(&args.uri, &settings.roots)?;
-    if command == PREVIEW {
-        let consumers = consumers::read(&path).map_err(request_failed)?;
-        let batch = batch::select(&stages, &consumers.status, &options).map_err(request_failed)?;
-        let mut value = serde_json::to_value(&batch).map_err(|e| request_failed(e.to_string()))?;
-        if let Some(obj) = value.as_object_mut() {
-            obj.insert(
-                "consumersPath".into(),
-                Value::String(path.display().to_string()),
-            );
-            obj.insert(
-                "invalidLines".into(),
-                serde_json::to_value(&consumers.invalid).unwrap_or(Value::Null),
-            );
-        }
-        return Ok(Some(value));
-    }
-    let key = args.impl_task_key.clone().unwrap_or_default();
-    if key.trim().is_empty() {
-        return Err(invalid_params("okstra.reserveRunBatch needs implTaskKey"));
-    }
-    // The lock and the appends are blocking file I/O.
-    let result = guard::blocking(move || {
-        let dir = path.parent().map(|p| p.to_path_buf()).unwrap_or_default();
-        let head = consumers::head_commit(&dir);
-        consumers::reserve(&path, &stages, &options, &key, &head, &consumers::now_utc())
-    })
-    .await?;
+    let preview = command == PREVIEW;
+    let me = backend.clone_handles();
+    // Paths are resolved and files read (the plan when it is not open,
+    // consumers.jsonl, git for the reservation's head_commit): off the
+    // runtime's threads.
+    let result = guard::blocking(
+        move || -> Result<std::result::Result<Value, ReserveError>> {
+            // The plan must be inside the workspace, even when it is open; its
+            // run root (two folders up, where consumers.jsonl is) is the one
+            // place beyond it that the server touches, and only when that too
+            // is inside the workspace (SECURITY.md, plan-format §6).
+            me.check_allowed(&file_path(&args.uri)?)?;
+            // An open document's plan is current (it is analysed as it
+            // changes): read it in place rather than parse the text again.
+            let read = |plan: &Plan| (batch::stages(plan), plan.stage_map.is_some());
+            let open = me.docs.get(&args.uri).map(|open| read(open.doc.plan()));
+            let (stages, is_plan) = match open {
+                Some(read) => read,
+                None => read(plan_on_disk(&args.uri, &settings)?.plan()),
+            };
+            if !is_plan {
+                return Err(request_failed(format!(
+                    "{} is not a plan: it has no Stage Map",
+                    args.uri.as_str()
+                )));
+            }
+            let path = consumers_path(&args.uri, &settings.roots)?;
+            if preview {
+                let consumers = me.consumers.read(&path).map_err(request_failed)?;
+                let batch =
+                    batch::select(&stages, &consumers.status, &options).map_err(request_failed)?;
+                let mut value =
+                    serde_json::to_value(&batch).map_err(|e| request_failed(e.to_string()))?;
+                if let Some(obj) = value.as_object_mut() {
+                    obj.insert(
+                        "consumersPath".into(),
+                        Value::String(path.display().to_string()),
+                    );
+                    obj.insert(
+                        "invalidLines".into(),
+                        serde_json::to_value(&consumers.invalid).unwrap_or(Value::Null),
+                    );
+                }
+                return Ok(Ok(value));
+            }
+            let key = args.impl_task_key.clone().unwrap_or_default();
+            if key.trim().is_empty() {
+                return Err(invalid_params("okstra.reserveRunBatch needs implTaskKey"));
+            }
+            // Never from the cache: the file is read again under the lock.
+            let dir = path.parent().map(|p| p.to_path_buf()).unwrap_or_default();
+            let head = consumers::head_commit(&dir);
+            Ok(
+                consumers::reserve(&path, &stages, &options, &key, &head, &consumers::now_utc())
+                    .and_then(|r| {
+                        serde_json::to_value(&r).map_err(|e| ReserveError::Io(e.to_string()))
+                    }),
+            )
+        },
+    )
+    .await??;
     match result {
-        Ok(reservation) => Ok(Some(
-            serde_json::to_value(&reservation).map_err(|e| request_failed(e.to_string()))?,
-        )),
+        Ok(value) => Ok(Some(value)),
         Err(ReserveError::Nothing(m)) => Err(request_failed(m)),
         Err(ReserveError::Usage(m)) => Err(invalid_params(m)),
         Err(ReserveError::Io(m)) => Err(request_failed(m)),

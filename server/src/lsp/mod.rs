@@ -126,6 +126,8 @@ pub struct Backend {
     /// they had then: a client that pulls workspace diagnostics every few
     /// seconds does not make the server read them again.
     not_plans: Arc<DashMap<PathBuf, String>>,
+    /// Parsed `consumers.jsonl` files (readiness, previews).
+    consumers: Arc<crate::consumers::Cache>,
 }
 
 /// Serves LSP over stdin/stdout until `exit` or EOF. Input and output go
@@ -157,6 +159,7 @@ impl Backend {
             settings: Arc::new(RwLock::new(Settings::default())),
             publisher: tx,
             not_plans: Arc::new(DashMap::new()),
+            consumers: Arc::new(crate::consumers::Cache::default()),
         }
     }
 
@@ -239,28 +242,121 @@ impl Backend {
             settings: self.settings.clone(),
             publisher: self.publisher.clone(),
             not_plans: self.not_plans.clone(),
+            consumers: self.consumers.clone(),
         }
     }
 
-    /// The text of a document: the open buffer, else the file on disk.
-    pub(crate) fn read_document(
+    /// The workspace diagnostics report: every plan under the workspace
+    /// folders. Walks folders and reads files: call it through
+    /// `guard::blocking`. Documents stay borrowed only to convert their
+    /// diagnostics, never while a file is read.
+    fn workspace_report(
         &self,
-        uri: &Uri,
-    ) -> std::result::Result<(Document, Option<i32>), jsonrpc::Error> {
-        let config = self.settings().config;
-        if let Some(open) = self.docs.get(uri) {
-            return Ok((
-                Document::new(open.doc.text().to_string(), &config),
-                Some(open.version),
+        previous_result_ids: Vec<lsp::PreviousResultId>,
+    ) -> lsp::WorkspaceDiagnosticReportResult {
+        let s = self.settings();
+        // A result id names what a report was computed from: the open
+        // version or the file's size and mtime, and the settings. A client
+        // that sends it back for an unchanged file gets `unchanged`, and the
+        // file is not read (clients pull the workspace every few seconds).
+        let settings_key = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            format!("{:?}{:?}", s.config, s.encoding).hash(&mut h);
+            h.finish()
+        };
+        let previous: std::collections::HashMap<String, String> = previous_result_ids
+            .into_iter()
+            .map(|p| (p.uri.as_str().to_string(), p.value))
+            .collect();
+        let files = crate::cli::collect_markdown_within(&s.roots).unwrap_or_default();
+        let mut items = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for path in files {
+            let Some(uri) = Uri::from_file_path(&path) else {
+                continue;
+            };
+            // Symbolic links may lead out of the workspace, or back into it
+            // (the walk follows them: one file, many paths).
+            if self.check_allowed(&path).is_err()
+                || !seen.insert(path.canonicalize().unwrap_or_else(|_| path.clone()))
+            {
+                continue;
+            }
+            let open = self.docs.get(&uri).map(|o| {
+                (
+                    o.version,
+                    convert::diagnostics(o.doc.rope(), &uri, o.doc.findings(), s.encoding),
+                    o.doc.plan().is_plan(),
+                )
+            });
+            let key = match &open {
+                Some((version, ..)) => format!("v{version}"),
+                None => match std::fs::metadata(&path) {
+                    Ok(m) => {
+                        let mtime = m
+                            .modified()
+                            .ok()
+                            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                            .map_or(0, |d| d.as_nanos());
+                        format!("f{}-{mtime}", m.len())
+                    }
+                    Err(e) => {
+                        warn!("{}: {e}", path.display());
+                        continue;
+                    }
+                },
+            };
+            let result_id = format!("{key}-{settings_key:x}");
+            let version = open.as_ref().map(|(v, ..)| i64::from(*v));
+            if open.is_none() && self.not_plans.get(&path).is_some_and(|k| *k == result_id) {
+                continue;
+            }
+            if previous.get(uri.as_str()) == Some(&result_id) {
+                items.push(lsp::WorkspaceDocumentDiagnosticReport::Unchanged(
+                    lsp::WorkspaceUnchangedDocumentDiagnosticReport {
+                        uri,
+                        version,
+                        unchanged_document_diagnostic_report:
+                            lsp::UnchangedDocumentDiagnosticReport { result_id },
+                    },
+                ));
+                continue;
+            }
+            let (diagnostics, is_plan) = match open {
+                Some((_, diagnostics, is_plan)) => (diagnostics, is_plan),
+                None => match disk_diagnostics(&uri, &path, &s) {
+                    Ok(report) => report,
+                    Err(e) => {
+                        warn!("{e}");
+                        continue;
+                    }
+                },
+            };
+            if !is_plan && diagnostics.is_empty() {
+                if version.is_none() {
+                    self.not_plans.insert(path, result_id);
+                }
+                continue;
+            }
+            self.not_plans.remove(&path);
+            items.push(lsp::WorkspaceDocumentDiagnosticReport::Full(
+                lsp::WorkspaceFullDocumentDiagnosticReport {
+                    uri,
+                    version,
+                    full_document_diagnostic_report: lsp::FullDocumentDiagnosticReport {
+                        result_id: Some(result_id),
+                        items: diagnostics,
+                    },
+                },
             ));
         }
-        let path = file_path(uri)?;
-        self.check_allowed(&path)?;
-        let text = crate::cli::read_text(&path).map_err(|e| invalid_params(e.0))?;
-        Ok((Document::new(text, &config), None))
+        lsp::WorkspaceDiagnosticReportResult::Report(lsp::WorkspaceDiagnosticReport { items })
     }
 
     /// Files outside the workspace folders are not read (SECURITY.md).
+    /// Resolves the path (file system calls): call it off the runtime's
+    /// threads.
     pub(crate) fn check_allowed(&self, path: &Path) -> std::result::Result<(), jsonrpc::Error> {
         let Settings {
             roots, restricted, ..
@@ -285,6 +381,34 @@ impl Backend {
         let open = self.docs.get(uri)?;
         Some(f(&open, &settings))
     }
+}
+
+/// The diagnostics of a document on disk (not open) and whether it is a
+/// plan. Reads the file (a regular file; beyond `maxDocumentBytes` only its
+/// start): call it off the runtime's threads, through `guard::blocking`.
+fn disk_diagnostics(
+    uri: &Uri,
+    path: &Path,
+    s: &Settings,
+) -> std::result::Result<(Vec<lsp::Diagnostic>, bool), String> {
+    Ok(
+        match crate::files::read_document(path, s.config.max_document_bytes)? {
+            crate::files::Document::Text(text) => {
+                let doc = Document::new(text, &s.config);
+                let items = convert::diagnostics(doc.rope(), uri, doc.findings(), s.encoding);
+                (items, doc.plan().is_plan())
+            }
+            // Not read whole, not analysed: one finding at its start.
+            crate::files::Document::TooLarge { len, head } => {
+                let findings = crate::files::too_large_findings(&head, len, &s.config);
+                let start = ropey::Rope::new();
+                (
+                    convert::diagnostics(&start, uri, &findings, s.encoding),
+                    false,
+                )
+            }
+        },
+    )
 }
 
 /// The configuration from the `initializationOptions` settings with a
@@ -363,21 +487,27 @@ fn encoding_kind(enc: Encoding) -> lsp::PositionEncodingKind {
     }
 }
 
-/// The local workspace folders, and whether the client named any folder.
-fn roots(params: &lsp::InitializeParams) -> (Vec<PathBuf>, bool) {
-    let mut uris: Vec<&Uri> = params
+/// The workspace folders the client named (else its root URI).
+fn folder_uris(params: &lsp::InitializeParams) -> Vec<Uri> {
+    let mut uris: Vec<Uri> = params
         .workspace_folders
         .iter()
         .flatten()
-        .map(|f| &f.uri)
+        .map(|f| f.uri.clone())
         .collect();
     #[allow(deprecated)]
     if uris.is_empty() {
-        uris.extend(params.root_uri.iter());
+        uris.extend(params.root_uri.iter().cloned());
     }
+    uris
+}
+
+/// The local workspace folders, resolved (file system calls: off the
+/// runtime's threads), and whether the client named any folder.
+fn roots(uris: &[Uri]) -> (Vec<PathBuf>, bool) {
     let restricted = !uris.is_empty();
     let roots = uris
-        .into_iter()
+        .iter()
         .filter_map(|u| file_path(u).ok())
         .map(|p| canonical(&p))
         .collect();
@@ -409,7 +539,14 @@ pub(crate) fn inside_roots(path: &Path, roots: &[PathBuf]) -> std::result::Resul
 impl Backend {
     async fn on_initialize(&self, params: lsp::InitializeParams) -> Result<lsp::InitializeResult> {
         let encoding = negotiate_encoding(&params);
-        let (roots, restricted) = roots(&params);
+        let uris = folder_uris(&params);
+        let (roots, restricted) = guard::blocking(move || {
+            // Where the rules' pages are is worked out once, from the file
+            // system too.
+            let _ = convert::docs_url("");
+            roots(&uris)
+        })
+        .await?;
         let mut config = Config::default();
         let mut init_options = serde_json::Value::Null;
         if let Some(opts) = &params.initialization_options {
@@ -711,9 +848,17 @@ impl Backend {
         let (items, version) = match open {
             Some((items, version)) => (items, Some(version)),
             None => {
-                let (doc, version) = self.read_document(&uri)?;
-                let items = convert::diagnostics(doc.rope(), &uri, doc.findings(), enc);
-                (items, version)
+                let me = self.clone_handles();
+                let uri = uri.clone();
+                let items = guard::blocking(move || {
+                    let path = file_path(&uri)?;
+                    me.check_allowed(&path)?;
+                    disk_diagnostics(&uri, &path, &me.settings())
+                        .map(|(items, _)| items)
+                        .map_err(invalid_params)
+                })
+                .await??;
+                (items, None)
             }
         };
         Ok(lsp::DocumentDiagnosticReportResult::Report(
@@ -731,113 +876,9 @@ impl Backend {
         &self,
         params: lsp::WorkspaceDiagnosticParams,
     ) -> Result<lsp::WorkspaceDiagnosticReportResult> {
-        let s = self.settings();
-        // A result id names what a report was computed from: the open
-        // version or the file's size and mtime, and the settings. A client
-        // that sends it back for an unchanged file gets `unchanged`, and the
-        // file is not read (clients pull the workspace every few seconds).
-        let settings_key = {
-            use std::hash::{Hash, Hasher};
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            format!("{:?}{:?}", s.config, s.encoding).hash(&mut h);
-            h.finish()
-        };
-        let previous: std::collections::HashMap<String, String> = params
-            .previous_result_ids
-            .into_iter()
-            .map(|p| (p.uri.as_str().to_string(), p.value))
-            .collect();
-        let files = crate::cli::collect_markdown_within(&s.roots).unwrap_or_default();
-        let mut items = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        for path in files {
-            let Some(uri) = Uri::from_file_path(&path) else {
-                continue;
-            };
-            // Symbolic links may lead out of the workspace, or back into it
-            // (the walk follows them: one file, many paths).
-            if self.check_allowed(&path).is_err()
-                || !seen.insert(path.canonicalize().unwrap_or_else(|_| path.clone()))
-            {
-                continue;
-            }
-            let open = self.docs.get(&uri).map(|o| {
-                (
-                    o.version,
-                    convert::diagnostics(o.doc.rope(), &uri, o.doc.findings(), s.encoding),
-                    o.doc.plan().is_plan(),
-                )
-            });
-            let key = match &open {
-                Some((version, ..)) => format!("v{version}"),
-                None => match std::fs::metadata(&path) {
-                    Ok(m) => {
-                        let mtime = m
-                            .modified()
-                            .ok()
-                            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                            .map_or(0, |d| d.as_nanos());
-                        format!("f{}-{mtime}", m.len())
-                    }
-                    Err(e) => {
-                        warn!("{}: {e}", path.display());
-                        continue;
-                    }
-                },
-            };
-            let result_id = format!("{key}-{settings_key:x}");
-            let version = open.as_ref().map(|(v, ..)| i64::from(*v));
-            if open.is_none() && self.not_plans.get(&path).is_some_and(|k| *k == result_id) {
-                continue;
-            }
-            if previous.get(uri.as_str()) == Some(&result_id) {
-                items.push(lsp::WorkspaceDocumentDiagnosticReport::Unchanged(
-                    lsp::WorkspaceUnchangedDocumentDiagnosticReport {
-                        uri,
-                        version,
-                        unchanged_document_diagnostic_report:
-                            lsp::UnchangedDocumentDiagnosticReport { result_id },
-                    },
-                ));
-                continue;
-            }
-            let (diagnostics, is_plan) = match open {
-                Some((_, diagnostics, is_plan)) => (diagnostics, is_plan),
-                None => {
-                    let text = match crate::cli::read_text(&path) {
-                        Ok(text) => text,
-                        Err(e) => {
-                            warn!("{e}");
-                            continue;
-                        }
-                    };
-                    let doc = Document::new(text, &s.config);
-                    let diagnostics =
-                        convert::diagnostics(doc.rope(), &uri, doc.findings(), s.encoding);
-                    (diagnostics, doc.plan().is_plan())
-                }
-            };
-            if !is_plan && diagnostics.is_empty() {
-                if version.is_none() {
-                    self.not_plans.insert(path, result_id);
-                }
-                continue;
-            }
-            self.not_plans.remove(&path);
-            items.push(lsp::WorkspaceDocumentDiagnosticReport::Full(
-                lsp::WorkspaceFullDocumentDiagnosticReport {
-                    uri,
-                    version,
-                    full_document_diagnostic_report: lsp::FullDocumentDiagnosticReport {
-                        result_id: Some(result_id),
-                        items: diagnostics,
-                    },
-                },
-            ));
-        }
-        Ok(lsp::WorkspaceDiagnosticReportResult::Report(
-            lsp::WorkspaceDiagnosticReport { items },
-        ))
+        // The walk and the reads are file I/O: off the runtime's threads.
+        let me = self.clone_handles();
+        guard::blocking(move || me.workspace_report(params.previous_result_ids)).await
     }
 
     async fn on_document_symbol(
@@ -930,7 +971,16 @@ impl Backend {
     async fn on_hover(&self, params: lsp::HoverParams) -> Result<Option<lsp::Hover>> {
         let uri = params.text_document_position_params.text_document.uri;
         let pos = params.text_document_position_params.position;
-        let status = commands::status_for(self, &uri);
+        // consumers.jsonl is read only for a hover on a stage.
+        let on_stage = self.with_doc(&uri, |open, s| {
+            let offset = convert::offset(open.doc.rope(), pos, s.encoding);
+            ide::at(open.doc.plan(), offset)
+                .is_some_and(|h| matches!(h.target, ide::Target::Stage(_)))
+        });
+        let status = match on_stage {
+            Some(true) => commands::status_for(self, &uri).await?,
+            _ => None,
+        };
         let r = self.with_doc(&uri, |open, s| {
             let doc = &open.doc;
             let offset = convert::offset(doc.rope(), pos, s.encoding);
@@ -938,9 +988,13 @@ impl Backend {
             let ide::Target::Stage(n) = hit.target else {
                 return None;
             };
-            let extra = commands::readiness_line(doc.plan(), &status, n)
-                .into_iter()
-                .collect::<Vec<_>>();
+            // No status line when consumers.jsonl cannot be read.
+            let extra = match &status {
+                Some(Ok(recorded)) => commands::readiness_line(doc.plan(), &recorded.status, n)
+                    .into_iter()
+                    .collect(),
+                _ => Vec::new(),
+            };
             let text = ide::stage_hover(doc.text(), doc.plan(), n, &s.config, &extra)?;
             Some(lsp::Hover {
                 contents: lsp::HoverContents::Markup(lsp::MarkupContent {
@@ -1016,9 +1070,11 @@ impl Backend {
         params: lsp::CodeLensParams,
     ) -> Result<Option<Vec<lsp::CodeLens>>> {
         let uri = params.text_document.uri;
-        let status = commands::status_for(self, &uri);
+        let Some(status) = commands::status_for(self, &uri).await? else {
+            return Ok(None);
+        };
         let r = self.with_doc(&uri, |open, s| {
-            commands::code_lenses(&uri, open, s, &status)
+            commands::code_lenses(&uri, open, s, status.as_deref().map_err(String::as_str))
         });
         Ok(r.filter(|v| !v.is_empty()))
     }
@@ -1028,9 +1084,12 @@ impl Backend {
         params: lsp::InlayHintParams,
     ) -> Result<Option<Vec<lsp::InlayHint>>> {
         let uri = params.text_document.uri;
-        let status = commands::status_for(self, &uri);
+        // No hints when consumers.jsonl cannot be read.
+        let Some(Ok(recorded)) = commands::status_for(self, &uri).await? else {
+            return Ok(None);
+        };
         let r = self.with_doc(&uri, |open, s| {
-            commands::inlay_hints(open, s, &status, params.range)
+            commands::inlay_hints(open, s, &recorded.status, params.range)
         });
         Ok(r.filter(|v| !v.is_empty()))
     }
