@@ -528,7 +528,7 @@ async def test_a_consumers_jsonl_over_64_mib_is_not_read(start, layout):
     title = await lens_title(client, doc.uri)
     assert title.startswith("Next run: unknown — "), title
     assert title.endswith(
-        "consumers.jsonl: 64.0 MiB, over the 64 MiB limit for consumers.jsonl: okstra-lsp neither reads nor appends to it"
+        "consumers.jsonl: 67108865 bytes, over the 64 MiB limit for consumers.jsonl: okstra-lsp neither reads nor appends to it"
     )
     assert await readiness(client, doc) == []
     for command, extra in (("okstra.previewRunBatch", {}), ("okstra.reserveRunBatch", {"implTaskKey": "impl-A"})):

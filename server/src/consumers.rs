@@ -153,9 +153,8 @@ fn read_all(file: &mut File, meta: &Metadata, path: &Path) -> Result<String, Str
 
 fn too_large(path: &Path, len: u64) -> String {
     format!(
-        "{}: {}, over the {} limit for consumers.jsonl: okstra-lsp neither reads nor appends to it",
+        "{}: {len} bytes, over the {} limit for consumers.jsonl: okstra-lsp neither reads nor appends to it",
         path.display(),
-        files::size(len),
         files::size(MAX_CONSUMERS_BYTES)
     )
 }
@@ -683,7 +682,7 @@ mod tests {
         drop(file);
         let err = read(&path).unwrap_err();
         assert!(
-            err.ends_with("consumers.jsonl: 64.0 MiB, over the 64 MiB limit for consumers.jsonl: okstra-lsp neither reads nor appends to it"),
+            err.ends_with("consumers.jsonl: 67108865 bytes, over the 64 MiB limit for consumers.jsonl: okstra-lsp neither reads nor appends to it"),
             "{err}"
         );
         assert_eq!(Cache::default().read(&path).unwrap_err(), err);

@@ -134,8 +134,7 @@ pub fn read_settings(path: &Path) -> Result<String, String> {
         open_regular(path, OpenOptions::new().read(true), false).map_err(|e| at(e.to_string()))?;
     let bytes = read_limited(&mut file, &meta, MAX_SETTINGS_BYTES).map_err(|e| match e {
         TooLarge::Size(n) => at(format!(
-            "{} is larger than the {} a settings file may have",
-            size(n),
+            "{n} bytes, over the {} limit for a settings file",
             size(MAX_SETTINGS_BYTES)
         )),
         TooLarge::Io(e) => at(e.to_string()),

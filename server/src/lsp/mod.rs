@@ -12,6 +12,8 @@
 //! - Every handler's body runs under `guard`: a panic in a request is an
 //!   internal error for that request, in a notification a log line, and the
 //!   server keeps serving.
+//! - No file I/O on the runtime's threads: whatever touches the file system
+//!   runs in `guard::blocking`, and never while a document is borrowed.
 
 mod actions;
 mod commands;
