@@ -368,6 +368,32 @@ async def test_a_document_over_max_document_bytes(start, tmp_path):
     await client.alive()
 
 
+async def test_a_file_on_disk_over_max_document_bytes(start, tmp_path):
+    """Not open: only its first maxDocumentBytes bytes are read, and the
+    finding gives the file's own size, as `check` does."""
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    big = ws / "big.md"
+    big.write_text(PLAN + "x" * 5000)
+    size = big.stat().st_size
+    client, _ = await start(folders=[ws], init_options={"maxDocumentBytes": 1000})
+    report = await client.text_document_diagnostic_async(
+        T.DocumentDiagnosticParams(text_document=ident(big.as_uri()))
+    )
+    (finding,) = report.items
+    assert finding.code == "document-too-large"
+    assert f"this document is {size} bytes, over the 1000-byte limit" in finding.message
+    assert_matches_check(tmp_path, big.read_text(), report.items, "utf-16", "--config", str(_config(tmp_path)))
+    workspace = await client.workspace_diagnostic_async(T.WorkspaceDiagnosticParams(previous_result_ids=[]))
+    assert [(i.uri, [d.message for d in i.items]) for i in workspace.items] == [(big.as_uri(), [finding.message])]
+
+
+def _config(tmp_path):
+    path = tmp_path / "config.json"
+    path.write_text('{"maxDocumentBytes": 1000}')
+    return path
+
+
 async def test_max_document_bytes_from_configuration(client):
     doc = client.open(URI, PLAN)
     assert len((await doc.published(1)).diagnostics) == 3
