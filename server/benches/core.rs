@@ -18,14 +18,14 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use okstra_lsp::analysis::Facts;
-use okstra_lsp::batch::{self, Options, Requested, Status};
-use okstra_lsp::config::Config;
-use okstra_lsp::document::Document;
-use okstra_lsp::fixes::{self, FixContext};
-use okstra_lsp::generate::{self, Spec};
-use okstra_lsp::outline::Outline;
-use okstra_lsp::{model, rules, syntax};
+use okstra_lsp::check::facts::Facts;
+use okstra_lsp::check::fixes::{self, FixContext};
+use okstra_lsp::engine::document::Document;
+use okstra_lsp::engine::generate::{self, Spec};
+use okstra_lsp::plan::config::Config;
+use okstra_lsp::run::batch::{self, Options, Requested, Status};
+use okstra_lsp::syntax::outline::Outline;
+use okstra_lsp::{check::rules, plan::model, syntax};
 use tree_sitter::{InputEdit, Point};
 
 const SIZES: [usize; 3] = [10, 200, 1000];

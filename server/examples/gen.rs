@@ -8,7 +8,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use okstra_lsp::generate::{self, Spec};
+use okstra_lsp::engine::generate::{self, Spec};
 
 /// The `i`-th plan of the typical corpus: about 300 lines; one in ten has
 /// an S9 overlap, one in seven a stage over the cap, one in thirteen an

@@ -9,9 +9,9 @@
 //! keeps one place (step-cell, validation, predicted-path, map-title).
 use std::time::{Duration, Instant};
 
-use okstra_lsp::config::Config;
-use okstra_lsp::document::Document;
-use okstra_lsp::generate::{self, Spec};
+use okstra_lsp::engine::document::Document;
+use okstra_lsp::engine::generate::{self, Spec};
+use okstra_lsp::plan::config::Config;
 
 fn places(text: &str, stages: usize, count: usize) -> Vec<(&'static str, usize)> {
     let kinds = ["step-cell", "validation", "predicted-path", "map-title"];

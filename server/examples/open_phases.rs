@@ -6,12 +6,12 @@
 //! chunk instead (`outline::Outline`), on every core for a large text.
 use std::time::{Duration, Instant};
 
-use okstra_lsp::analysis::Facts;
-use okstra_lsp::config::Config;
-use okstra_lsp::document::Document;
-use okstra_lsp::generate::{self, Spec};
-use okstra_lsp::outline::Outline;
-use okstra_lsp::{model, rules, syntax};
+use okstra_lsp::check::facts::Facts;
+use okstra_lsp::engine::document::Document;
+use okstra_lsp::engine::generate::{self, Spec};
+use okstra_lsp::plan::config::Config;
+use okstra_lsp::syntax::outline::Outline;
+use okstra_lsp::{check::rules, plan::model, syntax};
 
 fn median(mut f: impl FnMut() -> Duration, runs: usize) -> Duration {
     let mut v: Vec<Duration> = (0..runs).map(|_| f()).collect();

@@ -1,30 +1,24 @@
 //! okstra-lsp: a checker and language server for okstra implementation plans.
 //!
-//! Layers, each knowing only the one below (see ARCHITECTURE.md):
-//! `syntax` → `model` → `analysis`, `rules` → outputs (`cli`, `lsp`).
+//! Layers, each knowing only the ones below it (ARCHITECTURE.md; the tidy
+//! test `layers` enforces the order):
+//! `syntax` → `plan` → `check` → `io` → `run` → `engine` → `ide` →
+//! `cli` | `lsp` (the two outputs never import each other).
 
-pub mod analysis;
-pub mod batch;
+pub mod check;
 pub mod cli;
-pub mod config;
-pub mod consumers;
-pub mod document;
-pub mod files;
-pub mod fixes;
-pub mod generate;
+pub mod engine;
 pub mod ide;
+pub mod io;
 pub mod lsp;
-pub mod model;
-pub mod outline;
-pub mod paths;
-pub mod position;
-pub mod report;
-pub mod rules;
-pub mod shift;
+pub mod plan;
+pub mod run;
 pub mod syntax;
 
-use config::Config;
-use rules::Finding;
+use check::rules::{self, Finding};
+use plan::config::Config;
+use plan::model;
+use syntax::outline;
 
 /// Parses, models and checks one document: what `okstra-lsp check` reports
 /// for it, and what the server must end up publishing for the same text.

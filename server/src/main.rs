@@ -9,7 +9,9 @@ fn main() -> ExitCode {
         Some(Command::Check(args)) => cli::check(args),
         Some(Command::Fix(args)) => cli::fix(args),
         Some(Command::Batch(command)) => cli::batch(command),
-        None if cli.stdio => cli::serve(&cli),
+        None if cli.stdio => {
+            okstra_lsp::lsp::serve(cli.log_level.as_deref(), cli.log_file.as_deref())
+        }
         None => {
             let _ = Cli::command().print_help();
             ExitCode::SUCCESS

@@ -7,11 +7,11 @@
 
 use std::collections::BTreeSet;
 
-use okstra_lsp::config::Config;
-use okstra_lsp::fixes::{self, FixContext};
-use okstra_lsp::generate::{self, Spec};
-use okstra_lsp::rules::{Finding, Severity};
-use okstra_lsp::{analyze, model, rules};
+use okstra_lsp::check::fixes::{self, FixContext};
+use okstra_lsp::check::rules::{Finding, Severity};
+use okstra_lsp::engine::generate::{self, Spec};
+use okstra_lsp::plan::config::Config;
+use okstra_lsp::{analyze, check::rules, plan::model};
 
 #[derive(Debug, Clone, Copy)]
 struct Variant {
@@ -621,7 +621,7 @@ fn editor_features_stay_on_character_boundaries_on_non_ascii_line_ends() {
 /// problem: it settles, and a second run finds nothing left to fix.
 #[test]
 fn fix_all_settles_on_generated_plans() {
-    use okstra_lsp::generate::{self, Spec};
+    use okstra_lsp::engine::generate::{self, Spec};
     let config = Config::default();
     let mut applied = 0;
     for seed in 0..24u64 {

@@ -22,9 +22,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use okstra_lsp::config::Config;
-use okstra_lsp::report::{self, JsonDiagnostic};
-use okstra_lsp::rules::{DOCUMENT_TOO_LARGE, RULES};
+use okstra_lsp::check::rules::DOCUMENT_TOO_LARGE;
+use okstra_lsp::cli::report::{self, JsonDiagnostic};
+use okstra_lsp::plan::config::Config;
 
 /// The repository root.
 fn root() -> PathBuf {
@@ -36,7 +36,7 @@ fn root() -> PathBuf {
 
 /// Every code the checker can report.
 fn all_codes() -> BTreeSet<&'static str> {
-    okstra_lsp::rules::codes().collect()
+    okstra_lsp::check::rules::codes().collect()
 }
 
 /// Every `*.md` under `fixtures/`, relative to the root, sorted.
@@ -306,7 +306,7 @@ fn tidy_every_code_has_fixtures_docs_and_an_index_line() {
                     ));
                 }
                 let severity =
-                    okstra_lsp::rules::rule(code).map_or("warning", |r| r.severity.as_str());
+                    okstra_lsp::check::rules::rule(code).map_or("warning", |r| r.severity.as_str());
                 if !text.contains(&format!("**Severity:** {severity}")) {
                     problems.push(format!(
                         "docs/rules/{code}.md must say \"**Severity:** {severity}\""
@@ -381,7 +381,7 @@ fn label_aliases_make_a_korean_plan() {
 /// Inputs that must never make the checker panic, built in memory.
 fn hostile_inputs() -> Vec<(String, String)> {
     const N: usize = 20_000;
-    let plan = okstra_lsp::generate::plan(&okstra_lsp::generate::Spec::clean(3));
+    let plan = okstra_lsp::engine::generate::plan(&okstra_lsp::engine::generate::Spec::clean(3));
     let mut out: Vec<(String, String)> = [
         ("pipes", "|".repeat(N)),
         ("escaped pipes", "\\|".repeat(N / 2)),
@@ -438,14 +438,14 @@ fn hostile_input_never_panics() {
 
 /// A generated plan of at least 5 MB with planted problems.
 fn five_megabytes() -> String {
-    let spec = okstra_lsp::generate::Spec {
+    let spec = okstra_lsp::engine::generate::Spec {
         overlap_every: 997,
         cycle: true,
         over_cap_every: 1009,
         orphan_ref: true,
-        ..okstra_lsp::generate::Spec::clean(6_000)
+        ..okstra_lsp::engine::generate::Spec::clean(6_000)
     };
-    let mut text = okstra_lsp::generate::plan(&spec);
+    let mut text = okstra_lsp::engine::generate::plan(&spec);
     while text.len() < 5 * 1024 * 1024 {
         text.push_str("Padding paragraph: not plan content. | 9 | x | 8 | 1 |\n");
     }

@@ -28,7 +28,7 @@ fn every_fuzz_seed_replays_like_a_fresh_parse() {
     let mut problems = Vec::new();
     for file in &files {
         let data = std::fs::read(file).expect("a readable seed");
-        if let Err(problem) = okstra_lsp::generate::replay_edits(&data) {
+        if let Err(problem) = okstra_lsp::engine::generate::replay_edits(&data) {
             problems.push(format!("{}: {problem}", file.display()));
         }
     }

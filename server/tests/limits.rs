@@ -5,9 +5,9 @@
 
 use std::time::{Duration, Instant};
 
-use okstra_lsp::config::Config;
-use okstra_lsp::document::Document;
-use okstra_lsp::generate::{self, Spec};
+use okstra_lsp::engine::document::Document;
+use okstra_lsp::engine::generate::{self, Spec};
+use okstra_lsp::plan::config::Config;
 
 /// The median of a few runs of a full analysis and of one edit in the middle.
 fn cost(text: &str) -> Duration {

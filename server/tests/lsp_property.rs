@@ -8,7 +8,7 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
-use okstra_lsp::generate::{self, Spec};
+use okstra_lsp::engine::generate::{self, Spec};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 

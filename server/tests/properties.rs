@@ -4,12 +4,12 @@
 //! - applying either offered fix for every S9 diagnostic, one after the
 //!   other, ends with a plan without S9 or cycle errors.
 
-use okstra_lsp::config::Config;
-use okstra_lsp::document::Document;
-use okstra_lsp::fixes::{self, FixContext};
-use okstra_lsp::generate::{self, Spec};
-use okstra_lsp::outline::Outline;
-use okstra_lsp::{model, rules, syntax};
+use okstra_lsp::check::fixes::{self, FixContext};
+use okstra_lsp::engine::document::Document;
+use okstra_lsp::engine::generate::{self, Spec};
+use okstra_lsp::plan::config::Config;
+use okstra_lsp::syntax::outline::Outline;
+use okstra_lsp::{check::rules, plan::model, syntax};
 use proptest::prelude::*;
 
 mod common;

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use tower_lsp_server::ls_types::{self as lsp, Uri};
 
 use super::{OpenDoc, Settings, convert};
-use crate::fixes::{self, Fix, FixContext, FixKind};
+use crate::check::fixes::{self, Fix, FixContext, FixKind};
 
 pub(super) fn code_actions(
     uri: &Uri,

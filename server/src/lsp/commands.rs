@@ -10,10 +10,10 @@ use tower_lsp_server::jsonrpc::{self, Result};
 use tower_lsp_server::ls_types::{self as lsp, Uri};
 
 use super::{Backend, OpenDoc, Settings, convert, file_path, guard, invalid_params};
-use crate::batch::{self, Options, Readiness, Requested, Status};
-use crate::consumers::{self, Consumers, ReserveError};
-use crate::files;
-use crate::model::Plan;
+use crate::io::files;
+use crate::plan::model::Plan;
+use crate::run::batch::{self, Options, Readiness, Requested, Status};
+use crate::run::consumers::{self, Consumers, ReserveError};
 
 pub const PREVIEW: &str = "okstra.previewRunBatch";
 pub const RESERVE: &str = "okstra.reserveRunBatch";
@@ -43,11 +43,11 @@ struct BatchArgs {
 
 /// The plan of a document that is not open, read from disk (a regular file
 /// within `maxDocumentBytes`; call it off the runtime's threads).
-fn plan_on_disk(uri: &Uri, settings: &Settings) -> Result<crate::document::Document> {
+fn plan_on_disk(uri: &Uri, settings: &Settings) -> Result<crate::engine::document::Document> {
     let path = file_path(uri)?;
     let config = &settings.config;
     match files::read_document(&path, config.max_document_bytes).map_err(invalid_params)? {
-        files::Document::Text(text) => Ok(crate::document::Document::new(text, config)),
+        files::Document::Text(text) => Ok(crate::engine::document::Document::new(text, config)),
         files::Document::TooLarge { len, .. } => Err(request_failed(format!(
             "{}: {len} bytes, over the {}-byte limit (maxDocumentBytes): okstra-lsp does not read it",
             path.display(),

@@ -4,9 +4,9 @@
 use ropey::Rope;
 use tower_lsp_server::ls_types as lsp;
 
-use crate::model::Span;
-use crate::position::{self, Encoding, LineCol};
-use crate::rules::{Finding, Severity};
+use crate::check::rules::{Finding, Severity};
+use crate::plan::model::Span;
+use crate::syntax::position::{self, Encoding, LineCol};
 
 pub fn position(rope: &Rope, offset: usize, enc: Encoding) -> lsp::Position {
     let lc = position::to_line_col(rope, offset, enc);

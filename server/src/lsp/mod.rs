@@ -32,10 +32,10 @@ use tower_lsp_server::ls_types::{self as lsp, Uri};
 use tower_lsp_server::{Client, LanguageServer, LspService, Server};
 use tracing::{debug, error, info, warn};
 
-use crate::config::Config;
-use crate::document::Document;
+use crate::engine::document::Document;
 use crate::ide;
-use crate::position::Encoding;
+use crate::plan::config::Config;
+use crate::syntax::position::Encoding;
 
 /// An open document and the version the client gave it.
 pub(crate) struct OpenDoc {
@@ -129,7 +129,7 @@ pub struct Backend {
     /// seconds does not make the server read them again.
     not_plans: Arc<DashMap<PathBuf, String>>,
     /// Parsed `consumers.jsonl` files (readiness, previews).
-    consumers: Arc<crate::consumers::Cache>,
+    consumers: Arc<crate::run::consumers::Cache>,
 }
 
 /// Serves LSP over stdin/stdout until `exit` or EOF. Input and output go
@@ -161,7 +161,7 @@ impl Backend {
             settings: Arc::new(RwLock::new(Settings::default())),
             publisher: tx,
             not_plans: Arc::new(DashMap::new()),
-            consumers: Arc::new(crate::consumers::Cache::default()),
+            consumers: Arc::new(crate::run::consumers::Cache::default()),
         }
     }
 
@@ -271,7 +271,7 @@ impl Backend {
             .into_iter()
             .map(|p| (p.uri.as_str().to_string(), p.value))
             .collect();
-        let files = crate::cli::collect_markdown_within(&s.roots).unwrap_or_default();
+        let files = crate::io::walk::markdown_within(&s.roots).unwrap_or_default();
         let mut items = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for path in files {
@@ -394,15 +394,15 @@ fn disk_diagnostics(
     s: &Settings,
 ) -> std::result::Result<(Vec<lsp::Diagnostic>, bool), String> {
     Ok(
-        match crate::files::read_document(path, s.config.max_document_bytes)? {
-            crate::files::Document::Text(text) => {
+        match crate::io::files::read_document(path, s.config.max_document_bytes)? {
+            crate::io::files::Document::Text(text) => {
                 let doc = Document::new(text, &s.config);
                 let items = convert::diagnostics(doc.rope(), uri, doc.findings(), s.encoding);
                 (items, doc.plan().is_plan())
             }
             // Not read whole, not analysed: one finding at its start.
-            crate::files::Document::TooLarge { len, head } => {
-                let findings = crate::files::too_large_findings(&head, len, &s.config);
+            crate::io::files::Document::TooLarge { len, head } => {
+                let findings = crate::io::files::too_large_findings(&head, len, &s.config);
                 let start = ropey::Rope::new();
                 (
                     convert::diagnostics(&start, uri, &findings, s.encoding),
@@ -1226,4 +1226,63 @@ impl LanguageServer for Backend {
     ) -> Result<Option<lsp::LSPAny>> {
         guard::request("workspace/executeCommand", self.on_execute_command(params)).await
     }
+}
+
+/// `--stdio`: logs go to stderr (stdout belongs to the protocol) and, with
+/// `--log-file`, to that file too.
+pub fn serve(
+    log_level: Option<&str>,
+    log_file: Option<&std::path::Path>,
+) -> std::process::ExitCode {
+    use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::fmt::writer::MakeWriterExt;
+
+    let level = log_level
+        .map(str::to_string)
+        .or_else(|| std::env::var("OKSTRA_LSP_LOG").ok())
+        .unwrap_or_else(|| "info".to_string());
+    let filter = match EnvFilter::try_new(&level) {
+        Ok(f) => f,
+        Err(e) => return failed(format!("invalid log level {level:?}: {e}")),
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false);
+    let installed = match log_file {
+        Some(path) => {
+            let file = match std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+            {
+                Ok(f) => f,
+                Err(e) => return failed(format!("{}: {e}", path.display())),
+            };
+            builder
+                .with_writer(std::io::stderr.and(std::sync::Mutex::new(file)))
+                .try_init()
+        }
+        None => builder.with_writer(std::io::stderr).try_init(),
+    };
+    let _ = installed;
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return failed(format!("cannot start the runtime: {e}")),
+    };
+    runtime.block_on(run_stdio());
+    if exited_without_shutdown() {
+        std::process::ExitCode::from(1)
+    } else {
+        std::process::ExitCode::SUCCESS
+    }
+}
+
+/// A startup failure: one line on stderr, status 2 (as the CLI's).
+fn failed(message: String) -> std::process::ExitCode {
+    eprintln!("okstra-lsp: {message}");
+    std::process::ExitCode::from(2)
 }

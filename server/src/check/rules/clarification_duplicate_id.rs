@@ -1,0 +1,60 @@
+//! `clarification-duplicate-id` (error): two §5 rows share an ID.
+//!
+//! Why: references would be ambiguous and answers could land on the wrong
+//! question.
+//! Fix: renumber one row (and the 4.5.9 cell that means it).
+
+use std::collections::HashMap;
+
+use super::{Context, Finding, Rule, Severity, finding, related};
+
+pub const RULE: Rule = Rule {
+    code: "clarification-duplicate-id",
+    severity: Severity::Error,
+    summary: "two §5 rows share an ID",
+    check,
+};
+
+fn check(ctx: &Context, out: &mut Vec<Finding>) {
+    let Some(t) = ctx
+        .plan
+        .clarifications
+        .as_ref()
+        .and_then(|c| c.table.as_ref())
+    else {
+        return;
+    };
+    let mut first = HashMap::new();
+    for row in &t.rows {
+        let (Some(&id), Some(span)) = (row.id.value(), row.id.span()) else {
+            continue;
+        };
+        match first.get(&id) {
+            None => {
+                first.insert(id, span);
+            }
+            Some(prev) => {
+                let mut f = finding(
+                    &RULE,
+                    span,
+                    format!("C-{id} is already used by an earlier row: give this one a new ID"),
+                );
+                f.related
+                    .push(related(prev.clone(), format!("first C-{id}")));
+                out.push(f);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::check::rules::test_support::run;
+
+    #[test]
+    fn second_row_is_flagged() {
+        let src = "## Stage Map\n## 5. Clarification Items\n| ID | Kind | Statement | Expected form | Blocks |\n|---|---|---|---|---|\n| C-1 | d | s | e | approval |\n| C-1 | d | t | e | approval |\n";
+        let hits = run(&super::RULE, src);
+        assert_eq!(hits.len(), 1);
+    }
+}

@@ -1,0 +1,98 @@
+//! `depends-on-cycle` (error): the depends-on graph has a cycle. Reported once
+//! per edge of each cycle, on that edge's depends-on entry, each naming a
+//! whole cycle through it.
+//!
+//! Why: no stage of a cycle can ever become ready; okstra's validator
+//! requires a DAG.
+//! Fix: remove one of the cycle's links (a quick fix is offered per edge).
+
+use super::{Context, Finding, FixHint, Rule, Severity, finding, related};
+
+pub const RULE: Rule = Rule {
+    code: "depends-on-cycle",
+    severity: Severity::Error,
+    summary: "the depends-on graph has a cycle",
+    check,
+};
+
+/// How many stages of a cycle a message names.
+const NAMED: usize = 30;
+
+fn check(ctx: &Context, out: &mut Vec<Finding>) {
+    for edge in ctx.cycles() {
+        let (from, to) = (edge.from, edge.to);
+        let Some(row) = ctx.plan.map_row(from) else {
+            continue;
+        };
+        let Some(dep) = row.deps().iter().find(|d| d.stage == to) else {
+            continue;
+        };
+        let mut f = if edge.cycle.is_empty() {
+            // Beyond the traced edges (never shown unless suppression
+            // comments hide the first ones): the component, not a cycle.
+            finding(
+                &RULE,
+                dep.range.clone(),
+                format!(
+                    "depends-on cycle: stage {from} depends on stage {to}, and both are among {} stages that depend on each other; none of them can ever run: remove one of these links",
+                    edge.component
+                ),
+            )
+        } else {
+            // A long cycle is abbreviated (plan-format §3: bounded output).
+            let mut names: Vec<String> = edge
+                .cycle
+                .iter()
+                .take(NAMED)
+                .map(|n| format!("Stage {n}"))
+                .collect();
+            if edge.len > NAMED {
+                names.push(format!("… and {} more", edge.len - NAMED));
+            }
+            finding(
+                &RULE,
+                dep.range.clone(),
+                format!(
+                    "depends-on cycle: {} (each depends on the next); no stage in it can ever run: remove one of these links",
+                    names.join(" → ")
+                ),
+            )
+        };
+        for pair in edge.cycle.windows(2).take(super::MAX_RELATED + 1) {
+            let (a, b) = (pair[0], pair[1]);
+            if (a, b) == (from, to) {
+                continue;
+            }
+            if let Some(d) = ctx
+                .plan
+                .map_row(a)
+                .and_then(|r| r.deps().iter().find(|d| d.stage == b))
+            {
+                f.related.push(related(
+                    d.range.clone(),
+                    format!("stage {a} depends on stage {b}"),
+                ));
+            }
+        }
+        f.fix = Some(FixHint::CycleEdge { from, to });
+        out.push(f);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::check::rules::test_support::run;
+
+    #[test]
+    fn one_per_edge_naming_the_cycle() {
+        let src = "## Stage Map\n| Stage | Title | depends-on | Steps |\n|---|---|---|---|\n| 1 | a | 3 | 1 |\n| 2 | b | 1 | 1 |\n| 3 | c | 2 | 1 |\n| 4 | d | 1 | 1 |\n";
+        let hits = run(&super::RULE, src);
+        assert_eq!(hits.len(), 3);
+        assert!(
+            hits[0].1.contains("Stage 1 → Stage 3 → Stage 2 → Stage 1"),
+            "{}",
+            hits[0].1
+        );
+        assert!(run(&super::RULE, &src.replace("| 1 | a | 3 |", "| 1 | a | - |")).is_empty());
+    }
+}

@@ -1,0 +1,44 @@
+//! `depends-on-unknown` (error): a depends-on cell names a stage that does
+//! not exist.
+//!
+//! Why: okstra would wait forever for a stage that never runs.
+//! Fix: correct the number, or drop it from the cell.
+
+use super::{Context, Finding, Rule, Severity, finding};
+
+pub const RULE: Rule = Rule {
+    code: "depends-on-unknown",
+    severity: Severity::Error,
+    summary: "depends-on names a stage that does not exist",
+    check,
+};
+
+fn check(ctx: &Context, out: &mut Vec<Finding>) {
+    for row in ctx.plan.map_rows() {
+        let Some(&n) = row.stage.value() else {
+            continue;
+        };
+        for dep in row.deps() {
+            if ctx.plan.map_row(dep.stage).is_none() && ctx.plan.stage(dep.stage).is_none() {
+                out.push(finding(
+                    &RULE,
+                    dep.range.clone(),
+                    format!("stage {n} depends on stage {}, which does not exist: fix the number or remove it", dep.stage),
+                ));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::check::rules::test_support::run;
+
+    #[test]
+    fn unknown_stage() {
+        let src = "## Stage Map\n| Stage | Title | depends-on | Steps |\n|---|---|---|---|\n| 1 | a | - | 1 |\n| 2 | b | 1, Stage 9 | 1 |\n";
+        let hits = run(&super::RULE, src);
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].0, "Stage 9");
+    }
+}

@@ -1,0 +1,44 @@
+//! `majority-disagree-no-ref` (error): a 4.5.9 row classified
+//! `majority-disagree` names no `C-<N>`.
+//!
+//! Why: okstra's convergence protocol turns every majority disagreement into a
+//! blocking clarification; without the reference it is lost.
+//! Fix: add `→ C-<N>` to the cell and the matching §5 row.
+
+use super::{Context, Finding, Rule, Severity, finding};
+
+pub const RULE: Rule = Rule {
+    code: "majority-disagree-no-ref",
+    severity: Severity::Error,
+    summary: "a 4.5.9 row classified `majority-disagree` names no `C-<N>`",
+    check,
+};
+
+fn check(ctx: &Context, out: &mut Vec<Finding>) {
+    let Some(v) = &ctx.plan.verification else {
+        return;
+    };
+    for row in &v.rows {
+        if row.majority_disagree && row.refs.is_empty() {
+            let range = row.classification.clone().unwrap_or(row.range.clone());
+            out.push(finding(
+                &RULE,
+                range,
+                "this row is `majority-disagree` but names no clarification: write `majority-disagree → C-<N>` and add that row to §5".into(),
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::check::rules::test_support::run;
+
+    #[test]
+    fn needs_a_reference() {
+        let src = "## Stage Map\n### 4.5.9 Plan Body Verification\n| Plan item | claude | codex | Classification |\n|---|---|---|---|\n| x | AGREE | DISAGREE | majority-disagree |\n| y | AGREE | DISAGREE | majority-disagree → C-1 |\n";
+        let hits = run(&super::RULE, src);
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].0, "majority-disagree");
+    }
+}

@@ -1,0 +1,379 @@
+//! Rules: pure functions from the plan model to findings, one rule per file
+//! (plan-format §3). Each file starts with a doc comment (what, why, fix),
+//! exposes `RULE` and has fixtures under `fixtures/rules/<code>/`.
+//!
+//! Invariant: rules speak byte ranges; only the outputs (CLI, LSP) turn them
+//! into lines and columns. No rule panics on any plan.
+
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
+
+use crate::check::facts::{CycleEdge, DepGraph, Facts, Overlap};
+use crate::plan::config::Config;
+use crate::plan::model::{Plan, Span};
+
+mod clarification_duplicate_id;
+mod clarification_no_evidence;
+mod clarification_no_recommendation;
+mod clarification_not_blocking;
+mod clarification_orphan_ref;
+mod clarification_orphan_row;
+mod depends_on_cycle;
+mod depends_on_self;
+mod depends_on_unknown;
+mod exit_contract_no_files;
+mod majority_disagree_no_ref;
+mod open_questions_block;
+mod parallel_file_overlap;
+mod s9_file_overlap;
+mod s9_possible_overlap;
+mod stage_duplicate;
+mod stage_map_missing;
+mod stage_map_row_invalid;
+mod stage_missing_map_row;
+mod stage_missing_section;
+mod stage_missing_subsection;
+mod step_count_mismatch;
+mod step_table_columns;
+mod steps_over_cap;
+pub mod suppress;
+
+/// Severities are settings too (`severityOverrides`), so they live with
+/// the settings, below the rules.
+pub use crate::plan::config::Severity;
+
+/// One rule of plan-format §3.
+pub struct Rule {
+    pub code: &'static str,
+    pub severity: Severity,
+    /// One line for `--help`-style listings and docs.
+    pub summary: &'static str,
+    pub check: fn(&Context, &mut Vec<Finding>),
+}
+
+/// Every rule, in the order of plan-format §3.
+pub const RULES: &[&Rule] = &[
+    &stage_map_missing::RULE,
+    &stage_map_row_invalid::RULE,
+    &stage_duplicate::RULE,
+    &stage_missing_section::RULE,
+    &stage_missing_map_row::RULE,
+    &stage_missing_subsection::RULE,
+    &step_table_columns::RULE,
+    &steps_over_cap::RULE,
+    &step_count_mismatch::RULE,
+    &depends_on_unknown::RULE,
+    &depends_on_self::RULE,
+    &depends_on_cycle::RULE,
+    &s9_file_overlap::RULE,
+    &s9_possible_overlap::RULE,
+    &parallel_file_overlap::RULE,
+    &exit_contract_no_files::RULE,
+    &clarification_orphan_ref::RULE,
+    &clarification_orphan_row::RULE,
+    &majority_disagree_no_ref::RULE,
+    &clarification_not_blocking::RULE,
+    &clarification_duplicate_id::RULE,
+    &clarification_no_evidence::RULE,
+    &clarification_no_recommendation::RULE,
+    &open_questions_block::RULE,
+];
+
+/// Reported instead of analysis for documents over `Config::max_document_bytes`.
+pub const DOCUMENT_TOO_LARGE: &str = "document-too-large";
+
+pub use suppress::UNUSED_SUPPRESSION;
+
+/// How many findings one rule reports per plan before the rest are counted
+/// in one last finding (plan-format §3).
+pub const MAX_PER_RULE: usize = 200;
+
+/// How many related places one finding carries at most.
+pub const MAX_RELATED: usize = 20;
+
+pub fn rule(code: &str) -> Option<&'static Rule> {
+    RULES.iter().copied().find(|r| r.code == code)
+}
+
+/// Every code okstra-lsp can report: the rules', then the two that are not
+/// rules of the model (the size limit and suppression comments).
+pub fn codes() -> impl Iterator<Item = &'static str> {
+    RULES
+        .iter()
+        .map(|r| r.code)
+        .chain([UNUSED_SUPPRESSION, DOCUMENT_TOO_LARGE])
+}
+
+pub fn is_code(code: &str) -> bool {
+    codes().any(|c| c == code)
+}
+
+/// A problem found in a plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub code: &'static str,
+    pub severity: Severity,
+    pub range: Span,
+    pub message: String,
+    pub related: Vec<Related>,
+    /// What a fix needs to know (travels in `Diagnostic.data`).
+    pub fix: Option<FixHint>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Related {
+    pub range: Span,
+    pub message: String,
+}
+
+/// The subject of a finding, for the code actions that repair it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum FixHint {
+    Overlap { a: u32, b: u32 },
+    CycleEdge { from: u32, to: u32 },
+    StepCount { stage: u32, counted: usize },
+    OrphanRef { id: u32 },
+    OverCap { stage: u32 },
+}
+
+/// What every rule may read: the plan and the facts derived from it once.
+pub struct Context<'a> {
+    pub src: &'a str,
+    pub plan: &'a Plan,
+    pub config: &'a Config,
+    facts: Cow<'a, Facts>,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(src: &'a str, plan: &'a Plan, config: &'a Config) -> Context<'a> {
+        Context {
+            src,
+            plan,
+            config,
+            facts: Cow::Owned(Facts::new(plan)),
+        }
+    }
+
+    /// With facts an open document kept from earlier analyses.
+    pub fn with_facts(
+        src: &'a str,
+        plan: &'a Plan,
+        config: &'a Config,
+        facts: &'a Facts,
+    ) -> Context<'a> {
+        Context {
+            src,
+            plan,
+            config,
+            facts: Cow::Borrowed(facts),
+        }
+    }
+
+    pub fn graph(&self) -> &DepGraph {
+        &self.facts.graph
+    }
+
+    pub fn cycles(&self) -> &[CycleEdge] {
+        &self.facts.cycles
+    }
+
+    pub fn text(&self, span: &Span) -> &'a str {
+        self.src.get(span.clone()).unwrap_or("")
+    }
+
+    pub fn overlaps(&self) -> &[Overlap] {
+        &self.facts.overlaps
+    }
+
+    /// Stage `n`'s depends-on is readable and empty (`(none)`).
+    pub fn is_root(&self, n: u32) -> bool {
+        self.plan.map_row(n).is_some_and(
+            |r| matches!(&r.depends_on, crate::plan::model::Field::Ok(v, _) if v.is_empty()),
+        )
+    }
+
+    /// Where a stage is best pointed at: its heading, else its map row.
+    pub fn stage_anchor(&self, n: u32) -> Option<Span> {
+        self.plan
+            .stage(n)
+            .map(|s| s.heading.clone())
+            .or_else(|| self.plan.map_row(n).map(|r| r.range.clone()))
+    }
+}
+
+/// Runs every rule. Non-plans get nothing (plan-format §1) except
+/// `stage-map-missing`; configured severities apply; findings come sorted.
+pub fn check(src: &str, plan: &Plan, config: &Config) -> Vec<Finding> {
+    if !plan.is_plan() {
+        return check_with(src, plan, config, &Facts::default());
+    }
+    check_with(src, plan, config, &Facts::new(plan))
+}
+
+/// `check` with precomputed facts (they must be those of `plan`).
+pub fn check_with(src: &str, plan: &Plan, config: &Config, facts: &Facts) -> Vec<Finding> {
+    let ctx = Context::with_facts(src, plan, config, facts);
+    let mut out = Vec::new();
+    if !plan.is_plan() {
+        (stage_map_missing::RULE.check)(&ctx, &mut out);
+    } else {
+        for rule in RULES {
+            (rule.check)(&ctx, &mut out);
+        }
+    }
+    suppress::apply(src, &mut out, plan.is_plan());
+    apply_overrides(&mut out, config);
+    out.sort_by(|a, b| {
+        (a.range.start, a.range.end, a.code).cmp(&(b.range.start, b.range.end, b.code))
+    });
+    bound(&mut out);
+    out
+}
+
+/// Bounded output (plan-format §3): at most `MAX_PER_RULE` findings per code,
+/// then one more on the first left out that says how many were; at most
+/// `MAX_RELATED` related places each. `out` is sorted and stays sorted.
+fn bound(out: &mut Vec<Finding>) {
+    for f in out.iter_mut() {
+        f.related.truncate(MAX_RELATED);
+    }
+    let mut counts: std::collections::HashMap<&'static str, usize> = Default::default();
+    let mut over = false;
+    for f in out.iter() {
+        let n = counts.entry(f.code).or_default();
+        *n += 1;
+        over |= *n > MAX_PER_RULE;
+    }
+    if !over {
+        return;
+    }
+    let totals = counts;
+    let mut seen: std::collections::HashMap<&'static str, usize> = Default::default();
+    out.retain_mut(|f| {
+        let n = seen.entry(f.code).or_default();
+        *n += 1;
+        if *n <= MAX_PER_RULE {
+            return true;
+        }
+        if *n > MAX_PER_RULE + 1 {
+            return false;
+        }
+        let left_out = totals.get(f.code).copied().unwrap_or(0) - MAX_PER_RULE;
+        f.message = format!(
+            "{left_out} more `{}` finding(s) from here on are not shown: okstra-lsp reports at most {MAX_PER_RULE} per rule; fix the ones above first",
+            f.code
+        );
+        f.related.clear();
+        f.fix = None;
+        true
+    });
+}
+
+fn apply_overrides(out: &mut Vec<Finding>, config: &Config) {
+    if config.severity_overrides.is_empty() {
+        return;
+    }
+    out.retain_mut(|f| match config.severity_overrides.get(f.code) {
+        None => true,
+        Some(o) => match o.severity() {
+            Some(s) => {
+                f.severity = s;
+                true
+            }
+            None => false,
+        },
+    });
+}
+
+/// What a document too large to analyse gets (plan-format §1): one finding
+/// when a cheap scan of its text finds a plan label (`Stage Map`), else
+/// nothing; none either when `severityOverrides` turns the code off.
+pub fn too_large(src: &str, config: &Config) -> Vec<Finding> {
+    too_large_finding(src.len(), looks_like_plan(src), config)
+}
+
+/// `too_large` for a text of `len` bytes of which the caller knows whether
+/// it names a Stage Map (an open document keeps that edit by edit).
+pub fn too_large_finding(len: usize, looks_like_plan: bool, config: &Config) -> Vec<Finding> {
+    if !looks_like_plan {
+        return Vec::new();
+    }
+    let limit = config.max_document_bytes;
+    let mut out = vec![Finding {
+        code: DOCUMENT_TOO_LARGE,
+        severity: Severity::Warning,
+        range: 0..0,
+        message: format!(
+            "this document is {len} bytes, over the {limit}-byte limit (maxDocumentBytes): okstra-lsp does not analyse it"
+        ),
+        related: Vec::new(),
+        fix: None,
+    }];
+    apply_overrides(&mut out, config);
+    out
+}
+
+/// The spellings of the plan label a text too large to parse is scanned
+/// for; all `PLAN_LABEL_LEN` bytes long.
+const PLAN_LABELS: [&str; 4] = ["Stage Map", "stage map", "Stage map", "STAGE MAP"];
+
+/// The length of every plan label spelling.
+pub const PLAN_LABEL_LEN: usize = 9;
+
+/// Whether a text too large to parse names a Stage Map (a few substring
+/// scans, no parse).
+pub fn looks_like_plan(src: &str) -> bool {
+    plan_label(src).is_some()
+}
+
+/// Where a text names a Stage Map, if it does (the first spelling found).
+pub fn plan_label(src: &str) -> Option<usize> {
+    PLAN_LABELS.iter().find_map(|label| src.find(label))
+}
+
+/// A finding with the rule's default severity and no related places.
+pub(crate) fn finding(rule: &Rule, range: Span, message: String) -> Finding {
+    finding_with(rule.code, rule.severity, range, message)
+}
+
+pub(crate) fn finding_with(
+    code: &'static str,
+    severity: Severity,
+    range: Span,
+    message: String,
+) -> Finding {
+    Finding {
+        code,
+        severity,
+        range,
+        message,
+        related: Vec::new(),
+        fix: None,
+    }
+}
+
+pub(crate) fn related(range: Span, message: impl Into<String>) -> Related {
+    Related {
+        range,
+        message: message.into(),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::*;
+
+    /// Runs one rule on `src`; returns (code, text at range, message).
+    pub fn run(rule: &Rule, src: &str) -> Vec<(String, String)> {
+        let config = Config::default();
+        let plan = crate::plan::model::parse(src, &config);
+        let ctx = Context::new(src, &plan, &config);
+        let mut out = Vec::new();
+        (rule.check)(&ctx, &mut out);
+        out.into_iter()
+            .map(|f| (src[f.range.clone()].to_string(), f.message))
+            .collect()
+    }
+}

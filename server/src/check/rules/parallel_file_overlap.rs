@@ -1,0 +1,139 @@
+//! `parallel-file-overlap` (warning): two stages that can be ready at the same
+//! moment (neither reaches the other through depends-on), not both roots,
+//! predict overlapping files.
+//!
+//! Why: it is the hazard S9 guards against, which S9 misses because it only
+//! compares `depends-on (none)` stages: `2 -> 1` and `3 -> 1` both become
+//! ready when stage 1 is done.
+//! Fix: merge the two stages, or order them with a depends-on link.
+
+use super::{Context, Finding, FixHint, Rule, Severity, finding, related};
+use crate::check::facts::Overlap;
+use crate::plan::model::PredictedPath;
+
+pub const RULE: Rule = Rule {
+    code: "parallel-file-overlap",
+    severity: Severity::Warning,
+    summary: "two stages that can be ready at the same moment predict overlapping files",
+    check,
+};
+
+fn check(ctx: &Context, out: &mut Vec<Finding>) {
+    for overlap in ctx.overlaps() {
+        let (a, b) = (overlap.a, overlap.b);
+        if ctx.is_root(a) && ctx.is_root(b) {
+            continue; // S9's case
+        }
+        if ctx.plan.map_row(a).is_none() || ctx.plan.map_row(b).is_none() {
+            continue;
+        }
+        if ctx.graph().reaches(a, b) || ctx.graph().reaches(b, a) {
+            continue;
+        }
+        out.push(report(ctx, &RULE, overlap, false, |shared| {
+            format!(
+                "stages {a} and {b} are not ordered by depends-on, so they can be ready at the same time, but both predict {shared}: merge them, or make one depend on the other"
+            )
+        }));
+    }
+}
+
+/// The finding for an overlap: on stage b's first shared path (b is the
+/// later stage in the document), related to the stage a path it shares,
+/// then the other shared pairs and stage a's heading. `exact_only` keeps
+/// only the pairs with identical strings (S9's comparison); `message` gets
+/// the shared paths, named once each (`` `p` `` for an identical pair,
+/// `` `pa` / `pb` `` for an overlap through a folder or glob).
+pub(super) fn report(
+    ctx: &Context,
+    rule: &Rule,
+    overlap: &Overlap,
+    exact_only: bool,
+    message: impl FnOnce(&str) -> String,
+) -> Finding {
+    let (a, b) = (overlap.a, overlap.b);
+    let (pas, pbs) = (
+        ctx.plan.stage(a).map_or(&[][..], |s| s.predicted()),
+        ctx.plan.stage(b).map_or(&[][..], |s| s.predicted()),
+    );
+    let mut pairs: Vec<(&PredictedPath, &PredictedPath)> = overlap
+        .paths
+        .iter()
+        .filter(|p| p.exact || !exact_only)
+        .filter_map(|p| Some((pas.get(p.a)?, pbs.get(p.b)?)))
+        .collect();
+    let mut shared: Vec<String> = Vec::new();
+    for (pa, pb) in &pairs {
+        let s = if pa.path == pb.path {
+            format!("`{}`", pa.path)
+        } else {
+            format!("`{}` / `{}`", pa.path, pb.path)
+        };
+        if !shared.contains(&s) {
+            shared.push(s);
+        }
+    }
+    // Stage b's first shared path leads.
+    if let Some(lead) = (0..pairs.len()).min_by_key(|&i| (pairs[i].1.range.start, i)) {
+        let first = pairs.remove(lead);
+        pairs.insert(0, first);
+    }
+    let Some(&(first_a, first_b)) = pairs.first() else {
+        // Facts out of step with the model would be a bug; say so plainly.
+        return finding(
+            rule,
+            ctx.stage_anchor(b).unwrap_or(0..0),
+            format!("stages {a} and {b} predict overlapping files"),
+        );
+    };
+    let mut f = finding(rule, first_b.range.clone(), message(&shared.join(", ")));
+    f.related.push(related(
+        first_a.range.clone(),
+        format!("stage {a} predicts `{}`", first_a.path),
+    ));
+    for (pa, pb) in pairs.iter().skip(1).take(10) {
+        f.related.push(related(
+            pb.range.clone(),
+            format!("stage {b} predicts `{}`", pb.path),
+        ));
+        f.related.push(related(
+            pa.range.clone(),
+            format!("stage {a} predicts `{}`", pa.path),
+        ));
+    }
+    if let Some(h) = ctx.stage_anchor(a) {
+        f.related.push(related(h, format!("stage {a}")));
+    }
+    f.fix = Some(FixHint::Overlap { a, b });
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::check::rules::test_support::run;
+
+    fn plan(dep2: &str, dep3: &str) -> String {
+        format!(
+            "## Stage Map\n| Stage | Title | depends-on | Steps |\n|---|---|---|---|\n| 1 | a | (none) | 0 |\n| 2 | b | {dep2} | 0 |\n| 3 | c | {dep3} | 0 |\n\
+             ### Stage 1: a\n#### Stage Exit Contract\n- Predicted files: `x.rs`\n\
+             ### Stage 2: b\n#### Stage Exit Contract\n- Predicted files: `src/api.rs`\n\
+             ### Stage 3: c\n#### Stage Exit Contract\n- Predicted files: `src/api.rs`\n"
+        )
+    }
+
+    #[test]
+    fn siblings_after_a_common_parent() {
+        let hits = run(&super::RULE, &plan("1", "1"));
+        assert_eq!(hits.len(), 1);
+        assert!(hits[0].1.contains("stages 2 and 3"));
+    }
+
+    #[test]
+    fn ordered_or_both_roots_do_not_fire() {
+        assert!(run(&super::RULE, &plan("1", "2")).is_empty());
+        assert!(
+            run(&super::RULE, &plan("(none)", "(none)")).is_empty(),
+            "that is S9"
+        );
+    }
+}

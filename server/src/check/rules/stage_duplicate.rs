@@ -1,0 +1,71 @@
+//! `stage-duplicate` (error): a stage number appears twice in the Stage Map,
+//! or two stage sections share a number.
+//!
+//! Why: okstra keys runs, `consumers.jsonl` rows and depends-on by number.
+//! Fix: renumber one of them (and the depends-on cells that meant it).
+
+use super::{Context, Finding, Rule, Severity, finding, related};
+
+pub const RULE: Rule = Rule {
+    code: "stage-duplicate",
+    severity: Severity::Error,
+    summary: "a stage number appears twice in the Stage Map, or two stage sections share a number",
+    check,
+};
+
+fn check(ctx: &Context, out: &mut Vec<Finding>) {
+    // The plan's index points at the first row and the first section of each
+    // number: any other is a duplicate.
+    for row in ctx.plan.map_rows() {
+        let (Some(&n), Some(span)) = (row.stage.value(), row.stage.span()) else {
+            continue;
+        };
+        let Some(first) = ctx.plan.map_row(n).filter(|f| !std::ptr::eq(*f, row)) else {
+            continue;
+        };
+        let mut f = finding(
+            &RULE,
+            span,
+            format!("stage {n} appears twice in the Stage Map: give this row its own number"),
+        );
+        if let Some(first) = first.stage.span() {
+            f.related
+                .push(related(first, format!("first row of stage {n}")));
+        }
+        out.push(f);
+    }
+    for stage in &ctx.plan.stages {
+        let Some(first) = ctx
+            .plan
+            .stage(stage.number)
+            .filter(|f| !std::ptr::eq(*f, stage))
+        else {
+            continue;
+        };
+        let mut f = finding(
+            &RULE,
+            stage.heading.clone(),
+            format!(
+                "a second section for stage {}: renumber it or merge it into the first",
+                stage.number
+            ),
+        );
+        f.related.push(related(
+            first.heading.clone(),
+            format!("first section of stage {}", stage.number),
+        ));
+        out.push(f);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::check::rules::test_support::run;
+
+    #[test]
+    fn rows_and_sections() {
+        let src = "## Stage Map\n| Stage | Title | depends-on | Steps |\n|---|---|---|---|\n| 1 | a | - | 1 |\n| 1 | b | - | 1 |\n### Stage 1: a\n### Stage 1: b\n### Stage 2: c\n";
+        let hits: Vec<String> = run(&super::RULE, src).into_iter().map(|h| h.0).collect();
+        assert_eq!(hits, ["1", "### Stage 1: b"]);
+    }
+}

@@ -1,0 +1,135 @@
+//! `stage-map-row-invalid` (error): a Stage Map row's stage number,
+//! depends-on or steps cell cannot be read, or the table lacks one of those
+//! columns.
+//!
+//! Why: okstra cannot order or budget a stage it cannot read.
+//! Fix: write the stage as a number, depends-on as `(none)` or stage numbers
+//! (`1, 3`), steps as a number.
+
+use super::{Context, Finding, Rule, Severity, finding};
+use crate::plan::model::Field;
+
+pub const RULE: Rule = Rule {
+    code: "stage-map-row-invalid",
+    severity: Severity::Error,
+    summary: "a Stage Map row's stage number, depends-on or steps cell cannot be read",
+    check,
+};
+
+fn check(ctx: &Context, out: &mut Vec<Finding>) {
+    let Some(map) = &ctx.plan.stage_map else {
+        return;
+    };
+    let Some(table) = &map.table else {
+        out.push(finding(
+            &RULE,
+            map.heading.clone(),
+            "the Stage Map has no table: add `| Stage | Title | depends-on | Steps |` with one row per stage".into(),
+        ));
+        return;
+    };
+    let mut missing = Vec::new();
+    if table.columns.stage.is_none() {
+        missing.push("Stage");
+    }
+    if table.columns.depends_on.is_none() {
+        missing.push("depends-on");
+    }
+    if table.columns.steps.is_none() {
+        missing.push("Steps");
+    }
+    if !missing.is_empty() {
+        out.push(finding(
+            &RULE,
+            table.header.clone(),
+            format!(
+                "the Stage Map table has no {} column: expected `Stage`, `Title`, `depends-on` and `Steps` (any order)",
+                missing.join(", ")
+            ),
+        ));
+    }
+    for row in &table.rows {
+        if let Field::Invalid(span) = &row.stage {
+            out.push(finding(
+                &RULE,
+                span.clone(),
+                if span.is_empty() {
+                    "this row has no stage number: write a number such as `3`".into()
+                } else {
+                    format!(
+                        "cannot read the stage number `{}`: write a number such as `3`",
+                        ctx.text(span)
+                    )
+                },
+            ));
+        }
+        if let Field::Invalid(span) = &row.depends_on {
+            out.push(finding(
+                &RULE,
+                span.clone(),
+                if span.is_empty() {
+                    // Only a row that stops before the column: an empty cell reads as `(none)`.
+                    "this row has no depends-on cell: write `(none)` or stage numbers separated by commas, e.g. `1, 3`".into()
+                } else {
+                    let cell = table
+                        .columns
+                        .depends_on
+                        .and_then(|i| row.cells.get(i))
+                        .map_or("", |c| ctx.text(c));
+                    format!(
+                        "cannot read depends-on `{}` (in `{cell}`): write `(none)` or stage numbers separated by commas, e.g. `1, 3`",
+                        ctx.text(span)
+                    )
+                },
+            ));
+        }
+        if let Field::Invalid(span) = &row.steps {
+            out.push(finding(
+                &RULE,
+                span.clone(),
+                if span.is_empty() {
+                    "this row has no step count: write the number of effective steps".into()
+                } else {
+                    format!(
+                        "cannot read the step count `{}`: write the number of effective steps",
+                        ctx.text(span)
+                    )
+                },
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::check::rules::test_support::run;
+
+    #[test]
+    fn points_at_the_bad_cell() {
+        let src = "## Stage Map\n| Stage | Title | depends-on | Steps |\n|---|---|---|---|\n| one | a | (none) | 3 |\n| 2 | b | 1, later | x |\n";
+        let hits: Vec<String> = run(&super::RULE, src).into_iter().map(|h| h.0).collect();
+        assert_eq!(hits, ["one", "later", "x"]);
+    }
+
+    #[test]
+    fn missing_columns_and_table() {
+        let src = "## Stage Map\n| Stage | Title |\n|---|---|\n| 1 | a |\n";
+        let hits = run(&super::RULE, src);
+        assert_eq!(hits.len(), 1);
+        assert!(hits[0].1.contains("depends-on, Steps"), "{}", hits[0].1);
+        assert_eq!(run(&super::RULE, "## Stage Map\n\ntext\n").len(), 1);
+    }
+
+    #[test]
+    fn empty_or_absent_cells_are_named_not_quoted() {
+        let src = "## Stage Map\n| Stage | Title | depends-on | Steps |\n|---|---|---|---|\n|  | a | (none) | 1 |\n| 2 | b | 1\n| 3 | c |\n";
+        let hits = run(&super::RULE, src);
+        let messages: Vec<&str> = hits.iter().map(|h| h.1.as_str()).collect();
+        assert_eq!(hits.len(), 4, "{messages:?}");
+        assert!(messages[0].starts_with("this row has no stage number"));
+        assert!(messages[1].starts_with("this row has no step count"));
+        assert!(messages[2].starts_with("this row has no depends-on cell"));
+        assert!(messages[3].starts_with("this row has no step count"));
+        assert!(messages.iter().all(|m| !m.contains("``")), "{messages:?}");
+    }
+}

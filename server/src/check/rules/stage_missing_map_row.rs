@@ -1,0 +1,51 @@
+//! `stage-missing-map-row` (error): a stage section has no Stage Map row.
+//!
+//! Why: okstra only runs stages listed in the Stage Map; an unlisted
+//! section is silently never executed.
+//! Fix: add `| N | title | depends-on | steps |` to the Stage Map.
+
+use super::{Context, Finding, Rule, Severity, finding, related};
+
+pub const RULE: Rule = Rule {
+    code: "stage-missing-map-row",
+    severity: Severity::Error,
+    summary: "a stage section has no Stage Map row",
+    check,
+};
+
+fn check(ctx: &Context, out: &mut Vec<Finding>) {
+    let Some(map) = &ctx.plan.stage_map else {
+        return;
+    };
+    if map.table.is_none() {
+        return; // stage-map-row-invalid already says the table is missing
+    }
+    for stage in &ctx.plan.stages {
+        if ctx.plan.map_row(stage.number).is_none() {
+            let mut f = finding(
+                &RULE,
+                stage.heading.clone(),
+                format!(
+                    "stage {} has a section but no Stage Map row: add one so okstra can run it",
+                    stage.number
+                ),
+            );
+            f.related
+                .push(related(map.heading.clone(), "the Stage Map"));
+            out.push(f);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::check::rules::test_support::run;
+
+    #[test]
+    fn section_without_row() {
+        let src = "## Stage Map\n| Stage | Title | depends-on | Steps |\n|---|---|---|---|\n| 1 | a | - | 1 |\n### Stage 1: a\n### Stage 2: b\n";
+        let hits = run(&super::RULE, src);
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].0, "### Stage 2: b");
+    }
+}

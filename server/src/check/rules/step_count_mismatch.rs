@@ -1,0 +1,62 @@
+//! `step-count-mismatch` (error): the Stage Map's steps cell differs from the
+//! number of effective rows counted in the stage's step table.
+//!
+//! Why: okstra budgets runs (8 steps) from the Stage Map's count.
+//! Fix: set the cell to the counted value (a quick fix does it).
+
+use super::{Context, Finding, FixHint, Rule, Severity, finding, related};
+
+pub const RULE: Rule = Rule {
+    code: "step-count-mismatch",
+    severity: Severity::Error,
+    summary: "the Stage Map steps cell differs from the counted effective rows",
+    check,
+};
+
+fn check(ctx: &Context, out: &mut Vec<Finding>) {
+    for row in ctx.plan.map_rows() {
+        let (Some(&n), Some(&claimed)) = (row.stage.value(), row.steps.value()) else {
+            continue;
+        };
+        let Some(stage) = ctx.plan.stage(n) else {
+            continue;
+        };
+        let Some(table) = stage.steps.as_ref().and_then(|s| s.table.as_ref()) else {
+            continue;
+        };
+        let counted = table.effective_rows.len();
+        if counted == claimed {
+            continue;
+        }
+        let Some(cell) = row.steps.span() else {
+            continue;
+        };
+        let mut f = finding(
+            &RULE,
+            cell,
+            format!(
+                "the Stage Map says stage {n} has {claimed} step(s), its step table has {counted}: set this cell to {counted}"
+            ),
+        );
+        f.related.push(related(
+            table.range.clone(),
+            format!("stage {n}'s step table ({counted} effective rows)"),
+        ));
+        f.fix = Some(FixHint::StepCount { stage: n, counted });
+        out.push(f);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::check::rules::test_support::run;
+
+    #[test]
+    fn cell_differs_from_count() {
+        let src = "## Stage Map\n| Stage | Title | depends-on | Steps |\n|---|---|---|---|\n| 1 | a | - | 3 |\n### Stage 1: a\n#### Stepwise Execution Order\n| step | action | files | command | expected |\n|---|---|---|---|---|\n| 1 | a | f | c | e |\n";
+        let hits = run(&super::RULE, src);
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].0, "3");
+        assert!(run(&super::RULE, &src.replace("| 3 |", "| 1 |")).is_empty());
+    }
+}

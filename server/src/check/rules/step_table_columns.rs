@@ -1,0 +1,55 @@
+//! `step-table-columns` (error): a Stepwise Execution Order table lacks one of
+//! the columns `step | action | files | command | expected`, or there is no
+//! table at all.
+//!
+//! Why: the executor follows the table column by column.
+//! Fix: add the missing column(s) to the header and the delimiter row.
+
+use super::{Context, Finding, Rule, Severity, finding};
+
+pub const RULE: Rule = Rule {
+    code: "step-table-columns",
+    severity: Severity::Error,
+    summary: "the step table lacks one of step/action/files/command/expected",
+    check,
+};
+
+fn check(ctx: &Context, out: &mut Vec<Finding>) {
+    for stage in &ctx.plan.stages {
+        let Some(steps) = &stage.steps else { continue };
+        match &steps.table {
+            None => out.push(finding(
+                &RULE,
+                steps.heading.clone(),
+                format!(
+                    "stage {}'s Stepwise Execution Order has no table: add `| step | action | files | command | expected |`",
+                    stage.number
+                ),
+            )),
+            Some(t) if !t.missing_columns.is_empty() => out.push(finding(
+                &RULE,
+                t.header.clone(),
+                format!(
+                    "stage {}'s step table has no {} column: the columns are `step | action | files | command | expected`",
+                    stage.number,
+                    t.missing_columns.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+                ),
+            )),
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::check::rules::test_support::run;
+
+    #[test]
+    fn missing_column_and_missing_table() {
+        let src = "## Stage Map\n### Stage 1: a\n#### Stepwise Execution Order\n| Step | Action | Files | Command |\n|---|---|---|---|\n| 1 | a | b | c |\n### Stage 2: b\n#### Stepwise Execution Order\nnone yet\n";
+        let hits = run(&super::RULE, src);
+        assert_eq!(hits.len(), 2);
+        assert!(hits[0].1.contains("`expected`"));
+        assert_eq!(hits[1].0, "#### Stepwise Execution Order");
+    }
+}

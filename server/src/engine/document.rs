@@ -1,0 +1,542 @@
+//! An open document: its text, outline and plan model, kept up to date edit
+//! by edit.
+//!
+//! The outline is kept chunk by chunk (`outline::Outline`): an edit parses
+//! again only the chunks (sections between headings) it touched. The model is
+//! then updated by re-deriving only the part of the plan the edit landed in
+//! (one stage section, the Stage Map, 4.5.9 or §5) from the outline's blocks
+//! in that part's byte range, and moving every other part across the
+//! edit. Whatever could change the plan's structure (a heading touched or
+//! created, a fence or HTML block swallowing what follows) falls back to a
+//! full rebuild.
+//!
+//! Invariant: no LSP types here; edits arrive as byte ranges (the LSP layer
+//! converts positions with `position`). Any edit is accepted: ranges are
+//! clamped to the text and to character boundaries, never a panic.
+
+use std::ops::Range;
+
+use ropey::Rope;
+
+use crate::check::facts::Facts;
+use crate::check::rules::{self, Finding};
+use crate::plan::config::Config;
+use crate::plan::model::{self, Plan, Span, Spliced};
+use crate::plan::shift::{EditShift, Shift};
+use crate::syntax::outline::{Outline, Reparse};
+use crate::syntax::{Block, floor_char_boundary};
+
+/// What the last `reanalyze` re-derived (tests assert the incremental path
+/// stays bounded; benchmarks report it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Stage sections built from their blocks.
+    pub stages_rederived: usize,
+    /// Whether the whole model was rebuilt.
+    pub full_rebuild: bool,
+    /// Bytes of text parsed again since the previous analysis.
+    pub bytes_reparsed: usize,
+    /// Outline chunks parsed again since the previous analysis.
+    pub chunks_reparsed: usize,
+}
+
+/// Edits since the last analysis.
+#[derive(Debug, Clone, Copy)]
+enum Pending {
+    Nothing,
+    /// One edit, and whether it touched a heading.
+    One {
+        edit: EditShift,
+        heading: bool,
+    },
+    Many,
+}
+
+pub struct Document {
+    text: String,
+    rope: Rope,
+    outline: Outline,
+    /// What the edits since the last analysis parsed again.
+    reparsed: Reparse,
+    /// Every heading of the document (plan headings or not), in order: the
+    /// skeleton an edit must leave intact for the fast path.
+    headings: Vec<Span>,
+    plan: Plan,
+    /// The depends-on graph and overlaps of `plan`, refreshed only when the
+    /// part they come from changed.
+    facts: Facts,
+    findings: Vec<Finding>,
+    pending: Pending,
+    analysed_with: Option<Config>,
+    stats: Stats,
+    /// The outline does not follow the text: the text was over the size
+    /// limit, so it was not parsed (plan-format §1); edits then cost only the
+    /// text and rope, and the first analysis under the limit parses anew.
+    outline_stale: bool,
+    /// The size limit of the last analysis.
+    max_bytes: usize,
+    /// Over the limit: where the text names a Stage Map, kept edit by edit
+    /// so a keystroke does not scan 16 MiB (plan-format §1).
+    label: Label,
+}
+
+/// A plan label (`rules::plan_label`) in an over-size text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Label {
+    /// Not looked for since the text went over the limit or lost the one
+    /// it had.
+    Unknown,
+    At(usize),
+    Absent,
+}
+
+impl Document {
+    pub fn new(text: String, config: &Config) -> Document {
+        let rope = Rope::from_str(&text);
+        // A document over the size limit is not parsed at all.
+        let oversized = text.len() > config.max_document_bytes;
+        let outline = Outline::parse(if oversized { "" } else { &text });
+        let reparsed = Reparse {
+            bytes: if oversized { 0 } else { text.len() },
+            chunks: outline.chunk_count(),
+        };
+        let mut doc = Document {
+            text,
+            rope,
+            outline,
+            reparsed,
+            headings: Vec::new(),
+            plan: Plan::default(),
+            facts: Facts::default(),
+            findings: Vec::new(),
+            pending: Pending::Many,
+            analysed_with: None,
+            stats: Stats::default(),
+            outline_stale: oversized,
+            max_bytes: config.max_document_bytes,
+            label: Label::Unknown,
+        };
+        doc.reanalyze(config);
+        doc
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    pub fn rope(&self) -> &Rope {
+        &self.rope
+    }
+
+    /// The outline (blocks and chunks) the model was built from.
+    pub fn outline(&self) -> &Outline {
+        &self.outline
+    }
+
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    pub fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// Replaces `range` with `new_text` and parses again the outline chunks
+    /// it touched. Call `reanalyze` once after a batch of edits.
+    pub fn edit(&mut self, range: Range<usize>, new_text: &str) {
+        let start = floor_char_boundary(&self.text, range.start);
+        let end = floor_char_boundary(&self.text, range.end).max(start);
+        if start == end && new_text.is_empty() {
+            return;
+        }
+        // Did the edit touch a heading (its line, or the line break after it)?
+        let first = self.headings.partition_point(|h| h.end < start);
+        let heading = self.headings.get(first).is_some_and(|h| h.start <= end + 1);
+
+        let start_char = self.rope.byte_to_char(start);
+        let end_char = self.rope.byte_to_char(end);
+        self.rope.remove(start_char..end_char);
+        self.rope.insert(start_char, new_text);
+        self.text.replace_range(start..end, new_text);
+
+        let new_end = start + new_text.len();
+        let edit = EditShift {
+            start,
+            old_end: end,
+            new_end,
+        };
+        if self.outline_stale || self.text.len() > self.max_bytes {
+            // Over the limit: no parse, so an edit costs O(edit) (the rope's,
+            // the label's and the text's move).
+            self.outline_stale = true;
+            self.pending = Pending::Many;
+            self.label = self.label_after(&edit);
+            return;
+        }
+        self.label = Label::Unknown;
+        let r = self.outline.edit(&self.text, &edit);
+        self.reparsed.bytes += r.bytes;
+        self.reparsed.chunks += r.chunks;
+        self.headings.shift(&edit);
+        self.pending = match self.pending {
+            Pending::Nothing => Pending::One { edit, heading },
+            _ => Pending::Many,
+        };
+    }
+
+    /// Where the plan label is after `e`, looking only around the edit.
+    fn label_after(&self, e: &EditShift) -> Label {
+        let len = rules::PLAN_LABEL_LEN;
+        match self.label {
+            Label::Unknown => Label::Unknown,
+            // The edit touched the label: look again at the next analysis.
+            Label::At(p) if e.start < p + len && e.old_end > p => Label::Unknown,
+            Label::At(p) if p >= e.old_end => Label::At(p - e.old_end + e.new_end),
+            Label::At(p) => Label::At(p),
+            Label::Absent => {
+                // Only a label that overlaps the new text can be new.
+                let from = floor_char_boundary(&self.text, e.start.saturating_sub(len));
+                let mut to = (e.new_end + len).min(self.text.len());
+                while !self.text.is_char_boundary(to) {
+                    to += 1;
+                }
+                match self.text.get(from..to).and_then(rules::plan_label) {
+                    Some(i) => Label::At(from + i),
+                    None => Label::Absent,
+                }
+            }
+        }
+    }
+
+    /// Replaces the whole text by the smallest equivalent edit (common prefix
+    /// and suffix kept), so full-text syncs reparse incrementally too.
+    pub fn replace_all(&mut self, new_text: &str) {
+        let (start, old_end, new_end) = diff_bounds(&self.text, new_text);
+        if start == old_end && start == new_end {
+            return;
+        }
+        let replacement = new_text[start..new_end].to_string();
+        self.edit(start..old_end, &replacement);
+    }
+
+    /// Brings the model and findings up to date: the fast path when one edit
+    /// left the document's headings alone, else a full rebuild. The rules
+    /// then run on the whole model (with the kept facts).
+    pub fn reanalyze(&mut self, config: &Config) {
+        let pending = std::mem::replace(&mut self.pending, Pending::Nothing);
+        let reparsed = std::mem::take(&mut self.reparsed);
+        self.stats = Stats {
+            bytes_reparsed: reparsed.bytes,
+            chunks_reparsed: reparsed.chunks,
+            ..Stats::default()
+        };
+        self.max_bytes = config.max_document_bytes;
+        if self.text.len() > config.max_document_bytes {
+            self.plan = Plan::default();
+            self.facts = Facts::default();
+            self.headings.clear();
+            if self.label == Label::Unknown {
+                self.label = rules::plan_label(&self.text).map_or(Label::Absent, Label::At);
+            }
+            self.findings = rules::too_large_finding(
+                self.text.len(),
+                matches!(self.label, Label::At(_)),
+                config,
+            );
+            self.analysed_with = None;
+            return;
+        }
+        if self.outline_stale {
+            self.outline = Outline::parse(&self.text);
+            self.outline_stale = false;
+            self.stats.bytes_reparsed = self.text.len();
+            self.stats.chunks_reparsed = self.outline.chunk_count();
+        }
+        let same_config = self.analysed_with.as_ref() == Some(config);
+        let updated = match pending {
+            Pending::One {
+                edit,
+                heading: false,
+            } if same_config => self.update_part(&edit, config),
+            Pending::Nothing => same_config,
+            _ => false,
+        };
+        if !updated {
+            self.outline.settle();
+            let blocks = self.outline.blocks();
+            self.headings = blocks
+                .clone()
+                .filter_map(|b| match b {
+                    Block::Heading(h) => Some(h.range.clone()),
+                    _ => None,
+                })
+                .collect();
+            self.plan = model::build_from_outline(&self.text, blocks, config);
+            self.facts = Facts::new(&self.plan);
+            self.stats.full_rebuild = true;
+            self.stats.stages_rederived = self.plan.stages.len();
+        }
+        self.analysed_with = Some(config.clone());
+        self.findings = rules::check_with(&self.text, &self.plan, config, &self.facts);
+    }
+
+    /// The fast path. False when the edit may have changed the plan's
+    /// structure, or does not fit in one part.
+    fn update_part(&mut self, e: &EditShift, config: &Config) -> bool {
+        // The lines the edit spans, in the new text.
+        let line_start = self.text[..e.start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = self.text[e.new_end..]
+            .find('\n')
+            .map_or(self.text.len(), |i| e.new_end + i + 1);
+        // The next heading must still be where it was, and nothing between
+        // the edit and it may have become a heading (an opened or closed
+        // code fence or HTML block changes everything after it).
+        let next = self.headings.partition_point(|h| h.start < line_end);
+        let gap_end = self.headings.get(next).map_or(self.text.len(), |h| h.start);
+        let mut region = line_start.min(gap_end)..gap_end.max(line_start);
+        if let Some(s) = self.outline.block_start_before(region.start) {
+            region.start = region.start.min(s);
+        }
+        let around = self.outline.blocks_in(region);
+        if around.iter().any(|b| matches!(b, Block::Heading(_))) {
+            return false;
+        }
+        if let Some(h) = self.headings.get(next) {
+            let at = self.outline.blocks_in(h.start..h.start + 1);
+            if !matches!(at.first(), Some(Block::Heading(x)) if x.range == *h) {
+                return false;
+            }
+        }
+        let old = e.start..(e.old_end).max(e.start);
+        // Which part holds the edit, where it ends and how it is re-derived
+        // are the model's to say (`Plan::part_at`, `Plan::splice`).
+        let Some(part) = self.plan.part_at(&old) else {
+            // Outside every part: only text that holds no block is harmless
+            // (a table or list there might be read by an enclosing scope).
+            let after_last = self
+                .plan
+                .stages
+                .last()
+                .is_some_and(|s| e.start >= s.section.end);
+            if !around.is_empty() || after_last {
+                return false;
+            }
+            self.plan.shift_except(e, None, &self.text);
+            return true;
+        };
+        let outline = &self.outline;
+        match self.plan.splice(
+            part,
+            e,
+            &self.text,
+            |range| outline.blocks_in(range),
+            config,
+        ) {
+            None => false,
+            Some(Spliced::Stage { paths_changed, .. }) => {
+                self.stats.stages_rederived = 1;
+                if paths_changed {
+                    self.facts.refresh_overlaps(&self.plan);
+                }
+                true
+            }
+            Some(Spliced::Map) => {
+                self.facts.refresh_graph(&self.plan);
+                true
+            }
+            Some(Spliced::Other) => true,
+        }
+    }
+}
+
+/// The byte bounds of the difference between `old` and `new`: the common
+/// prefix ends at `start`; `old[start..old_end]` became `new[start..new_end]`.
+pub fn diff_bounds(old: &str, new: &str) -> (usize, usize, usize) {
+    let (a, b) = (old.as_bytes(), new.as_bytes());
+    let mut start = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    while start > 0 && !(old.is_char_boundary(start) && new.is_char_boundary(start)) {
+        start -= 1;
+    }
+    let max_suffix = a.len().min(b.len()) - start;
+    let mut suffix = a
+        .iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take(max_suffix)
+        .take_while(|(x, y)| x == y)
+        .count();
+    while suffix > 0
+        && !(old.is_char_boundary(a.len() - suffix) && new.is_char_boundary(b.len() - suffix))
+    {
+        suffix -= 1;
+    }
+    (start, a.len() - suffix, b.len() - suffix)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_bounds_respects_characters() {
+        assert_eq!(diff_bounds("abc", "abc"), (3, 3, 3));
+        assert_eq!(diff_bounds("abXc", "abYc"), (2, 3, 3));
+        assert_eq!(diff_bounds("aa", "aaa"), (2, 2, 3));
+        // "가" (EA B0 80) and "각" (EA B0 81) share two bytes: the edit must
+        // still cover the whole character.
+        let (s, oe, ne) = diff_bounds("x가y", "x각y");
+        assert_eq!((s, oe, ne), (1, 4, 4));
+    }
+
+    #[test]
+    fn edits_match_a_fresh_parse() {
+        let config = Config::default();
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fixtures/plans/valid-nested.md"
+        ))
+        .unwrap_or_else(|_| "## Stage Map\n".to_string());
+        let mut doc = Document::new(text.clone(), &config);
+        let at = text.find("| 3 |").unwrap_or(0);
+        doc.edit(at + 2..at + 3, "4");
+        doc.reanalyze(&config);
+        assert_eq!(
+            doc.findings(),
+            crate::analyze(doc.text(), &config).as_slice()
+        );
+        assert!(
+            doc.findings()
+                .iter()
+                .any(|f| f.code == "step-count-mismatch")
+        );
+        doc.replace_all(&text);
+        doc.reanalyze(&config);
+        assert!(doc.findings().is_empty());
+        assert_eq!(
+            doc.outline().to_vec(),
+            crate::syntax::outline(&crate::syntax::parse_blocks(&text, None), &text)
+        );
+    }
+
+    #[test]
+    fn out_of_range_and_mid_character_edits_are_clamped() {
+        let config = Config::default();
+        let mut doc = Document::new("가나".to_string(), &config);
+        doc.edit(1..2, "x");
+        assert_eq!(doc.text(), "x가나");
+        doc.edit(100..200, "!");
+        assert!(doc.text().ends_with('!'));
+        assert_eq!(doc.rope().to_string(), doc.text());
+    }
+
+    /// The reachability closure is built once per change of the depends-on
+    /// graph: not for an edit in a stage, nor for a title or step count in
+    /// the Stage Map; once for a depends-on edit; findings stay a fresh
+    /// analysis's throughout.
+    #[test]
+    fn closure_is_rebuilt_only_when_the_graph_changes() {
+        use crate::check::facts::closures_built;
+        use crate::engine::generate::{self, Spec};
+        let config = Config::default();
+        let text = generate::plan(&Spec {
+            overlap_every: 3,
+            ..Spec::clean(30)
+        });
+        let mut doc = Document::new(text.clone(), &config);
+        let edit = |doc: &mut Document, needle: &str, offset: usize, new: &str| {
+            let at = doc.text().find(needle).expect("needle") + offset;
+            doc.edit(at..at + 1, new);
+            let before = closures_built();
+            doc.reanalyze(&config);
+            let built = closures_built() - before;
+            assert_eq!(
+                doc.findings(),
+                crate::analyze(doc.text(), &config).as_slice(),
+                "{needle}"
+            );
+            built
+        };
+        // In a stage's predicted files, in a step table, in a Stage Map
+        // title: no closure.
+        assert_eq!(
+            edit(
+                &mut doc,
+                "- Predicted added/modified files: `src/m7/",
+                36,
+                "x"
+            ),
+            0
+        );
+        assert_eq!(edit(&mut doc, "change part 1 of module 7 ", 0, "x"), 0);
+        assert_eq!(edit(&mut doc, "| 9 | Stage title", 6, "Q"), 0);
+        assert!(!doc.stats().full_rebuild);
+        // A depends-on cell: one.
+        let cell = doc
+            .text()
+            .find("| 19 | Stage title 19 | 18 |")
+            .expect("row 19")
+            + 23;
+        doc.edit(cell..cell + 2, "10");
+        let before = closures_built();
+        doc.reanalyze(&config);
+        assert_eq!(closures_built() - before, 1);
+        assert_eq!(
+            doc.findings(),
+            crate::analyze(doc.text(), &config).as_slice()
+        );
+    }
+
+    /// Over the size limit the plan label is followed edit by edit, looking
+    /// only around each edit: the finding is always what a scan of the
+    /// whole text gives.
+    #[test]
+    fn over_the_limit_the_label_follows_the_edits() {
+        let config = Config {
+            max_document_bytes: 200,
+            ..Config::default()
+        };
+        let pieces = [
+            "Stage Map",
+            "Stage",
+            " Map",
+            "S",
+            "p",
+            "stage map",
+            "x",
+            "\n",
+            "가",
+            "",
+            "STAGE MAP",
+        ];
+        let mut rng = crate::engine::generate::Rng::new(5);
+        for round in 0..300 {
+            let mut text = "filler line\n".repeat(20 + rng.below(5));
+            if rng.below(2) == 0 {
+                let at = rng.below(text.len());
+                text.insert_str(at, "Stage Map");
+            }
+            let mut doc = Document::new(text, &config);
+            for step in 0..30 {
+                let len = doc.text().len();
+                let a = floor_char_boundary(doc.text(), rng.below(len + 1));
+                let b = floor_char_boundary(doc.text(), (a + rng.below(12)).min(len));
+                doc.edit(a..b, pieces[rng.below(pieces.len())]);
+                doc.reanalyze(&config);
+                let expected = if doc.text().len() > config.max_document_bytes {
+                    rules::too_large(doc.text(), &config)
+                } else {
+                    crate::analyze(doc.text(), &config)
+                };
+                assert_eq!(
+                    doc.findings(),
+                    expected.as_slice(),
+                    "round {round} step {step}"
+                );
+            }
+        }
+    }
+}
