@@ -55,7 +55,7 @@ fn shape(plan: &Plan) -> Shape {
 /// Above this many stages the closure (stages² bits: 32 MiB here) is not
 /// built: `reaches` searches the graph instead, and overlaps between
 /// unordered stages (`parallel-file-overlap`) are not looked for.
-pub const MAX_CLOSURE_NODES: usize = 16_384;
+pub(crate) const MAX_CLOSURE_NODES: usize = 16_384;
 
 thread_local! {
     static CLOSURES_BUILT: Cell<usize> = const { Cell::new(0) };
@@ -63,7 +63,8 @@ thread_local! {
 
 /// How many reachability closures this thread has built (tests assert that
 /// an edit outside the depends-on graph builds none).
-pub fn closures_built() -> usize {
+#[cfg(test)]
+pub(crate) fn closures_built() -> usize {
     CLOSURES_BUILT.with(Cell::get)
 }
 
@@ -192,11 +193,6 @@ impl DepGraph {
         }
     }
 
-    /// Whether `reaches` answers from the closure (not by a search).
-    pub fn has_closure(&self) -> bool {
-        self.closure.is_some()
-    }
-
     /// A shortest depends-on path from `from` to `to` (both included).
     pub fn path(&self, from: u32, to: u32) -> Option<Vec<u32>> {
         if !self.graph.contains_node(from) || !self.graph.contains_node(to) {
@@ -228,7 +224,7 @@ impl DepGraph {
     /// Every edge that lies on a cycle, in document order (of its
     /// depends-on entry); the first `CYCLES_TRACED` carry a shortest whole
     /// cycle through them.
-    pub fn cycle_edges(&self, plan: &Plan) -> Vec<CycleEdge> {
+    pub(crate) fn cycle_edges(&self, plan: &Plan) -> Vec<CycleEdge> {
         let mut out = Vec::new();
         for scc in petgraph::algo::tarjan_scc(&self.graph) {
             if scc.len() < 2 {
@@ -266,7 +262,7 @@ impl DepGraph {
     }
 
     /// Whether adding `from depends on to` would close a cycle.
-    pub fn would_cycle(&self, from: u32, to: u32) -> bool {
+    pub(crate) fn would_cycle(&self, from: u32, to: u32) -> bool {
         from == to || self.reaches(to, from)
     }
 }
@@ -274,7 +270,7 @@ impl DepGraph {
 /// How many cycle edges get a traced cycle (one graph search each): more
 /// than a rule reports (`rules::MAX_PER_RULE`), so every shown finding has
 /// one unless suppression comments hide dozens of them.
-pub const CYCLES_TRACED: usize = 256;
+pub(crate) const CYCLES_TRACED: usize = 256;
 
 /// How much of a traced cycle is kept: more than a message names.
 const CYCLE_PREFIX: usize = 40;
@@ -308,7 +304,7 @@ pub struct Overlap {
 impl Overlap {
     /// Whether some pair is an identical normalised string: okstra's S9
     /// comparison, not only an overlap through a folder or a glob.
-    pub fn is_exact(&self) -> bool {
+    pub(crate) fn is_exact(&self) -> bool {
         self.paths.iter().any(|p| p.exact)
     }
 }
@@ -351,7 +347,7 @@ impl Facts {
     /// After a Stage Map change. The graph, its closure, the cycles and the
     /// overlaps are redone only when a row's number or depends-on changed;
     /// a title or step-count edit keeps them all.
-    pub fn refresh_graph(&mut self, plan: &Plan) {
+    pub(crate) fn refresh_graph(&mut self, plan: &Plan) {
         let now = shape(plan);
         if now == self.graph.shape {
             // Same graph, but the depends-on entries may have moved within
@@ -365,7 +361,7 @@ impl Facts {
 
     /// After a predicted-files change: the overlaps again (the graph and its
     /// closure are kept).
-    pub fn refresh_overlaps(&mut self, plan: &Plan) {
+    pub(crate) fn refresh_overlaps(&mut self, plan: &Plan) {
         self.overlaps = overlaps(plan, &self.graph);
     }
 }

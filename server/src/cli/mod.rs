@@ -140,7 +140,7 @@ impl ConfigArgs {
 
 /// Reads a settings file; a malformed file or value is a usage error (a
 /// checker that silently ignores its configuration gives wrong answers).
-pub fn load_config(path: Option<&Path>) -> Result<Config, CliError> {
+pub(crate) fn load_config(path: Option<&Path>) -> Result<Config, CliError> {
     let Some(path) = path else {
         return Ok(Config::default());
     };
@@ -186,7 +186,7 @@ pub enum Format {
 }
 
 /// A count that must be at least 1.
-pub fn positive(s: &str) -> Result<usize, String> {
+pub(crate) fn positive(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
         Ok(0) => Err("must be at least 1".into()),
         Ok(n) => Ok(n),
@@ -297,7 +297,10 @@ pub fn read_text(path: &Path) -> Result<String, CliError> {
 
 /// Reads a plan: a regular file, whole when it is within
 /// `maxDocumentBytes` (else only its start: `files::read_document`).
-pub fn read_plan(path: &Path, config: &Config) -> Result<crate::io::files::Document, CliError> {
+pub(crate) fn read_plan(
+    path: &Path,
+    config: &Config,
+) -> Result<crate::io::files::Document, CliError> {
     crate::io::files::read_document(path, config.max_document_bytes).map_err(CliError)
 }
 

@@ -72,7 +72,7 @@ pub fn to_json(file: &Path, src: &str, findings: &[Finding]) -> Vec<JsonDiagnost
 }
 
 /// `file:line:col: severity[code] message`.
-pub fn to_text(d: &JsonDiagnostic) -> String {
+pub(crate) fn to_text(d: &JsonDiagnostic) -> String {
     format!(
         "{}:{}:{}: {}[{}] {}",
         d.file, d.line, d.column, d.severity, d.code, d.message

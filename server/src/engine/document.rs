@@ -355,7 +355,7 @@ impl Document {
 
 /// The byte bounds of the difference between `old` and `new`: the common
 /// prefix ends at `start`; `old[start..old_end]` became `new[start..new_end]`.
-pub fn diff_bounds(old: &str, new: &str) -> (usize, usize, usize) {
+pub(crate) fn diff_bounds(old: &str, new: &str) -> (usize, usize, usize) {
     let (a, b) = (old.as_bytes(), new.as_bytes());
     let mut start = a.iter().zip(b).take_while(|(x, y)| x == y).count();
     while start > 0 && !(old.is_char_boundary(start) && new.is_char_boundary(start)) {

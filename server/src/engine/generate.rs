@@ -36,7 +36,7 @@ impl Spec {
 
 /// A small xorshift generator: deterministic, no dependency.
 #[derive(Debug, Clone)]
-pub struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
     pub fn new(seed: u64) -> Rng {

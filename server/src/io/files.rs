@@ -21,14 +21,14 @@ use crate::check::rules::Finding;
 use crate::plan::config::Config;
 
 /// Settings files (`--config`) larger than this are refused.
-pub const MAX_SETTINGS_BYTES: u64 = 1 << 20;
+pub(crate) const MAX_SETTINGS_BYTES: u64 = 1 << 20;
 
 /// Opens `path` with `options` (plus `O_NONBLOCK`, and `O_NOFOLLOW` when
 /// `no_follow`: a symbolic link as the last component fails to open) and
 /// returns the file with its metadata, read from the open handle. A file
 /// that is not a regular file is an error of kind `InvalidInput` that names
 /// what it is.
-pub fn open_regular(
+pub(crate) fn open_regular(
     path: &Path,
     options: &mut OpenOptions,
     no_follow: bool,
@@ -105,7 +105,11 @@ pub fn size(bytes: u64) -> String {
 /// Reads the whole of an opened regular file of at most `limit` bytes (by
 /// its metadata before reading, and by what is read if it grew meanwhile);
 /// `Err` with the size when it is larger.
-pub fn read_limited(file: &mut File, meta: &Metadata, limit: u64) -> Result<Vec<u8>, TooLarge> {
+pub(crate) fn read_limited(
+    file: &mut File,
+    meta: &Metadata,
+    limit: u64,
+) -> Result<Vec<u8>, TooLarge> {
     if meta.len() > limit {
         return Err(TooLarge::Size(meta.len()));
     }
@@ -121,14 +125,14 @@ pub fn read_limited(file: &mut File, meta: &Metadata, limit: u64) -> Result<Vec<
 
 /// Why [`read_limited`] read nothing.
 #[derive(Debug)]
-pub enum TooLarge {
+pub(crate) enum TooLarge {
     /// The file's size (at least this many bytes).
     Size(u64),
     Io(io::Error),
 }
 
 /// A settings file: a regular file of at most [`MAX_SETTINGS_BYTES`].
-pub fn read_settings(path: &Path) -> Result<String, String> {
+pub(crate) fn read_settings(path: &Path) -> Result<String, String> {
     let at = |e: String| format!("{}: {e}", path.display());
     let (mut file, meta) =
         open_regular(path, OpenOptions::new().read(true), false).map_err(|e| at(e.to_string()))?;
@@ -157,7 +161,7 @@ pub enum Document {
 /// Reads a document: a regular file, whole when it is at most `limit`
 /// (`maxDocumentBytes`) bytes by its metadata, else only its first `limit`
 /// bytes. Errors are `<path>: <reason>`.
-pub fn read_document(path: &Path, limit: usize) -> Result<Document, String> {
+pub(crate) fn read_document(path: &Path, limit: usize) -> Result<Document, String> {
     let at = |e: io::Error| format!("{}: {e}", path.display());
     let (file, meta) = open_regular(path, OpenOptions::new().read(true), false).map_err(at)?;
     let limit = limit as u64;
@@ -184,7 +188,7 @@ pub fn read_document(path: &Path, limit: usize) -> Result<Document, String> {
 /// What [`crate::analyze`] reports for a document too large to analyse
 /// (one `document-too-large` finding, when a plan label is found), from the
 /// first bytes [`read_document`] read and the file's size.
-pub fn too_large_findings(head: &str, len: u64, config: &Config) -> Vec<Finding> {
+pub(crate) fn too_large_findings(head: &str, len: u64, config: &Config) -> Vec<Finding> {
     let len = usize::try_from(len).unwrap_or(usize::MAX);
     crate::check::rules::too_large_finding(len, crate::check::rules::looks_like_plan(head), config)
 }

@@ -11,7 +11,7 @@ pub fn markdown(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
 
 /// `markdown` that never leaves `roots`: symbolic links leading out
 /// of them are not followed (the server's workspace walk, SECURITY.md).
-pub fn markdown_within(roots: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+pub(crate) fn markdown_within(roots: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     collect(roots, true)
 }
 

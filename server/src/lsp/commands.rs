@@ -15,9 +15,9 @@ use crate::plan::model::Plan;
 use crate::run::batch::{self, Options, Readiness, Requested, Status};
 use crate::run::consumers::{self, Consumers, ReserveError};
 
-pub const PREVIEW: &str = "okstra.previewRunBatch";
-pub const RESERVE: &str = "okstra.reserveRunBatch";
-pub const COMMANDS: [&str; 2] = [PREVIEW, RESERVE];
+pub(crate) const PREVIEW: &str = "okstra.previewRunBatch";
+pub(crate) const RESERVE: &str = "okstra.reserveRunBatch";
+pub(crate) const COMMANDS: [&str; 2] = [PREVIEW, RESERVE];
 /// Test hook, never advertised and refused unless `OKSTRA_LSP_TEST_HOOKS=1`:
 /// panics inside the request's guard (holding the document of its `uri`
 /// argument, when given), so the end-to-end tests can check that a panic is

@@ -34,7 +34,7 @@ pub fn offset(rope: &Rope, pos: lsp::Position, enc: Encoding) -> usize {
     )
 }
 
-pub fn is_valid(rope: &Rope, pos: lsp::Position, enc: Encoding) -> bool {
+pub(crate) fn is_valid(rope: &Rope, pos: lsp::Position, enc: Encoding) -> bool {
     position::is_valid(
         rope,
         LineCol {
@@ -57,7 +57,7 @@ fn severity(s: Severity) -> lsp::DiagnosticSeverity {
 /// ending in `/`), else `docs/rules/<code>.md` of the source tree the binary
 /// was built from when that folder still exists, else nowhere (no link
 /// beats a dead one). Worked out once per process.
-pub fn docs_url(code: &str) -> Option<lsp::Uri> {
+pub(crate) fn docs_url(code: &str) -> Option<lsp::Uri> {
     static BASE: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
     let base = BASE.get_or_init(|| {
         if let Ok(base) = std::env::var("OKSTRA_LSP_DOCS_URL") {

@@ -115,7 +115,7 @@ mod test_hooks {
     /// point is reached it panics. A request's points are its method
     /// (`textDocument/hover`: the start of its handler's body) and
     /// `<method>/blocking` (the start of the first blocking work it runs).
-    pub fn panic_point(point: &str) {
+    pub(crate) fn panic_point(point: &str) {
         static ARMED: OnceLock<Option<Mutex<Vec<String>>>> = OnceLock::new();
         let armed = ARMED.get_or_init(|| {
             if std::env::var_os("OKSTRA_LSP_TEST_HOOKS").is_none_or(|v| v != "1") {

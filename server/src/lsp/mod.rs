@@ -17,7 +17,7 @@
 
 mod actions;
 mod commands;
-pub mod convert;
+pub(crate) mod convert;
 mod guard;
 mod transport;
 
@@ -119,7 +119,7 @@ struct Publish {
     diagnostics: Vec<lsp::Diagnostic>,
 }
 
-pub struct Backend {
+pub(crate) struct Backend {
     client: Client,
     docs: Arc<DashMap<Uri, OpenDoc>>,
     settings: Arc<RwLock<Settings>>,
@@ -135,7 +135,7 @@ pub struct Backend {
 /// Serves LSP over stdin/stdout until `exit` or EOF. Input and output go
 /// through `transport`: a malformed message cannot end the session, and it is
 /// answered as JSON-RPC says.
-pub async fn run_stdio() {
+pub(crate) async fn run_stdio() {
     let (service, socket) = LspService::new(Backend::new);
     let stdio = transport::stdio();
     Server::new(stdio.input, stdio.output, socket)
@@ -147,7 +147,7 @@ pub async fn run_stdio() {
 
 /// Whether the session ended with `exit` but no `shutdown` before it (LSP:
 /// exit status 1).
-pub fn exited_without_shutdown() -> bool {
+pub(crate) fn exited_without_shutdown() -> bool {
     transport::exit_status_is_error()
 }
 

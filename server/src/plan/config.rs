@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 /// okstra's cap on effective steps per stage (`step ≤6 cap`).
-pub const DEFAULT_CAP: usize = 6;
+pub(crate) const DEFAULT_CAP: usize = 6;
 /// okstra's `RUN_STEP_BUDGET`.
-pub const DEFAULT_RUN_BUDGET: usize = 8;
+pub(crate) const DEFAULT_RUN_BUDGET: usize = 8;
 /// Documents above this size are not analysed.
-pub const DEFAULT_MAX_DOCUMENT_BYTES: usize = 16 * 1024 * 1024;
+pub(crate) const DEFAULT_MAX_DOCUMENT_BYTES: usize = 16 * 1024 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]

@@ -5,4 +5,4 @@
 pub mod config;
 pub mod model;
 pub mod paths;
-pub mod shift;
+pub(crate) mod shift;

@@ -13,7 +13,7 @@ use crate::plan::paths::collect_paths;
 use crate::plan::shift::{EditShift, Shift};
 use crate::syntax::{self, Block, Heading, ListItem, Row, Table};
 
-pub type Span = Range<usize>;
+pub(crate) type Span = Range<usize>;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Plan {
@@ -84,7 +84,7 @@ impl Plan {
     }
 
     /// The Stage Map rows, or none.
-    pub fn map_rows(&self) -> &[StageMapRow] {
+    pub(crate) fn map_rows(&self) -> &[StageMapRow] {
         self.stage_map
             .as_ref()
             .and_then(|m| m.table.as_ref())
@@ -92,13 +92,8 @@ impl Plan {
     }
 
     /// The first Stage Map row for stage `n`.
-    pub fn map_row(&self, n: u32) -> Option<&StageMapRow> {
+    pub(crate) fn map_row(&self, n: u32) -> Option<&StageMapRow> {
         self.index.rows.get(n).and_then(|i| self.map_rows().get(i))
-    }
-
-    /// The position in `stages` of the first section of stage `n`.
-    pub fn stage_position(&self, n: u32) -> Option<usize> {
-        self.index.stages.get(n)
     }
 
     /// The first section of stage `n`.
@@ -107,7 +102,7 @@ impl Plan {
     }
 
     /// Rebuilds the number → position indexes (after building or editing).
-    pub fn reindex(&mut self) {
+    pub(crate) fn reindex(&mut self) {
         let rows = self.map_rows();
         self.index = Index {
             rows: NumberIndex::new(
@@ -177,7 +172,7 @@ impl Plan {
     }
 
     /// A part's scope.
-    pub fn part_scope(&self, part: Part) -> Option<Span> {
+    pub(crate) fn part_scope(&self, part: Part) -> Option<Span> {
         match part {
             Part::Stage(i) => self.stages.get(i).map(|s| s.section.clone()),
             Part::Map => self.stage_map.as_ref().map(|m| m.scope.clone()),
@@ -187,7 +182,7 @@ impl Plan {
     }
 
     /// The part whose scope holds the replaced range `old` after its heading.
-    pub fn part_at(&self, old: &Span) -> Option<Part> {
+    pub(crate) fn part_at(&self, old: &Span) -> Option<Part> {
         let inside = |span: Span| span.start < old.start && old.end <= span.end;
         // Sections are in document order and do not overlap: the only one
         // that can hold the edit is the last to start before it.
@@ -305,7 +300,7 @@ impl Plan {
 
     /// Moves every part but `except` across the edit (`src` is the edited
     /// text).
-    pub fn shift_except(&mut self, e: &EditShift, except: Option<Part>, src: &str) {
+    pub(crate) fn shift_except(&mut self, e: &EditShift, except: Option<Part>, src: &str) {
         let new_len = src.len();
         // A Stage Map that ends before the edit does not move (its 1,000
         // rows need not be looked at).
@@ -488,7 +483,7 @@ pub struct StepRows {
     pub all_rows: Vec<Row>,
 }
 
-pub const STEP_COLUMNS: [&str; 5] = ["step", "action", "files", "command", "expected"];
+pub(crate) const STEP_COLUMNS: [&str; 5] = ["step", "action", "files", "command", "expected"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExitContract {
@@ -589,7 +584,7 @@ pub struct Clarification {
 
 /// What a heading is, for the plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HeadingKind {
+pub(crate) enum HeadingKind {
     StageMap,
     Stage {
         number: u32,
@@ -609,7 +604,7 @@ pub enum HeadingKind {
 /// surrounding whitespace, `**`, `__`, backticks, a trailing `:` or `：`, or a
 /// trailing parenthesised remark (`Steps (effective)`); `-`, `_` and runs of
 /// whitespace read as one space, and no space around `/`.
-pub fn normalize_label(s: &str) -> String {
+pub(crate) fn normalize_label(s: &str) -> String {
     let mut s = s.replace("**", "").replace("__", "").replace('`', "");
     loop {
         let t = s.trim().trim_end_matches([':', '：']).trim_end();
@@ -688,7 +683,7 @@ fn label_is(label: &str, canonical: &[&str], config: &Config, key: &str) -> bool
 const NOTE_SEPARATORS: [&str; 5] = [" — ", " – ", " - ", ": ", "："];
 
 /// Classifies a heading's text.
-pub fn classify_heading(src: &str, text: Span, config: &Config) -> HeadingKind {
+pub(crate) fn classify_heading(src: &str, text: Span, config: &Config) -> HeadingKind {
     let Some(raw) = src.get(text.clone()) else {
         return HeadingKind::Other;
     };
@@ -830,7 +825,7 @@ fn stage_heading(offset: usize, rest: &str, config: &Config) -> Option<HeadingKi
 }
 
 /// Builds the model from a parsed document.
-pub fn build(src: &str, tree: &tree_sitter::Tree, config: &Config) -> Plan {
+pub(crate) fn build(src: &str, tree: &tree_sitter::Tree, config: &Config) -> Plan {
     build_from_outline(src, &syntax::outline(tree, src), config)
 }
 
@@ -858,7 +853,7 @@ enum Scope {
 /// Where a run of blocks starts, so one part of the plan can be re-derived
 /// from its own blocks in the state the whole document is in there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Start {
+pub(crate) enum Start {
     /// The start of a document: no Stage Map heading seen yet.
     Document,
     /// Inside the stage region of a Stage Map heading of this level.
@@ -910,7 +905,7 @@ impl Region {
 /// stage runs to the next stage heading, a plan part's heading, the end of
 /// the region, or a heading shallower than its own; other headings inside it
 /// stay inside it.
-pub fn build_blocks<'b>(
+pub(crate) fn build_blocks<'b>(
     src: &str,
     blocks: impl IntoIterator<Item = &'b Block>,
     config: &Config,
@@ -1202,7 +1197,7 @@ pub fn build_blocks<'b>(
     plan
 }
 
-pub fn trimmed_end(src: &str) -> usize {
+pub(crate) fn trimmed_end(src: &str) -> usize {
     src.trim_end().len()
 }
 
@@ -1392,7 +1387,7 @@ fn undecorate(s: &str) -> &str {
 }
 
 /// `1`, `Stage 1`, `S1`, `#1`, optionally decorated.
-pub fn parse_stage_number(s: &str) -> Option<u32> {
+pub(crate) fn parse_stage_number(s: &str) -> Option<u32> {
     let s = undecorate(s);
     let lower = s.to_ascii_lowercase();
     let digits = if let Some(rest) = lower.strip_prefix("stage") {
@@ -1419,7 +1414,7 @@ fn parse_count(s: &str) -> Option<usize> {
 }
 
 /// The spellings of "no dependency".
-pub fn is_none_marker(s: &str) -> bool {
+pub(crate) fn is_none_marker(s: &str) -> bool {
     let s = undecorate(s).to_lowercase();
     matches!(
         s.as_str(),
@@ -1429,7 +1424,7 @@ pub fn is_none_marker(s: &str) -> bool {
 
 /// Reads a depends-on cell starting at byte `base`. Err carries the first
 /// token that is not a stage reference.
-pub fn parse_depends_on(s: &str, base: usize) -> Result<Vec<DepRef>, Span> {
+pub(crate) fn parse_depends_on(s: &str, base: usize) -> Result<Vec<DepRef>, Span> {
     // A leading `depends-on` word: `depends-on (none)`, `depends-on 1, 2`.
     let (s, base) = match strip_depends_word(s) {
         Some(rest) => (rest, base + (s.len() - rest.len())),
@@ -1689,7 +1684,7 @@ fn verification_rows(src: &str, t: &Table) -> Vec<VerificationRow> {
 }
 
 /// Every `C-<N>` in `text` (not preceded by a letter or digit).
-pub fn clarification_refs(text: &str, base: usize) -> Vec<ClarificationRef> {
+pub(crate) fn clarification_refs(text: &str, base: usize) -> Vec<ClarificationRef> {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;

@@ -53,7 +53,7 @@ const KNOWN_FILES: &[&str] = &[
 
 /// Appends the paths named in `src[range]` (one line of a predicted-files
 /// list, or its nested item) to `out`, in text order.
-pub fn collect_paths(src: &str, range: Span, out: &mut Vec<PredictedPath>) {
+pub(crate) fn collect_paths(src: &str, range: Span, out: &mut Vec<PredictedPath>) {
     if src.get(range.clone()).is_none() {
         return;
     }
@@ -194,7 +194,7 @@ fn push_normalised(path: String, range: Span, out: &mut Vec<PredictedPath>) {
 }
 
 /// plan-format §2: leading `./` removed, `\` -> `/`, doubled `/` collapsed.
-pub fn normalize_path(raw: &str) -> String {
+pub(crate) fn normalize_path(raw: &str) -> String {
     let mut p = raw.trim().replace('\\', "/");
     while p.contains("//") {
         p = p.replace("//", "/");
@@ -207,7 +207,7 @@ pub fn normalize_path(raw: &str) -> String {
 
 /// The kind of a normalised path: a glob when it has `*`, `?`, `[` or brace
 /// alternatives (`{a,b}`), else a folder when it ends in `/`, else a file.
-pub fn path_kind(path: &str) -> PathKind {
+pub(crate) fn path_kind(path: &str) -> PathKind {
     if path.contains(['*', '?', '[']) || has_alternatives(path) {
         PathKind::Glob
     } else if path.ends_with('/') {
@@ -252,7 +252,7 @@ fn brace_group(pattern: &str) -> Option<(usize, Vec<usize>, usize)> {
 /// The brace alternatives of a pattern expanded (`src/{a,b}.rs` →
 /// `src/a.rs`, `src/b.rs`; nested groups too), or None when there would be
 /// more than `cap` of them. A pattern without groups is its own expansion.
-pub fn expand_alternatives(pattern: &str, cap: usize) -> Option<Vec<String>> {
+pub(crate) fn expand_alternatives(pattern: &str, cap: usize) -> Option<Vec<String>> {
     fn go(p: &str, cap: usize, out: &mut Vec<String>) -> bool {
         let Some((open, commas, close)) = brace_group(p) else {
             if out.len() >= cap {

@@ -1,7 +1,7 @@
 //! Moving the plan model's byte ranges across an edit (the outline's move in
 //! `syntax::shift`), so parts an edit did not touch are reused.
 
-pub use crate::syntax::shift::{EditShift, Shift};
+pub(crate) use crate::syntax::shift::{EditShift, Shift};
 
 use crate::plan::model::*;
 

@@ -46,7 +46,7 @@ pub struct Options {
 
 /// One stage's readiness.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Readiness {
+pub(crate) enum Readiness {
     Done,
     Started { by: Vec<String> },
     Ready,
@@ -128,7 +128,7 @@ fn ascending(stages: &[BatchStage]) -> Vec<&BatchStage> {
 }
 
 /// Each stage's readiness, in ascending stage-number order.
-pub fn readiness(stages: &[BatchStage], status: &Status) -> Vec<(u32, Readiness)> {
+pub(crate) fn readiness(stages: &[BatchStage], status: &Status) -> Vec<(u32, Readiness)> {
     ascending(stages)
         .into_iter()
         .map(|s| {
@@ -252,7 +252,7 @@ pub fn select(
 }
 
 /// okstra's words when `auto` finds no ready stage (plan-format §5).
-pub const NO_STAGE_READY: &str =
+pub(crate) const NO_STAGE_READY: &str =
     "no stage is ready: every remaining stage has unsatisfied depends-on";
 
 /// okstra's words first, then ours: why each remaining stage is not ready.

@@ -24,13 +24,13 @@ use crate::run::batch::{self, BatchStage, Options, RunBatch, Status};
 
 /// `consumers.jsonl` files larger than this are neither read nor appended
 /// to: 64 MiB is some 400,000 rows, far more than the runs of any plan write.
-pub const MAX_CONSUMERS_BYTES: u64 = 64 << 20;
+pub(crate) const MAX_CONSUMERS_BYTES: u64 = 64 << 20;
 /// At most this many invalid lines are listed; the others are counted.
-pub const MAX_INVALID_LINES: usize = 1000;
+pub(crate) const MAX_INVALID_LINES: usize = 1000;
 
 /// `<plan-run-root>/consumers.jsonl`: the plan file's grandparent folder
 /// (okstra's `Path(plan).resolve().parents[1]`).
-pub fn path_for(plan: &Path) -> Result<PathBuf, String> {
+pub(crate) fn path_for(plan: &Path) -> Result<PathBuf, String> {
     let resolved = plan
         .canonicalize()
         .map_err(|e| format!("{}: {e}", plan.display()))?;
@@ -201,7 +201,7 @@ const CACHED_FILES: usize = 256;
 /// clients send none). A reservation never uses it: it reads the file under
 /// its lock.
 #[derive(Default)]
-pub struct Cache {
+pub(crate) struct Cache {
     parsed: Mutex<HashMap<PathBuf, (Stamp, Arc<Consumers>)>>,
 }
 
@@ -393,7 +393,7 @@ mod test_hooks {
     /// With `OKSTRA_LSP_TEST_RESERVE_PAUSE_MS=N`, sleeps N ms while holding
     /// the lock, after selection and before the append, so a test can kill
     /// the process exactly there.
-    pub fn pause_before_append() {
+    pub(crate) fn pause_before_append() {
         if std::env::var_os("OKSTRA_LSP_TEST_HOOKS").is_none_or(|v| v != "1") {
             return;
         }
@@ -427,7 +427,7 @@ impl std::fmt::Display for ReserveError {
 
 /// The git HEAD of the repository holding `dir`, or "" (git runs with a fixed
 /// argument list, no shell).
-pub fn head_commit(dir: &Path) -> String {
+pub(crate) fn head_commit(dir: &Path) -> String {
     std::process::Command::new("git")
         .arg("-C")
         .arg(dir)
@@ -444,7 +444,7 @@ pub fn head_commit(dir: &Path) -> String {
 /// Now, in UTC, as okstra writes `started_at` (Python's
 /// `datetime.now(timezone.utc).isoformat()`): `2026-06-05T09:30:00.123456+00:00`.
 /// One call per reservation: every row of a batch carries the same timestamp.
-pub fn now_utc() -> String {
+pub(crate) fn now_utc() -> String {
     let since = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
@@ -455,7 +455,7 @@ pub fn now_utc() -> String {
 /// Python's `datetime.isoformat()` writes an aware UTC time: six fractional
 /// digits and a `+00:00` offset, the fraction left out when it is exactly
 /// zero (Howard Hinnant's civil_from_days).
-pub fn iso8601(secs: u64, micros: u32) -> String {
+pub(crate) fn iso8601(secs: u64, micros: u32) -> String {
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
     let z = days + 719_468;

@@ -6,7 +6,7 @@
 
 pub mod outline;
 pub mod position;
-pub mod shift;
+pub(crate) mod shift;
 
 use std::cell::RefCell;
 use std::ops::Range;
@@ -17,7 +17,7 @@ use tree_sitter::{Node, Parser, Query, QueryCursor, StreamingIterator, Tree};
 /// in: the one place a byte offset computed by arithmetic (`end - 1`, an
 /// offset from an editor or a fuzzer) is made safe to slice `s` at. A line
 /// break is one byte, so the result is on the same line as `i`.
-pub fn floor_char_boundary(s: &str, i: usize) -> usize {
+pub(crate) fn floor_char_boundary(s: &str, i: usize) -> usize {
     let mut i = i.min(s.len());
     while !s.is_char_boundary(i) {
         i -= 1;
@@ -26,7 +26,7 @@ pub fn floor_char_boundary(s: &str, i: usize) -> usize {
 }
 
 /// The tree-sitter query that selects the outline's blocks.
-pub const OUTLINE_QUERY: &str = include_str!("../../../queries/outline.scm");
+pub(crate) const OUTLINE_QUERY: &str = include_str!("../../../queries/outline.scm");
 
 thread_local! {
     static BLOCK_PARSER: RefCell<Parser> = RefCell::new(new_parser(&tree_sitter_md::LANGUAGE.into()));
@@ -235,7 +235,7 @@ pub fn outline(tree: &Tree, src: &str) -> Vec<Block> {
 
 /// The outline of the blocks that start inside `range` (lets a caller
 /// re-derive one section without walking the whole document).
-pub fn outline_in(tree: &Tree, src: &str, range: Range<usize>) -> Vec<Block> {
+pub(crate) fn outline_in(tree: &Tree, src: &str, range: Range<usize>) -> Vec<Block> {
     OUTLINE.with(|query| {
         let mut cursor = QueryCursor::new();
         cursor.set_byte_range(range.clone());
@@ -391,7 +391,7 @@ fn row(node: Node, src: &str) -> Row {
 }
 
 /// Splits a table row on unescaped `|`, dropping the outer pipes.
-pub fn split_row(src: &str, range: Range<usize>) -> Vec<Range<usize>> {
+pub(crate) fn split_row(src: &str, range: Range<usize>) -> Vec<Range<usize>> {
     let bytes = src.as_bytes();
     let mut cuts = Vec::new();
     let mut i = range.start;
@@ -541,7 +541,7 @@ fn list_items(list: Node, src: &str) -> Vec<ListItem> {
 
 /// The code spans of an inline text, as byte ranges of their content
 /// (delimiters excluded, one leading/trailing space stripped as CommonMark says).
-pub fn code_spans(src: &str, range: Range<usize>) -> Vec<Range<usize>> {
+pub(crate) fn code_spans(src: &str, range: Range<usize>) -> Vec<Range<usize>> {
     let Some(text) = src.get(range.clone()) else {
         return Vec::new();
     };

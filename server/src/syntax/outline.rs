@@ -120,7 +120,7 @@ impl Outline {
     /// chunks of at least `COARSE_BYTES` (a typical plan is one chunk, a
     /// huge one is still parsed on several threads). Editing it afterwards
     /// works but costs more per keystroke than after `parse`.
-    pub fn parse_once(src: &str) -> Outline {
+    pub(crate) fn parse_once(src: &str) -> Outline {
         let threads = cores();
         let threads = threads.min(src.len() / COARSE_BYTES).max(1);
         Outline::parse_chunked(src, threads, COARSE_BYTES, Keep::None)
@@ -206,7 +206,7 @@ impl Outline {
     }
 
     /// How many chunks the document is cut into.
-    pub fn chunk_count(&self) -> usize {
+    pub(crate) fn chunk_count(&self) -> usize {
         self.chunks.len()
     }
 
@@ -433,7 +433,7 @@ impl Outline {
 
     /// Copies of the blocks that start inside `range` (as
     /// `syntax::outline_in` of the whole document's tree).
-    pub fn blocks_in(&self, range: Range<usize>) -> Vec<Block> {
+    pub(crate) fn blocks_in(&self, range: Range<usize>) -> Vec<Block> {
         let end = range.end.max(range.start + 1);
         let mut out = Vec::new();
         let first = self.starts.partition_point(|&c| c <= range.start).max(1) - 1;
@@ -459,7 +459,7 @@ impl Outline {
     /// The smallest start of a heading, table, list or block quote that
     /// begins before `pos` and reaches past it: an edit there may have grown
     /// it.
-    pub fn block_start_before(&self, pos: usize) -> Option<usize> {
+    pub(crate) fn block_start_before(&self, pos: usize) -> Option<usize> {
         let i = self.starts.partition_point(|&c| c < pos).checked_sub(1)?;
         let c = &self.chunks[i];
         let moved = self.starts[i] as isize - c.base as isize;

@@ -12,7 +12,7 @@
 use ropey::Rope;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Encoding {
+pub(crate) enum Encoding {
     Utf8,
     #[default]
     Utf16,
@@ -22,7 +22,7 @@ pub enum Encoding {
 
 /// A zero-based line and column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct LineCol {
+pub(crate) struct LineCol {
     pub line: u32,
     pub col: u32,
 }
@@ -44,7 +44,7 @@ fn line_content_bytes(rope: &Rope, line: usize) -> usize {
 }
 
 /// The position of byte `offset` (clamped to the document).
-pub fn to_line_col(rope: &Rope, offset: usize, enc: Encoding) -> LineCol {
+pub(crate) fn to_line_col(rope: &Rope, offset: usize, enc: Encoding) -> LineCol {
     let offset = offset.min(rope.len_bytes());
     let line = rope.byte_to_line(offset);
     let line_start = rope.line_to_byte(line);
@@ -66,7 +66,7 @@ pub fn to_line_col(rope: &Rope, offset: usize, enc: Encoding) -> LineCol {
 }
 
 /// The byte offset of a position (clamped as the module doc says).
-pub fn to_offset(rope: &Rope, pos: LineCol, enc: Encoding) -> usize {
+pub(crate) fn to_offset(rope: &Rope, pos: LineCol, enc: Encoding) -> usize {
     let line = pos.line as usize;
     if line >= rope.len_lines() {
         return rope.len_bytes();
@@ -96,7 +96,7 @@ pub fn to_offset(rope: &Rope, pos: LineCol, enc: Encoding) -> usize {
 
 /// Whether a position is inside the document as sent (used to detect a
 /// client that is out of sync): the line exists and the column is within it.
-pub fn is_valid(rope: &Rope, pos: LineCol, enc: Encoding) -> bool {
+pub(crate) fn is_valid(rope: &Rope, pos: LineCol, enc: Encoding) -> bool {
     let line = pos.line as usize;
     if line > rope.len_lines() {
         return false;

@@ -17,7 +17,7 @@ pub struct EditShift {
 }
 
 impl EditShift {
-    pub fn delta(&self) -> isize {
+    pub(crate) fn delta(&self) -> isize {
         self.new_end as isize - self.old_end as isize
     }
 
@@ -50,7 +50,7 @@ impl EditShift {
 }
 
 /// Something holding byte ranges.
-pub trait Shift {
+pub(crate) trait Shift {
     fn shift(&mut self, e: &EditShift);
 }
 

@@ -384,7 +384,7 @@ pub(crate) mod test_support {
     use super::*;
 
     /// Applies `fix` to `src`, re-checks, and returns the new text and codes.
-    pub fn apply_and_check(src: &str, fix: &Fix) -> (String, Vec<&'static str>) {
+    pub(crate) fn apply_and_check(src: &str, fix: &Fix) -> (String, Vec<&'static str>) {
         assert!(
             fix.disabled.is_none(),
             "{}: disabled: {:?}",
@@ -396,7 +396,7 @@ pub(crate) mod test_support {
         (out, findings.iter().map(|f| f.code).collect())
     }
 
-    pub fn ctx_fixes(src: &str, code: &str) -> Vec<Fix> {
+    pub(crate) fn ctx_fixes(src: &str, code: &str) -> Vec<Fix> {
         let config = Config::default();
         let plan = model::parse(src, &config);
         let findings = crate::check::rules::check(src, &plan, &config);

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use super::{Context, Finding, Rule, Severity, finding, related};
 
-pub const RULE: Rule = Rule {
+pub(crate) const RULE: Rule = Rule {
     code: "clarification-duplicate-id",
     severity: Severity::Error,
     summary: "two §5 rows share an ID",

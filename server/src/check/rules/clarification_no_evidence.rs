@@ -7,7 +7,7 @@
 
 use super::{Context, Finding, Rule, Severity, finding};
 
-pub const RULE: Rule = Rule {
+pub(crate) const RULE: Rule = Rule {
     code: "clarification-no-evidence",
     severity: Severity::Warning,
     summary: "a §5 Statement lacks `Evidence checked: <path:line>` or `Evidence checked: none — <reason>`",

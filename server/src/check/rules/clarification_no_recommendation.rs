@@ -7,7 +7,7 @@
 
 use super::{Context, Finding, Rule, Severity, finding};
 
-pub const RULE: Rule = Rule {
+pub(crate) const RULE: Rule = Rule {
     code: "clarification-no-recommendation",
     severity: Severity::Warning,
     summary: "a §5 Expected form cell has no recommended answer",

@@ -7,7 +7,7 @@
 
 use super::{Context, Finding, Rule, Severity, finding, related};
 
-pub const RULE: Rule = Rule {
+pub(crate) const RULE: Rule = Rule {
     code: "clarification-not-blocking",
     severity: Severity::Error,
     summary: "a §5 row referenced by a majority-disagree row does not have Blocks = `approval`",

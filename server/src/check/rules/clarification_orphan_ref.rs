@@ -9,7 +9,7 @@ use std::collections::HashSet;
 
 use super::{Context, Finding, FixHint, Rule, Severity, finding, related};
 
-pub const RULE: Rule = Rule {
+pub(crate) const RULE: Rule = Rule {
     code: "clarification-orphan-ref",
     severity: Severity::Error,
     summary: "a `C-<N>` in the 4.5.9 Classification column has no row in §5 Clarification Items",

@@ -13,7 +13,7 @@ use std::collections::HashSet;
 
 use super::{Context, Finding, Rule, Severity, finding, related};
 
-pub const RULE: Rule = Rule {
+pub(crate) const RULE: Rule = Rule {
     code: "clarification-orphan-row",
     severity: Severity::Warning,
     summary: "a §5 row `C-<N>` is not referenced by any 4.5.9 Classification cell",

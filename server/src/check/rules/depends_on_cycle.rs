@@ -8,7 +8,7 @@
 
 use super::{Context, Finding, FixHint, Rule, Severity, finding, related};
 
-pub const RULE: Rule = Rule {
+pub(crate) const RULE: Rule = Rule {
     code: "depends-on-cycle",
     severity: Severity::Error,
     summary: "the depends-on graph has a cycle",

@@ -5,7 +5,7 @@
 
 use super::{Context, Finding, Rule, Severity, finding};
 
-pub const RULE: Rule = Rule {
+pub(crate) const RULE: Rule = Rule {
     code: "depends-on-self",
     severity: Severity::Error,
     summary: "a stage depends on itself",

@@ -6,7 +6,7 @@
 
 use super::{Context, Finding, Rule, Severity, finding};
 
-pub const RULE: Rule = Rule {
+pub(crate) const RULE: Rule = Rule {
     code: "depends-on-unknown",
     severity: Severity::Error,
     summary: "depends-on names a stage that does not exist",

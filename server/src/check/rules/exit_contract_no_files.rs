@@ -7,7 +7,7 @@
 
 use super::{Context, Finding, Rule, Severity, finding};
 
-pub const RULE: Rule = Rule {
+pub(crate) const RULE: Rule = Rule {
     code: "exit-contract-no-files",
     severity: Severity::Warning,
     summary: "an Exit Contract has no predicted-files line, so S9 cannot be checked for that stage",

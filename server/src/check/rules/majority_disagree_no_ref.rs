@@ -7,7 +7,7 @@
 
 use super::{Context, Finding, Rule, Severity, finding};
 
-pub const RULE: Rule = Rule {
+pub(crate) const RULE: Rule = Rule {
     code: "majority-disagree-no-ref",
     severity: Severity::Error,
     summary: "a 4.5.9 row classified `majority-disagree` names no `C-<N>`",

@@ -53,7 +53,7 @@ pub struct Rule {
 }
 
 /// Every rule, in the order of plan-format §3.
-pub const RULES: &[&Rule] = &[
+pub(crate) const RULES: &[&Rule] = &[
     &stage_map_missing::RULE,
     &stage_map_row_invalid::RULE,
     &stage_duplicate::RULE,
@@ -83,14 +83,14 @@ pub const RULES: &[&Rule] = &[
 /// Reported instead of analysis for documents over `Config::max_document_bytes`.
 pub const DOCUMENT_TOO_LARGE: &str = "document-too-large";
 
-pub use suppress::UNUSED_SUPPRESSION;
+pub(crate) use suppress::UNUSED_SUPPRESSION;
 
 /// How many findings one rule reports per plan before the rest are counted
 /// in one last finding (plan-format §3).
-pub const MAX_PER_RULE: usize = 200;
+pub(crate) const MAX_PER_RULE: usize = 200;
 
 /// How many related places one finding carries at most.
-pub const MAX_RELATED: usize = 20;
+pub(crate) const MAX_RELATED: usize = 20;
 
 pub fn rule(code: &str) -> Option<&'static Rule> {
     RULES.iter().copied().find(|r| r.code == code)
@@ -105,7 +105,7 @@ pub fn codes() -> impl Iterator<Item = &'static str> {
         .chain([UNUSED_SUPPRESSION, DOCUMENT_TOO_LARGE])
 }
 
-pub fn is_code(code: &str) -> bool {
+pub(crate) fn is_code(code: &str) -> bool {
     codes().any(|c| c == code)
 }
 
@@ -157,7 +157,7 @@ impl<'a> Context<'a> {
     }
 
     /// With facts an open document kept from earlier analyses.
-    pub fn with_facts(
+    pub(crate) fn with_facts(
         src: &'a str,
         plan: &'a Plan,
         config: &'a Config,
@@ -188,14 +188,14 @@ impl<'a> Context<'a> {
     }
 
     /// Stage `n`'s depends-on is readable and empty (`(none)`).
-    pub fn is_root(&self, n: u32) -> bool {
+    pub(crate) fn is_root(&self, n: u32) -> bool {
         self.plan.map_row(n).is_some_and(
             |r| matches!(&r.depends_on, crate::plan::model::Field::Ok(v, _) if v.is_empty()),
         )
     }
 
     /// Where a stage is best pointed at: its heading, else its map row.
-    pub fn stage_anchor(&self, n: u32) -> Option<Span> {
+    pub(crate) fn stage_anchor(&self, n: u32) -> Option<Span> {
         self.plan
             .stage(n)
             .map(|s| s.heading.clone())
@@ -290,13 +290,17 @@ fn apply_overrides(out: &mut Vec<Finding>, config: &Config) {
 /// What a document too large to analyse gets (plan-format §1): one finding
 /// when a cheap scan of its text finds a plan label (`Stage Map`), else
 /// nothing; none either when `severityOverrides` turns the code off.
-pub fn too_large(src: &str, config: &Config) -> Vec<Finding> {
+pub(crate) fn too_large(src: &str, config: &Config) -> Vec<Finding> {
     too_large_finding(src.len(), looks_like_plan(src), config)
 }
 
 /// `too_large` for a text of `len` bytes of which the caller knows whether
 /// it names a Stage Map (an open document keeps that edit by edit).
-pub fn too_large_finding(len: usize, looks_like_plan: bool, config: &Config) -> Vec<Finding> {
+pub(crate) fn too_large_finding(
+    len: usize,
+    looks_like_plan: bool,
+    config: &Config,
+) -> Vec<Finding> {
     if !looks_like_plan {
         return Vec::new();
     }
@@ -320,16 +324,16 @@ pub fn too_large_finding(len: usize, looks_like_plan: bool, config: &Config) -> 
 const PLAN_LABELS: [&str; 4] = ["Stage Map", "stage map", "Stage map", "STAGE MAP"];
 
 /// The length of every plan label spelling.
-pub const PLAN_LABEL_LEN: usize = 9;
+pub(crate) const PLAN_LABEL_LEN: usize = 9;
 
 /// Whether a text too large to parse names a Stage Map (a few substring
 /// scans, no parse).
-pub fn looks_like_plan(src: &str) -> bool {
+pub(crate) fn looks_like_plan(src: &str) -> bool {
     plan_label(src).is_some()
 }
 
 /// Where a text names a Stage Map, if it does (the first spelling found).
-pub fn plan_label(src: &str) -> Option<usize> {
+pub(crate) fn plan_label(src: &str) -> Option<usize> {
     PLAN_LABELS.iter().find_map(|label| src.find(label))
 }
 

@@ -6,7 +6,7 @@
 
 use super::{Context, Finding, Rule, Severity, finding, related};
 
-pub const RULE: Rule = Rule {
+pub(crate) const RULE: Rule = Rule {
     code: "open-questions-block",
     severity: Severity::Warning,
     summary: "an `Open Questions` heading exists; §5 is the single home for open questions",

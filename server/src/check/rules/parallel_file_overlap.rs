@@ -11,7 +11,7 @@ use super::{Context, Finding, FixHint, Rule, Severity, finding, related};
 use crate::check::facts::Overlap;
 use crate::plan::model::PredictedPath;
 
-pub const RULE: Rule = Rule {
+pub(crate) const RULE: Rule = Rule {
     code: "parallel-file-overlap",
     severity: Severity::Warning,
     summary: "two stages that can be ready at the same moment predict overlapping files",

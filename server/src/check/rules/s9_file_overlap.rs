@@ -11,7 +11,7 @@
 
 use super::{Context, Finding, Rule, Severity};
 
-pub const RULE: Rule = Rule {
+pub(crate) const RULE: Rule = Rule {
     code: "s9-file-overlap",
     severity: Severity::Error,
     summary: "two stages that are both `depends-on (none)` predict the same path (okstra check S9)",

@@ -12,7 +12,7 @@
 
 use super::{Context, Finding, Rule, Severity};
 
-pub const RULE: Rule = Rule {
+pub(crate) const RULE: Rule = Rule {
     code: "s9-possible-overlap",
     severity: Severity::Warning,
     summary: "two `depends-on (none)` stages overlap only through a folder or a glob, which S9's exact comparison misses",

@@ -6,7 +6,7 @@
 
 use super::{Context, Finding, Rule, Severity, finding, related};
 
-pub const RULE: Rule = Rule {
+pub(crate) const RULE: Rule = Rule {
     code: "stage-duplicate",
     severity: Severity::Error,
     summary: "a stage number appears twice in the Stage Map, or two stage sections share a number",

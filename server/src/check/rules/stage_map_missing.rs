@@ -10,7 +10,7 @@
 
 use super::{Context, Finding, Rule, Severity, finding, related};
 
-pub const RULE: Rule = Rule {
+pub(crate) const RULE: Rule = Rule {
     code: "stage-map-missing",
     severity: Severity::Error,
     summary: "stage sections with plan subsections exist but no Stage Map heading",

@@ -9,7 +9,7 @@
 use super::{Context, Finding, Rule, Severity, finding};
 use crate::plan::model::Field;
 
-pub const RULE: Rule = Rule {
+pub(crate) const RULE: Rule = Rule {
     code: "stage-map-row-invalid",
     severity: Severity::Error,
     summary: "a Stage Map row's stage number, depends-on or steps cell cannot be read",

@@ -6,7 +6,7 @@
 
 use super::{Context, Finding, Rule, Severity, finding, related};
 
-pub const RULE: Rule = Rule {
+pub(crate) const RULE: Rule = Rule {
     code: "stage-missing-map-row",
     severity: Severity::Error,
     summary: "a stage section has no Stage Map row",

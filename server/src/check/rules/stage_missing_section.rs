@@ -6,7 +6,7 @@
 
 use super::{Context, Finding, Rule, Severity, finding};
 
-pub const RULE: Rule = Rule {
+pub(crate) const RULE: Rule = Rule {
     code: "stage-missing-section",
     severity: Severity::Error,
     summary: "a Stage Map row has no stage section",

@@ -7,7 +7,7 @@
 
 use super::{Context, Finding, Rule, Severity, finding};
 
-pub const RULE: Rule = Rule {
+pub(crate) const RULE: Rule = Rule {
     code: "stage-missing-subsection",
     severity: Severity::Error,
     summary: "a stage lacks Stepwise Execution Order, Stage Exit Contract or Stage Validation",

@@ -6,7 +6,7 @@
 
 use super::{Context, Finding, FixHint, Rule, Severity, finding, related};
 
-pub const RULE: Rule = Rule {
+pub(crate) const RULE: Rule = Rule {
     code: "step-count-mismatch",
     severity: Severity::Error,
     summary: "the Stage Map steps cell differs from the counted effective rows",

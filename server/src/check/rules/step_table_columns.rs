@@ -7,7 +7,7 @@
 
 use super::{Context, Finding, Rule, Severity, finding};
 
-pub const RULE: Rule = Rule {
+pub(crate) const RULE: Rule = Rule {
     code: "step-table-columns",
     severity: Severity::Error,
     summary: "the step table lacks one of step/action/files/command/expected",

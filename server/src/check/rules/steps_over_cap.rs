@@ -8,7 +8,7 @@
 
 use super::{Context, Finding, FixHint, Rule, Severity, finding, related};
 
-pub const RULE: Rule = Rule {
+pub(crate) const RULE: Rule = Rule {
     code: "steps-over-cap",
     severity: Severity::Error,
     summary: "a stage has more than 6 effective steps (the cap)",

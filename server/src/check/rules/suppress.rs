@@ -13,7 +13,7 @@
 use super::{Finding, Severity, finding_with};
 use crate::plan::model::Span;
 
-pub const UNUSED_SUPPRESSION: &str = "unused-suppression";
+pub(crate) const UNUSED_SUPPRESSION: &str = "unused-suppression";
 
 const PREFIX: &str = "okstra-lsp-";
 
@@ -246,7 +246,12 @@ pub fn apply(src: &str, findings: &mut Vec<Finding>, report_unused: bool) {
 
 /// The comment that silences `code` on the line holding `offset`: its text
 /// and where it goes (the start of that line, with the line's indentation).
-pub fn next_line_comment(src: &str, offset: usize, code: &str, eol: &str) -> (usize, String) {
+pub(crate) fn next_line_comment(
+    src: &str,
+    offset: usize,
+    code: &str,
+    eol: &str,
+) -> (usize, String) {
     let offset = crate::syntax::floor_char_boundary(src, offset);
     let start = src[..offset].rfind('\n').map_or(0, |i| i + 1);
     let line = &src[start..];
