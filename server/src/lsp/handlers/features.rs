@@ -1,0 +1,226 @@
+//! Requests on an open plan: symbols, definition, references, hover,
+//! folding, completion, code actions, lenses, inlay hints, commands.
+
+use super::*;
+
+impl Backend {
+    pub(crate) async fn on_document_symbol(
+        &self,
+        params: lsp::DocumentSymbolParams,
+    ) -> Result<Option<lsp::DocumentSymbolResponse>> {
+        let r = self.with_doc(&params.text_document.uri, |open, s| {
+            let doc = &open.doc;
+            fn conv(sym: ide::Symbol, doc: &Document, enc: Encoding) -> lsp::DocumentSymbol {
+                #[allow(deprecated)]
+                lsp::DocumentSymbol {
+                    name: if sym.name.is_empty() {
+                        "(untitled)".into()
+                    } else {
+                        sym.name
+                    },
+                    detail: sym.detail,
+                    kind: match sym.kind {
+                        ide::SymbolKind::Section => lsp::SymbolKind::NAMESPACE,
+                        ide::SymbolKind::Stage => lsp::SymbolKind::MODULE,
+                        ide::SymbolKind::Subsection => lsp::SymbolKind::STRUCT,
+                        ide::SymbolKind::Table => lsp::SymbolKind::ARRAY,
+                    },
+                    tags: None,
+                    deprecated: None,
+                    range: convert::range(doc.rope(), &sym.range, enc),
+                    selection_range: convert::range(doc.rope(), &sym.selection, enc),
+                    children: Some(
+                        sym.children
+                            .into_iter()
+                            .map(|c| conv(c, doc, enc))
+                            .collect(),
+                    ),
+                }
+            }
+            let symbols = ide::symbols(doc.text(), doc.plan());
+            lsp::DocumentSymbolResponse::Nested(
+                symbols
+                    .into_iter()
+                    .map(|s2| conv(s2, doc, s.encoding))
+                    .collect(),
+            )
+        });
+        Ok(r)
+    }
+
+    pub(crate) async fn on_goto_definition(
+        &self,
+        params: lsp::GotoDefinitionParams,
+    ) -> Result<Option<lsp::GotoDefinitionResponse>> {
+        let uri = params.text_document_position_params.text_document.uri;
+        let pos = params.text_document_position_params.position;
+        let r = self.with_doc(&uri, |open, s| {
+            let doc = &open.doc;
+            let offset = convert::offset(doc.rope(), pos, s.encoding);
+            let targets = ide::definition(doc.plan(), offset);
+            let locations: Vec<lsp::Location> = targets
+                .iter()
+                .map(|t| lsp::Location {
+                    uri: uri.clone(),
+                    range: convert::range(doc.rope(), t, s.encoding),
+                })
+                .collect();
+            (!locations.is_empty()).then_some(lsp::GotoDefinitionResponse::Array(locations))
+        });
+        Ok(r.flatten())
+    }
+
+    pub(crate) async fn on_references(
+        &self,
+        params: lsp::ReferenceParams,
+    ) -> Result<Option<Vec<lsp::Location>>> {
+        let uri = params.text_document_position.text_document.uri;
+        let pos = params.text_document_position.position;
+        let include = params.context.include_declaration;
+        let r = self.with_doc(&uri, |open, s| {
+            let doc = &open.doc;
+            let offset = convert::offset(doc.rope(), pos, s.encoding);
+            ide::references(doc.plan(), offset, include)
+                .iter()
+                .map(|t| lsp::Location {
+                    uri: uri.clone(),
+                    range: convert::range(doc.rope(), t, s.encoding),
+                })
+                .collect::<Vec<_>>()
+        });
+        Ok(r.filter(|v| !v.is_empty()))
+    }
+
+    pub(crate) async fn on_hover(&self, params: lsp::HoverParams) -> Result<Option<lsp::Hover>> {
+        let uri = params.text_document_position_params.text_document.uri;
+        let pos = params.text_document_position_params.position;
+        // consumers.jsonl is read only for a hover on a stage.
+        let on_stage = self.with_doc(&uri, |open, s| {
+            let offset = convert::offset(open.doc.rope(), pos, s.encoding);
+            ide::at(open.doc.plan(), offset)
+                .is_some_and(|h| matches!(h.target, ide::Target::Stage(_)))
+        });
+        let status = match on_stage {
+            Some(true) => commands::status_for(self, &uri).await?,
+            _ => None,
+        };
+        let r = self.with_doc(&uri, |open, s| {
+            let doc = &open.doc;
+            let offset = convert::offset(doc.rope(), pos, s.encoding);
+            let hit = ide::at(doc.plan(), offset)?;
+            let ide::Target::Stage(n) = hit.target else {
+                return None;
+            };
+            // No status line when consumers.jsonl cannot be read.
+            let extra = match &status {
+                Some(Ok(recorded)) => commands::readiness_line(doc.plan(), &recorded.status, n)
+                    .into_iter()
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let text = ide::stage_hover(doc.text(), doc.plan(), n, &s.config, &extra)?;
+            Some(lsp::Hover {
+                contents: lsp::HoverContents::Markup(lsp::MarkupContent {
+                    kind: lsp::MarkupKind::Markdown,
+                    value: text,
+                }),
+                range: Some(convert::range(doc.rope(), &hit.range, s.encoding)),
+            })
+        });
+        Ok(r.flatten())
+    }
+
+    pub(crate) async fn on_folding_range(
+        &self,
+        params: lsp::FoldingRangeParams,
+    ) -> Result<Option<Vec<lsp::FoldingRange>>> {
+        let r = self.with_doc(&params.text_document.uri, |open, s| {
+            let doc = &open.doc;
+            ide::folding(doc.text(), doc.plan())
+                .iter()
+                .filter_map(|span| {
+                    let r = convert::range(doc.rope(), span, s.encoding);
+                    (r.end.line > r.start.line).then_some(lsp::FoldingRange {
+                        start_line: r.start.line,
+                        start_character: None,
+                        end_line: r.end.line,
+                        end_character: None,
+                        kind: Some(lsp::FoldingRangeKind::Region),
+                        collapsed_text: None,
+                    })
+                })
+                .collect::<Vec<_>>()
+        });
+        Ok(r)
+    }
+
+    pub(crate) async fn on_completion(
+        &self,
+        params: lsp::CompletionParams,
+    ) -> Result<Option<lsp::CompletionResponse>> {
+        let uri = params.text_document_position.text_document.uri;
+        let pos = params.text_document_position.position;
+        let r = self.with_doc(&uri, |open, s| {
+            let doc = &open.doc;
+            let offset = convert::offset(doc.rope(), pos, s.encoding);
+            let items: Vec<lsp::CompletionItem> = ide::completions(doc.text(), doc.plan(), offset)
+                .into_iter()
+                .map(|c| lsp::CompletionItem {
+                    label: c.label,
+                    detail: Some(c.detail),
+                    kind: Some(lsp::CompletionItemKind::REFERENCE),
+                    ..Default::default()
+                })
+                .collect();
+            (!items.is_empty()).then_some(lsp::CompletionResponse::Array(items))
+        });
+        Ok(r.flatten())
+    }
+
+    pub(crate) async fn on_code_action(
+        &self,
+        params: lsp::CodeActionParams,
+    ) -> Result<Option<lsp::CodeActionResponse>> {
+        let uri = params.text_document.uri.clone();
+        let r = self.with_doc(&uri, |open, s| {
+            actions::code_actions(&uri, open, s, &params)
+        });
+        Ok(r.filter(|v| !v.is_empty()))
+    }
+
+    pub(crate) async fn on_code_lens(
+        &self,
+        params: lsp::CodeLensParams,
+    ) -> Result<Option<Vec<lsp::CodeLens>>> {
+        let uri = params.text_document.uri;
+        let Some(status) = commands::status_for(self, &uri).await? else {
+            return Ok(None);
+        };
+        let r = self.with_doc(&uri, |open, s| {
+            commands::code_lenses(&uri, open, s, status.as_deref().map_err(String::as_str))
+        });
+        Ok(r.filter(|v| !v.is_empty()))
+    }
+
+    pub(crate) async fn on_inlay_hint(
+        &self,
+        params: lsp::InlayHintParams,
+    ) -> Result<Option<Vec<lsp::InlayHint>>> {
+        let uri = params.text_document.uri;
+        // No hints when consumers.jsonl cannot be read.
+        let Some(Ok(recorded)) = commands::status_for(self, &uri).await? else {
+            return Ok(None);
+        };
+        let r = self.with_doc(&uri, |open, s| {
+            commands::inlay_hints(open, s, &recorded.status, params.range)
+        });
+        Ok(r.filter(|v| !v.is_empty()))
+    }
+
+    pub(crate) async fn on_execute_command(
+        &self,
+        params: lsp::ExecuteCommandParams,
+    ) -> Result<Option<lsp::LSPAny>> {
+        commands::execute(self, params).await
+    }
+}
