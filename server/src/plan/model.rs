@@ -11,7 +11,7 @@ use std::ops::Range;
 use crate::plan::config::Config;
 use crate::plan::paths::collect_paths;
 use crate::plan::shift::{EditShift, Shift};
-use crate::syntax::{self, Block, Heading, ListItem, Row, Table};
+use crate::syntax::{self, Block, Heading, List, ListItem, Row, Table};
 
 pub(crate) type Span = Range<usize>;
 
@@ -842,6 +842,7 @@ enum Sub {
     Unknown,
 }
 
+#[derive(Clone, Copy)]
 enum Scope {
     None,
     StageMap(u8),
@@ -871,6 +872,7 @@ pub fn build_from_outline<'b>(
 }
 
 /// The stage region and the builder's place in it (plan-format §2).
+#[derive(Clone, Copy)]
 struct Region {
     /// A Stage Map heading has been seen.
     seen_map: bool,
@@ -912,289 +914,338 @@ pub(crate) fn build_blocks<'b>(
     end: usize,
     start: Start,
 ) -> Plan {
-    let mut plan = Plan::default();
-    let mut scope = Scope::None;
-    let mut region = Region::new(start);
-    // Index into plan.stages of the open stage.
-    let mut open_stage: Option<usize> = None;
-    // The stage whose predicted-files line ended at its label: its paths are
-    // the list right after it.
-    let mut paths_follow: Option<usize> = None;
+    let mut b = Builder {
+        src,
+        config,
+        plan: Plan::default(),
+        scope: Scope::None,
+        region: Region::new(start),
+        open_stage: None,
+        paths_follow: None,
+    };
+    for block in blocks {
+        let follows = b.paths_follow.take();
+        match block {
+            Block::Heading(h) => b.heading(h),
+            Block::Table(t) => b.table(t),
+            Block::List(l) => b.list(l, follows.is_some()),
+            Block::Paragraph(p) => b.paragraph(p.clone()),
+        }
+    }
+    b.finish(end)
+}
 
-    let close_stage = |plan: &mut Plan, open: &mut Option<usize>, at: usize| {
-        if let Some(i) = open.take() {
-            if let Some(s) = plan.stages.get_mut(i) {
+/// `build_blocks`'s state as it walks the blocks in order.
+struct Builder<'s> {
+    src: &'s str,
+    config: &'s Config,
+    plan: Plan,
+    scope: Scope,
+    region: Region,
+    /// Index into `plan.stages` of the open stage.
+    open_stage: Option<usize>,
+    /// The stage whose predicted-files line ended at its label: its paths
+    /// are the list right after it.
+    paths_follow: Option<usize>,
+}
+
+impl Builder<'_> {
+    fn finish(mut self, end: usize) -> Plan {
+        if let Some(s) = self.open_stage.and_then(|i| self.plan.stages.get_mut(i)) {
+            s.to_document_end = true;
+        }
+        self.close_stage(end);
+        self.plan.reindex();
+        self.plan
+    }
+
+    fn close_stage(&mut self, at: usize) {
+        if let Some(i) = self.open_stage.take() {
+            if let Some(s) = self.plan.stages.get_mut(i) {
                 s.section.end = at.max(s.section.start);
             }
         }
-    };
+    }
 
-    for block in blocks {
-        let follows = paths_follow.take();
-        match block {
-            Block::Heading(h) => {
-                let mut kind = classify_heading(src, h.text.clone(), config);
-                let is_sub = matches!(
-                    kind,
-                    HeadingKind::Stepwise | HeadingKind::ExitContract | HeadingKind::Validation
-                );
-                if matches!(kind, HeadingKind::Stage { .. }) && !region.open {
-                    // `### Stage 1: rollback` under `## 7. Rollback`.
-                    kind = HeadingKind::Other;
-                }
-                if region.seen_map
-                    && region.open
-                    && h.level <= region.map_level
-                    && matches!(kind, HeadingKind::Other)
-                {
-                    // The end of the stage region.
-                    region.open = false;
-                    close_stage(&mut plan, &mut open_stage, h.range.start);
-                    scope = Scope::None;
-                    continue;
-                }
-                match kind {
-                    HeadingKind::Stage {
-                        number,
-                        number_range,
-                        title,
-                    } => {
-                        close_stage(&mut plan, &mut open_stage, h.range.start);
-                        plan.stages.push(Stage {
-                            number,
-                            number_range,
-                            title,
-                            heading: h.range.clone(),
-                            heading_level: h.level,
-                            section: h.range.start..src.len(),
-                            steps: None,
-                            exit_contract: None,
-                            validation: None,
-                            to_document_end: false,
-                        });
-                        open_stage = Some(plan.stages.len() - 1);
-                        scope = Scope::Stage { sub: None };
-                    }
-                    _ if is_sub && open_stage.is_some() => {
-                        let stage = open_stage.and_then(|i| plan.stages.get_mut(i));
-                        let Some(stage) = stage else { continue };
-                        let sub = open_subsection(stage, &kind, h);
-                        scope = Scope::Stage {
-                            sub: Some((sub, h.level)),
-                        };
-                    }
-                    HeadingKind::StageMap => {
-                        close_stage(&mut plan, &mut open_stage, h.range.start);
-                        if plan.stage_map.is_none() {
-                            if !region.seen_map {
-                                // Stage headings before the Stage Map are not stages.
-                                plan.stages.clear();
-                            }
-                            plan.stage_map = Some(StageMap {
-                                heading: h.range.clone(),
-                                heading_level: h.level,
-                                table: None,
-                                scope: h.range.start..h.range.end,
-                            });
-                            region = Region {
-                                seen_map: true,
-                                open: true,
-                                map_level: h.level,
-                            };
-                            scope = Scope::StageMap(h.level);
-                        } else {
-                            scope = Scope::None;
-                        }
-                    }
-                    HeadingKind::Verification => {
-                        close_stage(&mut plan, &mut open_stage, h.range.start);
-                        region.open = !region.seen_map && region.open;
-                        if plan.verification.is_none() {
-                            plan.verification = Some(Verification {
-                                heading: h.range.clone(),
-                                heading_level: h.level,
-                                table: None,
-                                rows: Vec::new(),
-                                scope: h.range.start..h.range.end,
-                            });
-                        }
-                        scope = Scope::Verification(h.level);
-                    }
-                    HeadingKind::Clarifications => {
-                        close_stage(&mut plan, &mut open_stage, h.range.start);
-                        region.open = !region.seen_map && region.open;
-                        if plan.clarifications.is_none() {
-                            plan.clarifications = Some(Clarifications {
-                                heading: h.range.clone(),
-                                heading_level: h.level,
-                                table: None,
-                                content_end: h.range.end,
-                                scope: h.range.start..h.range.end,
-                            });
-                        }
-                        scope = Scope::Clarifications(h.level);
-                    }
-                    HeadingKind::OpenQuestions => {
-                        close_stage(&mut plan, &mut open_stage, h.range.start);
-                        plan.open_questions.push(h.range.clone());
-                        scope = Scope::None;
-                    }
-                    _ => {
-                        scope = match scope {
-                            Scope::Stage { sub } => {
-                                let stage_level = open_stage
-                                    .and_then(|i| plan.stages.get(i))
-                                    .map_or(0, |s| s.heading_level);
-                                if h.level < stage_level {
-                                    close_stage(&mut plan, &mut open_stage, h.range.start);
-                                    Scope::None
-                                } else {
-                                    // Another heading inside the stage (`### Rollback`
-                                    // between two subsections) ends the subsection
-                                    // it interrupts, not the stage.
-                                    match sub {
-                                        Some((_, l)) if h.level <= l => Scope::Stage {
-                                            sub: Some((Sub::Unknown, h.level)),
-                                        },
-                                        other => Scope::Stage { sub: other },
-                                    }
-                                }
-                            }
-                            Scope::StageMap(l)
-                            | Scope::Verification(l)
-                            | Scope::Clarifications(l)
-                                if h.level <= l =>
-                            {
-                                Scope::None
-                            }
-                            other => other,
-                        };
+    fn stage_mut(&mut self) -> Option<&mut Stage> {
+        self.open_stage.and_then(|i| self.plan.stages.get_mut(i))
+    }
+
+    fn heading(&mut self, h: &Heading) {
+        let mut kind = classify_heading(self.src, h.text.clone(), self.config);
+        let is_sub = matches!(
+            kind,
+            HeadingKind::Stepwise | HeadingKind::ExitContract | HeadingKind::Validation
+        );
+        if matches!(kind, HeadingKind::Stage { .. }) && !self.region.open {
+            // `### Stage 1: rollback` under `## 7. Rollback`.
+            kind = HeadingKind::Other;
+        }
+        let region = self.region;
+        if region.seen_map
+            && region.open
+            && h.level <= region.map_level
+            && matches!(kind, HeadingKind::Other)
+        {
+            // The end of the stage region.
+            self.region.open = false;
+            self.close_stage(h.range.start);
+            self.scope = Scope::None;
+            return;
+        }
+        match kind {
+            HeadingKind::Stage {
+                number,
+                number_range,
+                title,
+            } => {
+                self.close_stage(h.range.start);
+                self.plan.stages.push(Stage {
+                    number,
+                    number_range,
+                    title,
+                    heading: h.range.clone(),
+                    heading_level: h.level,
+                    section: h.range.start..self.src.len(),
+                    steps: None,
+                    exit_contract: None,
+                    validation: None,
+                    to_document_end: false,
+                });
+                self.open_stage = Some(self.plan.stages.len() - 1);
+                self.scope = Scope::Stage { sub: None };
+            }
+            _ if is_sub && self.open_stage.is_some() => {
+                let Some(stage) = self.stage_mut() else {
+                    return;
+                };
+                let sub = open_subsection(stage, &kind, h);
+                self.scope = Scope::Stage {
+                    sub: Some((sub, h.level)),
+                };
+            }
+            HeadingKind::StageMap => self.stage_map_heading(h),
+            HeadingKind::Verification => {
+                self.close_stage(h.range.start);
+                self.region.open = !self.region.seen_map && self.region.open;
+                self.plan.verification.get_or_insert_with(|| Verification {
+                    heading: h.range.clone(),
+                    heading_level: h.level,
+                    table: None,
+                    rows: Vec::new(),
+                    scope: h.range.start..h.range.end,
+                });
+                self.scope = Scope::Verification(h.level);
+            }
+            HeadingKind::Clarifications => {
+                self.close_stage(h.range.start);
+                self.region.open = !self.region.seen_map && self.region.open;
+                self.plan
+                    .clarifications
+                    .get_or_insert_with(|| Clarifications {
+                        heading: h.range.clone(),
+                        heading_level: h.level,
+                        table: None,
+                        content_end: h.range.end,
+                        scope: h.range.start..h.range.end,
+                    });
+                self.scope = Scope::Clarifications(h.level);
+            }
+            HeadingKind::OpenQuestions => {
+                self.close_stage(h.range.start);
+                self.plan.open_questions.push(h.range.clone());
+                self.scope = Scope::None;
+            }
+            _ => self.other_heading(h),
+        }
+    }
+
+    fn stage_map_heading(&mut self, h: &Heading) {
+        self.close_stage(h.range.start);
+        if self.plan.stage_map.is_some() {
+            self.scope = Scope::None;
+            return;
+        }
+        if !self.region.seen_map {
+            // Stage headings before the Stage Map are not stages.
+            self.plan.stages.clear();
+        }
+        self.plan.stage_map = Some(StageMap {
+            heading: h.range.clone(),
+            heading_level: h.level,
+            table: None,
+            scope: h.range.start..h.range.end,
+        });
+        self.region = Region {
+            seen_map: true,
+            open: true,
+            map_level: h.level,
+        };
+        self.scope = Scope::StageMap(h.level);
+    }
+
+    /// A heading that is no plan part: it may end the open part.
+    fn other_heading(&mut self, h: &Heading) {
+        self.scope = match self.scope {
+            Scope::Stage { sub } => {
+                let stage_level = self
+                    .open_stage
+                    .and_then(|i| self.plan.stages.get(i))
+                    .map_or(0, |s| s.heading_level);
+                if h.level < stage_level {
+                    self.close_stage(h.range.start);
+                    Scope::None
+                } else {
+                    // Another heading inside the stage (`### Rollback`
+                    // between two subsections) ends the subsection it
+                    // interrupts, not the stage.
+                    match sub {
+                        Some((_, l)) if h.level <= l => Scope::Stage {
+                            sub: Some((Sub::Unknown, h.level)),
+                        },
+                        other => Scope::Stage { sub: other },
                     }
                 }
             }
-            Block::Table(t) => match &scope {
-                Scope::StageMap(_) => {
-                    if let Some(map) = plan.stage_map.as_mut().filter(|m| m.table.is_none()) {
-                        map.table = Some(map_table(src, t));
-                    }
+            Scope::StageMap(l) | Scope::Verification(l) | Scope::Clarifications(l)
+                if h.level <= l =>
+            {
+                Scope::None
+            }
+            other => other,
+        };
+    }
+
+    fn table(&mut self, t: &Table) {
+        let (src, config) = (self.src, self.config);
+        match self.scope {
+            Scope::StageMap(_) => {
+                if let Some(map) = self.plan.stage_map.as_mut().filter(|m| m.table.is_none()) {
+                    map.table = Some(map_table(src, t));
                 }
-                Scope::Stage {
-                    sub: Some((sub, _)),
-                } => {
-                    let Some(stage) = open_stage.and_then(|i| plan.stages.get_mut(i)) else {
-                        continue;
-                    };
-                    match sub {
-                        Sub::Stepwise => {
-                            if let Some(steps) = stage.steps.as_mut().filter(|s| s.table.is_none())
-                            {
-                                steps.table = Some(step_rows(src, t));
+            }
+            Scope::Stage {
+                sub: Some((sub, _)),
+            } => {
+                let Some(stage) = self.stage_mut() else {
+                    return;
+                };
+                match sub {
+                    Sub::Stepwise => {
+                        if let Some(steps) = stage.steps.as_mut().filter(|s| s.table.is_none()) {
+                            steps.table = Some(step_rows(src, t));
+                        }
+                    }
+                    Sub::Exit => {
+                        if let Some(c) = stage.exit_contract.as_mut() {
+                            c.content_end = c.content_end.max(t.range.end);
+                            if c.predicted.is_none() {
+                                c.predicted = predicted_in_table(src, t, config);
                             }
                         }
-                        Sub::Exit => {
-                            if let Some(c) = stage.exit_contract.as_mut() {
-                                c.content_end = c.content_end.max(t.range.end);
-                                if c.predicted.is_none() {
-                                    c.predicted = predicted_in_table(src, t, config);
-                                }
-                            }
-                        }
-                        _ => {}
                     }
+                    _ => {}
                 }
-                Scope::Verification(_) => {
-                    if let Some(v) = plan.verification.as_mut().filter(|v| v.table.is_none()) {
-                        v.table = Some(t.range.clone());
-                        v.rows = verification_rows(src, t);
-                    }
-                }
-                Scope::Clarifications(_) => {
-                    if let Some(c) = plan.clarifications.as_mut() {
-                        if c.table.is_none() {
-                            c.table = Some(clarification_table(src, t));
-                        }
-                        c.content_end = c.content_end.max(t.range.end);
-                    }
-                }
-                _ => {}
-            },
-            Block::List(l) => {
-                if let Scope::Stage {
-                    sub: Some((sub, _)),
-                } = scope
+            }
+            Scope::Verification(_) => {
+                if let Some(v) = self
+                    .plan
+                    .verification
+                    .as_mut()
+                    .filter(|v| v.table.is_none())
                 {
-                    let Some(stage) = open_stage.and_then(|i| plan.stages.get_mut(i)) else {
-                        continue;
-                    };
-                    match sub {
-                        Sub::Exit => {
-                            if let Some(c) = stage.exit_contract.as_mut() {
-                                c.content_end = c.content_end.max(l.range.end);
-                                match c.predicted.as_mut() {
-                                    Some(p) if follows.is_some() => {
-                                        // The paths listed under a label that ends its line.
-                                        p.item.end = p.item.end.max(l.range.end);
-                                        walk_items(src, &l.items, &mut p.files);
-                                    }
-                                    Some(_) => {}
-                                    None => {
-                                        c.predicted = l
-                                            .items
-                                            .iter()
-                                            .find_map(|it| predicted_in_item(src, it, config));
-                                    }
-                                }
-                            }
-                        }
-                        Sub::Validation => {
-                            if let Some(v) = stage.validation.as_mut() {
-                                v.content_end = v.content_end.max(l.range.end);
-                                v.items.extend(l.items.iter().map(|it| it.range.clone()));
-                            }
-                        }
-                        _ => {}
-                    }
+                    v.table = Some(t.range.clone());
+                    v.rows = verification_rows(src, t);
                 }
-                if let Scope::Clarifications(_) = scope {
-                    if let Some(c) = plan.clarifications.as_mut() {
-                        c.content_end = c.content_end.max(l.range.end);
+            }
+            Scope::Clarifications(_) => {
+                if let Some(c) = self.plan.clarifications.as_mut() {
+                    if c.table.is_none() {
+                        c.table = Some(clarification_table(src, t));
+                    }
+                    c.content_end = c.content_end.max(t.range.end);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// `follows`: the list comes right after a predicted-files label that
+    /// ended its line.
+    fn list(&mut self, l: &List, follows: bool) {
+        let (src, config) = (self.src, self.config);
+        if let Scope::Clarifications(_) = self.scope {
+            if let Some(c) = self.plan.clarifications.as_mut() {
+                c.content_end = c.content_end.max(l.range.end);
+            }
+        }
+        let Scope::Stage {
+            sub: Some((sub, _)),
+        } = self.scope
+        else {
+            return;
+        };
+        let Some(stage) = self.stage_mut() else {
+            return;
+        };
+        match sub {
+            Sub::Exit => {
+                let Some(c) = stage.exit_contract.as_mut() else {
+                    return;
+                };
+                c.content_end = c.content_end.max(l.range.end);
+                match c.predicted.as_mut() {
+                    Some(p) if follows => {
+                        // The paths listed under a label that ends its line.
+                        p.item.end = p.item.end.max(l.range.end);
+                        walk_items(src, &l.items, &mut p.files);
+                    }
+                    Some(_) => {}
+                    None => {
+                        c.predicted = l
+                            .items
+                            .iter()
+                            .find_map(|it| predicted_in_item(src, it, config));
                     }
                 }
             }
-            Block::Paragraph(p) => {
-                if let Scope::Stage {
-                    sub: Some((Sub::Exit, _)),
-                } = scope
-                {
-                    let Some(i) = open_stage else { continue };
-                    let Some(c) = plan
-                        .stages
-                        .get_mut(i)
-                        .and_then(|s| s.exit_contract.as_mut())
-                    else {
-                        continue;
-                    };
-                    c.content_end = c.content_end.max(p.end);
-                    if c.predicted.is_none() {
-                        if let Some((found, at_label)) =
-                            predicted_in_paragraph(src, p.clone(), config)
-                        {
-                            c.predicted = Some(found);
-                            if at_label {
-                                paths_follow = Some(i);
-                            }
-                        }
-                    }
+            Sub::Validation => {
+                if let Some(v) = stage.validation.as_mut() {
+                    v.content_end = v.content_end.max(l.range.end);
+                    v.items.extend(l.items.iter().map(|it| it.range.clone()));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn paragraph(&mut self, p: Span) {
+        let Scope::Stage {
+            sub: Some((Sub::Exit, _)),
+        } = self.scope
+        else {
+            return;
+        };
+        let (src, config) = (self.src, self.config);
+        let Some(i) = self.open_stage else { return };
+        let Some(c) = self
+            .plan
+            .stages
+            .get_mut(i)
+            .and_then(|s| s.exit_contract.as_mut())
+        else {
+            return;
+        };
+        c.content_end = c.content_end.max(p.end);
+        if c.predicted.is_none() {
+            if let Some((found, at_label)) = predicted_in_paragraph(src, p, config) {
+                c.predicted = Some(found);
+                if at_label {
+                    self.paths_follow = Some(i);
                 }
             }
         }
     }
-    if let Some(s) = open_stage.and_then(|i| plan.stages.get_mut(i)) {
-        s.to_document_end = true;
-    }
-    close_stage(&mut plan, &mut open_stage, end);
-    plan.reindex();
-    plan
 }
 
 pub(crate) fn trimmed_end(src: &str) -> usize {
