@@ -232,26 +232,7 @@ impl Outline {
         }
         let delta = e.delta();
         let moved = |x: usize| (x as isize + delta) as usize;
-        // The first chunk to parse again: the one the edit starts in, or the
-        // one before when the edit touches its first line (the heading that
-        // makes the boundary).
-        let mut first = self.starts.partition_point(|&c| c <= e.start).max(1) - 1;
-        if first > 0 && !src[self.starts[first]..e.start].contains('\n') {
-            first -= 1;
-        }
-        // The first chunk left alone: it starts after the edit, and neither
-        // its heading line nor the blank line before it were touched.
-        let mut next = self.starts.partition_point(|&c| c <= e.old_end);
-        while let Some(&c) = self.starts.get(next) {
-            let start = moved(c);
-            let blank_line = src[..start.saturating_sub(1)]
-                .rfind('\n')
-                .map_or(0, |i| i + 1);
-            if e.new_end < blank_line {
-                break;
-            }
-            next += 1;
-        }
+        let (first, next) = self.touched(src, e);
         let from = self.starts[first];
 
         // Inside one chunk that kept its tree: an incremental reparse.
@@ -290,6 +271,46 @@ impl Outline {
             }
             break (parsed, to);
         };
+        let count = parsed.len();
+        self.replace(first..to_old, parsed, to, delta);
+        Reparse {
+            bytes: to - from,
+            chunks: count,
+        }
+    }
+
+    /// The chunks an edit touched, `first..next` (old indexes): the one it
+    /// starts in (or the one before, when it touches the first line, the
+    /// heading that makes the boundary) up to the first chunk it left alone.
+    fn touched(&self, src: &str, e: &EditShift) -> (usize, usize) {
+        let moved = |x: usize| (x as isize + e.delta()) as usize;
+        let mut first = self.starts.partition_point(|&c| c <= e.start).max(1) - 1;
+        if first > 0 && !src[self.starts[first]..e.start].contains('\n') {
+            first -= 1;
+        }
+        // The first chunk left alone: it starts after the edit, and neither
+        // its heading line nor the blank line before it were touched.
+        let mut next = self.starts.partition_point(|&c| c <= e.old_end);
+        while let Some(&c) = self.starts.get(next) {
+            let start = moved(c);
+            let blank_line = src[..start.saturating_sub(1)]
+                .rfind('\n')
+                .map_or(0, |i| i + 1);
+            if e.new_end < blank_line {
+                break;
+            }
+            next += 1;
+        }
+        (first, next)
+    }
+
+    /// Puts the chunks parsed from the new text (up to `to`) in place of the
+    /// old chunks `replaced`; the later ones move by `delta`.
+    fn replace(&mut self, replaced: Range<usize>, parsed: Vec<Parsed>, to: usize, delta: isize) {
+        let moved = |x: usize| (x as isize + delta) as usize;
+        let (first, to_old) = (replaced.start, replaced.end);
+        let from = self.starts[first];
+        let count = parsed.len();
         // Small chunks that kept their tree: the replaced ones are gone, the
         // later ones moved, and the new ones (when few) join.
         let old_to = self.starts.get(to_old).copied().unwrap_or(usize::MAX);
@@ -303,7 +324,6 @@ impl Outline {
             *c = moved(*c);
         }
         let few = parsed.len() <= RECENT_TREES;
-        let count = parsed.len();
         let starts: Vec<usize> = parsed.iter().map(|p| p.start).collect();
         let mut chunks = Vec::with_capacity(count);
         for (k, p) in parsed.into_iter().enumerate() {
@@ -318,12 +338,8 @@ impl Outline {
         }
         self.starts.splice(first..to_old, starts);
         self.chunks.splice(first..to_old, chunks);
-        self.len = src.len();
+        self.len = (self.len as isize + delta) as usize;
         self.forget_old_trees();
-        Reparse {
-            bytes: to - from,
-            chunks: count,
-        }
     }
 
     /// Drops the trees of the small chunks beyond the `RECENT_TREES` newest.
