@@ -591,9 +591,19 @@ pub fn overlaps(plan: &Plan, graph: &DepGraph) -> Vec<Overlap> {
         }
     }
 
-    // Every path pair of each pair of stages.
+    path_pairs(plan, &index, &standing, &partners)
+}
+
+/// Every path pair of each pair of stages `overlaps` found (later stage in
+/// the document → the earlier ones), in document order.
+fn path_pairs(
+    plan: &Plan,
+    index: &PathIndex,
+    standing: &[Standing],
+    partners: &BTreeMap<usize, BTreeSet<usize>>,
+) -> Vec<Overlap> {
     let mut out = Vec::new();
-    for (b, with) in &partners {
+    for (b, with) in partners {
         let mut pairs: BTreeMap<usize, BTreeSet<PathPair>> = BTreeMap::new();
         for k in 0..plan.stages[*b].predicted().len() {
             let mine = index.path((*b, k));

@@ -60,6 +60,9 @@ impl Rng {
 }
 
 /// Generates a plan.
+///
+/// Long on purpose: one template, written out in document order, so what a
+/// generated plan looks like can be read top to bottom.
 pub fn plan(spec: &Spec) -> String {
     let mut rng = Rng::new(spec.seed);
     let n = spec.stages.max(1);

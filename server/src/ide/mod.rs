@@ -278,6 +278,9 @@ pub enum SymbolKind {
 }
 
 /// The plan's outline: Stage Map, each stage with its subsections, 4.5.9, §5.
+///
+/// Long on purpose: the outline is built in document order, part by part, as
+/// a reader sees it.
 pub fn symbols(src: &str, plan: &Plan) -> Vec<Symbol> {
     let mut out = Vec::new();
     let text = |r: &Span| {
