@@ -725,9 +725,8 @@ fn kinds() -> &'static Kinds {
 /// section, list, list item; anything with an error inside, for the rows
 /// error recovery set loose); block quotes are skipped whole.
 ///
-/// Long on purpose: one loop over one tree cursor is the hot path of every
-/// parse (split into callbacks it lost a third of its speed in the
-/// benchmarks), and the branches per node kind read best side by side.
+/// Long on purpose: one loop over one tree cursor, the hot path of every
+/// parse, whose branches per node kind read best side by side.
 pub(crate) fn walk_outline(
     tree: &Tree,
     src: &str,
