@@ -1,4 +1,5 @@
-//! The command line: `check` (and, with the server, `--stdio`).
+//! The command line: `check`, `fix` and `batch preview|reserve` (`--stdio`
+//! is wired by `main.rs` to `lsp::serve`).
 //!
 //! Exit status everywhere: 0 success, 1 findings of severity error (or, for
 //! `batch`, nothing selectable), 2 usage or I/O error with one line on stderr.

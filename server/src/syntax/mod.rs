@@ -65,13 +65,14 @@ pub fn parse_blocks(text: &str, old: Option<&Tree>) -> Tree {
 }
 
 /// What the parser reads from `byte` on: the text itself, except that a
-/// table row whose cells are all blank is shown with one blank filled in.
+/// table row whose cells are all blank is shown with blanks filled in (one
+/// space, or every other pipe of a row of bare pipes: `blank_row_fill`).
 /// tree-sitter-md's error recovery on such a row swallows the rest of the
 /// document into an `ERROR` node (tree-sitter-grammars/tree-sitter-markdown
-/// #242); with a filled cell it parses as the row it is. Lengths are kept,
-/// so every byte range still points into `text`, where the cell is blank.
-/// Edits must cover whole lines (`Document::edit` widens them) because
-/// whether a line is filled depends on all of it.
+/// #242); filled, it parses as the row it is. Lengths are kept, so every
+/// byte range still points into `text`, where the row is blank. Whether a
+/// line is filled depends on all of it, so `chunk` reads the whole line
+/// around `byte`, whatever byte the parser asks from.
 fn chunk(text: &str, byte: usize) -> std::borrow::Cow<'_, [u8]> {
     use std::borrow::Cow;
     let bytes = text.as_bytes();
