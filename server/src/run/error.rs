@@ -157,29 +157,31 @@ impl std::error::Error for RunError {}
 mod tests {
     use super::*;
 
+    const ALL: [ErrorKind; 19] = [
+        ErrorKind::NoStageReady,
+        ErrorKind::AllStagesDone,
+        ErrorKind::StageNotFound,
+        ErrorKind::StageDone,
+        ErrorKind::StageStarted,
+        ErrorKind::InvalidStage,
+        ErrorKind::InvalidBudget,
+        ErrorKind::MissingImplKey,
+        ErrorKind::InvalidArguments,
+        ErrorKind::NotALocalFile,
+        ErrorKind::OutsideWorkspace,
+        ErrorKind::PlanUnreadable,
+        ErrorKind::TooLarge,
+        ErrorKind::NotAPlan,
+        ErrorKind::NotInARunFolder,
+        ErrorKind::RunFolderMissing,
+        ErrorKind::ConsumersTooLarge,
+        ErrorKind::ConsumersUnreadable,
+        ErrorKind::ConsumersUnwritable,
+    ];
+
     #[test]
     fn kinds_serialise_as_their_names() {
-        for kind in [
-            ErrorKind::NoStageReady,
-            ErrorKind::AllStagesDone,
-            ErrorKind::StageNotFound,
-            ErrorKind::StageDone,
-            ErrorKind::StageStarted,
-            ErrorKind::InvalidStage,
-            ErrorKind::InvalidBudget,
-            ErrorKind::MissingImplKey,
-            ErrorKind::InvalidArguments,
-            ErrorKind::NotALocalFile,
-            ErrorKind::OutsideWorkspace,
-            ErrorKind::PlanUnreadable,
-            ErrorKind::TooLarge,
-            ErrorKind::NotAPlan,
-            ErrorKind::NotInARunFolder,
-            ErrorKind::RunFolderMissing,
-            ErrorKind::ConsumersTooLarge,
-            ErrorKind::ConsumersUnreadable,
-            ErrorKind::ConsumersUnwritable,
-        ] {
+        for kind in ALL {
             assert_eq!(
                 serde_json::to_value(kind).ok(),
                 Some(serde_json::Value::String(kind.as_str().into()))
@@ -192,5 +194,21 @@ mod tests {
         assert_eq!(ErrorKind::NoStageReady.as_str(), "no-stage-ready");
         assert!(ErrorKind::StageDone.is_unselectable());
         assert!(!ErrorKind::ConsumersTooLarge.is_unselectable());
+    }
+
+    /// The kinds are a contract with clients: each is documented.
+    #[test]
+    fn every_kind_is_documented() {
+        let docs = [
+            include_str!("../../../docs/commands/batch.md"),
+            include_str!("../../../docs/commands/serve.md"),
+        ]
+        .concat();
+        for kind in ALL {
+            assert!(
+                docs.contains(&format!("`{kind}`")),
+                "{kind} is not in docs/commands"
+            );
+        }
     }
 }
