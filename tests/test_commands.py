@@ -66,13 +66,15 @@ async def test_preview_then_reserve(start, layout):
     assert preview["consumersPath"] == str(consumers.resolve())
     assert preview["invalidLines"] == []
     assert not consumers.exists(), "preview writes nothing"
-    # The same object as the CLI's.
-    cli = json.loads(
-        subprocess.run(
-            [str(BIN), "batch", "preview", str(plan), "--format", "json"], capture_output=True, text=True
-        ).stdout
+    # The summary is rendered by the server, the text `batch preview` prints.
+    assert preview["summary"] == (
+        "Next run: stages 1, 2 — 6/8 steps\n"
+        "ready:   1, 2\n"
+        "done:    (none)\n"
+        "started: (none)\n"
+        "blocked: 3 (waiting on 1, 2), 4 (waiting on 3)"
     )
-    assert {k: preview[k] for k in cli} == cli
+    assert preview["notes"] == []
 
     # Options: a smaller budget, and a stage asked for by number.
     assert (await client.execute("okstra.previewRunBatch", {"uri": uri, "budget": 3}))["stages"] == [1]
@@ -94,11 +96,14 @@ async def test_preview_then_reserve(start, layout):
     assert len({r["started_at"] for r in written}) == 1
     assert all("head_commit" in r for r in written)
     assert reservation["rows"] == written
+    assert reservation["summary"].splitlines()[0] == "Next run: stages 1, 2 — 6/8 steps"
+    assert reservation["summary"].splitlines()[-1] == f"reserved in {consumers.resolve()}"
 
     # Started stages are not offered again (unless asked to).
     err = await error_of(client.execute("okstra.reserveRunBatch", {"uri": uri, "implTaskKey": "impl-B"}))
     assert err.code == REQUEST_FAILED
-    assert "no stage is ready" in err.message
+    assert err.message.startswith("no stage is ready: every remaining stage has unsatisfied depends-on; ")
+    assert err.data == {"kind": "no-stage-ready"}
     again = await client.execute("okstra.previewRunBatch", {"uri": uri, "includeStarted": True})
     assert again["stages"] == [1, 2]
     assert [s["stage"] for s in again["started"]] == [1, 2]
@@ -121,6 +126,7 @@ async def test_preview_then_reserve(start, layout):
     reservation = await client.execute("okstra.reserveRunBatch", {"uri": uri, "implTaskKey": "impl-C"})
     assert reservation["stages"] == [3]
     assert reservation["invalidLines"][0]["line"] == 5
+    assert reservation["notes"][0].startswith(f"{consumers.resolve()}:5: skipped: not JSON")
     lines = consumers.read_text().splitlines()
     assert lines[4] == "not json", "an invalid line is kept"
     assert [json.loads(line)["stage"] for line in lines[5:]] == [3]
@@ -156,32 +162,33 @@ async def test_commands_use_the_open_buffer(start, layout):
 
 
 @pytest.mark.parametrize(
-    ("command", "arguments", "code", "words"),
+    ("command", "arguments", "code", "words", "kind"),
     [
-        ("okstra.reserveRunBatch", {}, INVALID_PARAMS, "implTaskKey"),
-        ("okstra.reserveRunBatch", {"implTaskKey": "   "}, INVALID_PARAMS, "implTaskKey"),
-        ("okstra.previewRunBatch", {"stage": 9}, REQUEST_FAILED, "not in Stage Map"),
-        ("okstra.reserveRunBatch", {"stage": 9, "implTaskKey": "k"}, REQUEST_FAILED, "not in Stage Map"),
-        ("okstra.previewRunBatch", {"stage": "first"}, INVALID_PARAMS, "first"),
-        ("okstra.previewRunBatch", {"stage": -1}, INVALID_PARAMS, "stage"),
-        ("okstra.previewRunBatch", {"budget": 0}, INVALID_PARAMS, "budget"),
-        ("okstra.previewRunBatch", {"budget": "lots"}, INVALID_PARAMS, "invalid type"),
-        ("okstra.previewRunBatch", {"uri": 5}, INVALID_PARAMS, "okstra.previewRunBatch"),
-        ("okstra.previewRunBatch", {"uri": "not a uri"}, INVALID_PARAMS, "okstra.previewRunBatch"),
-        ("okstra.previewRunBatch", {"uri": "untitled:Untitled-1"}, INVALID_PARAMS, "not a local file"),
+        ("okstra.reserveRunBatch", {}, INVALID_PARAMS, "implTaskKey", "missing-impl-key"),
+        ("okstra.reserveRunBatch", {"implTaskKey": "   "}, INVALID_PARAMS, "implTaskKey", "missing-impl-key"),
+        ("okstra.previewRunBatch", {"stage": 9}, REQUEST_FAILED, "not in Stage Map", "stage-not-found"),
+        ("okstra.reserveRunBatch", {"stage": 9, "implTaskKey": "k"}, REQUEST_FAILED, "not in Stage Map", "stage-not-found"),
+        ("okstra.previewRunBatch", {"stage": "first"}, INVALID_PARAMS, "first", "invalid-stage"),
+        ("okstra.previewRunBatch", {"stage": -1}, INVALID_PARAMS, "stage", "invalid-stage"),
+        ("okstra.previewRunBatch", {"budget": 0}, INVALID_PARAMS, "budget", "invalid-budget"),
+        ("okstra.previewRunBatch", {"budget": "lots"}, INVALID_PARAMS, "invalid type", "invalid-arguments"),
+        ("okstra.previewRunBatch", {"uri": 5}, INVALID_PARAMS, "okstra.previewRunBatch", "invalid-arguments"),
+        ("okstra.previewRunBatch", {"uri": "not a uri"}, INVALID_PARAMS, "okstra.previewRunBatch", "invalid-arguments"),
+        ("okstra.previewRunBatch", {"uri": "untitled:Untitled-1"}, INVALID_PARAMS, "not a local file", "not-a-local-file"),
         (
             "okstra.previewRunBatch",
             {"uri": "https://example.com/ws/runs/demo-plan/planning/plan.md"},
             INVALID_PARAMS,
             "not a local file",
+            "not-a-local-file",
         ),
-        ("okstra.previewRunBatch", "NOTES", REQUEST_FAILED, "not a plan"),
-        ("okstra.reserveRunBatch", {"uri": "MISSING", "implTaskKey": "k"}, INVALID_PARAMS, "missing.md"),
-        ("okstra.unknownCommand", {}, INVALID_PARAMS, "unknown command"),
-        ("okstra.previewRunBatch", None, INVALID_PARAMS, "argument"),
+        ("okstra.previewRunBatch", "NOTES", REQUEST_FAILED, "not a plan", "not-a-plan"),
+        ("okstra.reserveRunBatch", {"uri": "MISSING", "implTaskKey": "k"}, INVALID_PARAMS, "missing.md", "plan-unreadable"),
+        ("okstra.unknownCommand", {}, INVALID_PARAMS, "unknown command", None),
+        ("okstra.previewRunBatch", None, INVALID_PARAMS, "argument", None),
     ],
 )
-async def test_command_errors_are_lsp_errors(start, layout, command, arguments, code, words):
+async def test_command_errors_are_lsp_errors(start, layout, command, arguments, code, words, kind):
     ws, plan, _ = layout
     client, _ = await start(folders=[ws])
     if arguments == "NOTES":
@@ -194,6 +201,8 @@ async def test_command_errors_are_lsp_errors(start, layout, command, arguments, 
     err = await error_of(client.execute(command, *args))
     assert err.code == code, err.message
     assert words.lower() in err.message.lower(), err.message
+    # The kind for clients to match (docs/commands/serve.md), not the words.
+    assert err.data == ({"kind": kind} if kind else None), err.data
     consumers = ws / "runs" / "demo-plan" / "consumers.jsonl"
     assert not consumers.exists() or consumers.read_text() == "", "no row written"
     await client.alive()
@@ -221,6 +230,7 @@ async def test_plans_outside_the_workspace_are_refused(start, layout, command, o
     err = await error_of(client.execute(command, {"uri": uri, "implTaskKey": "k"}))
     assert err.code == INVALID_PARAMS
     assert "outside the workspace" in err.message
+    assert err.data == {"kind": "outside-workspace"}
     assert not (outside.parent.parent / "consumers.jsonl").exists(), "nothing written outside the workspace"
     await client.alive()
 
@@ -291,6 +301,7 @@ async def test_a_run_root_outside_the_workspace_is_refused(start, layout, comman
     err = await error_of(client.execute(command, {"uri": plan.as_uri(), "implTaskKey": "k"}))
     assert err.code == INVALID_PARAMS
     assert err.message == outside_run_root(run_root)
+    assert err.data == {"kind": "outside-workspace"}
     assert not (run_root / "consumers.jsonl").exists(), "nothing written outside the workspace"
     await client.alive()
 
@@ -435,6 +446,10 @@ async def test_a_fifo_as_consumers_jsonl_stalls_nothing(start, layout):
         err = await error_of(asyncio.wait_for(client.execute(command, {"uri": doc.uri, **extra}), HANG))
         assert err.code == REQUEST_FAILED
         assert "not a regular file (a FIFO)" in err.message, err.message
+        # Read for a preview; opened to append for a reservation.
+        assert err.data == {
+            "kind": "consumers-unreadable" if command == "okstra.previewRunBatch" else "consumers-unwritable"
+        }
     assert consumers.is_fifo()
     await asyncio.wait_for(client.alive(), HANG)
 
@@ -535,6 +550,7 @@ async def test_a_consumers_jsonl_over_64_mib_is_not_read(start, layout):
         err = await error_of(asyncio.wait_for(client.execute(command, {"uri": doc.uri, **extra}), HANG))
         assert err.code == REQUEST_FAILED
         assert "over the 64 MiB limit for consumers.jsonl" in err.message
+        assert err.data == {"kind": "consumers-too-large"}
     assert consumers.stat().st_size == 64 * 2**20 + 1, "nothing appended"
 
 

@@ -366,9 +366,26 @@ local function main()
   eq(vim.fn.resolve(r.consumersPath), consumers_path, "preview consumersPath")
   check(read_file(consumers_path) == nil, "preview wrote %s", consumers_path)
 
+  eq(r.summary, table.concat({
+    "Next run: stage 1 — 3/3 steps",
+    "ready:   1, 2",
+    "done:    (none)",
+    "started: (none)",
+    "blocked: 3 (waiting on 1, 2), 4 (waiting on 3)",
+  }, "\n"), "preview summary (rendered by the server)")
+  eq(m.msg, "okstra: " .. r.summary, "the preview message is the server's summary")
+
   m = run("OkstraPreviewBatch 9")
   eq(m.level, vim.log.levels.ERROR, "level of a refused preview")
   check(m.msg:find("--stage 9 not in Stage Map", 1, true), "refused preview message: %s", m.msg)
+  local refused
+  okstra.preview_batch({ bufnr = buf, stage = 9 }, function(err)
+    refused = err
+  end)
+  wait(10000, function()
+    return refused ~= nil
+  end, "preview_batch of stage 9")
+  eq(refused.data, { kind = "stage-not-found" }, "the error kind in data")
   log("preview ok: " .. vim.split(messages[1].msg, "\n")[1])
 
   -- 4. :OkstraReserveBatch: refused while the fix is unsaved, then reserved.
@@ -379,7 +396,8 @@ local function main()
   vim.cmd("silent write")
   m = run("OkstraReserveBatch impl-e2e")
   eq(m.level, vim.log.levels.INFO, "level of the reserve message (" .. m.msg .. ")")
-  check(m.msg:find("reserved for impl-e2e", 1, true), "reserve message: %s", m.msg)
+  check(m.msg:find("\nreserved in /", 1, true), "reserve message: %s", m.msg)
+  check(vim.endswith(m.msg, "/runs/demo-plan/consumers.jsonl"), "reserve message: %s", m.msg)
   local rows = {}
   for line in (read_file(consumers_path) or ""):gmatch("[^\n]+") do
     table.insert(rows, vim.fn.json_decode(line))

@@ -310,7 +310,7 @@ async function reserveFlow(uri: vscode.Uri | undefined, given: unknown): Promise
     // Show what would be reserved; a plan with nothing ready stops here.
     let summary: string;
     try {
-      summary = logic.formatBatchSummary(await preview(c, { ...args, implTaskKey: undefined }));
+      summary = logic.summaryHeadline(await preview(c, { ...args, implTaskKey: undefined }));
     } catch (e) {
       reportFailure('reserve', args.uri, e);
       return undefined;
@@ -375,7 +375,7 @@ async function refreshStatus(): Promise<void> {
   try {
     view = logic.formatStatusBar(await preview(c, batchArgs(c, doc.uri, undefined)));
   } catch (e) {
-    view = logic.formatStatusBarError(logic.errorMessage(e));
+    view = logic.formatStatusBarError(logic.errorMessage(e), logic.errorKind(e));
   }
   if (seq !== statusSeq) return;
   if (!view.visible) {

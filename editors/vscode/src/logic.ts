@@ -1,6 +1,7 @@
 /**
  * The extension's pure logic: settings → server command line and document
- * selector, batch results → status-bar and message text, input validation.
+ * selector, batch results → status-bar and message text (around the
+ * `summary` the server renders), input validation.
  *
  * Invariant: no `vscode` import and no I/O (file checks are passed in), so
  * everything here runs under `node --test` without VS Code.
@@ -9,8 +10,8 @@
 import * as path from 'node:path';
 
 // ---------------------------------------------------------------------------
-// The server's results (camelCase JSON, see server/src/batch.rs RunBatch and
-// server/src/consumers.rs Reservation).
+// The server's results (camelCase JSON, see server/src/run/service.rs Preview
+// and Reservation, and docs/commands/serve.md).
 
 export interface StartedStage {
   stage: number;
@@ -38,6 +39,10 @@ export interface RunBatch {
   blocked?: BlockedStage[];
   consumersPath?: string;
   invalidLines?: InvalidLine[];
+  /** The server's text summary (what `okstra-lsp batch preview` prints), lines split by `\n`. */
+  summary: string;
+  /** One line per skipped line of consumers.jsonl. */
+  notes?: string[];
 }
 
 /** `okstra.reserveRunBatch`'s result: the batch plus the rows it appended. */
@@ -251,9 +256,17 @@ export function errorMessage(e: unknown): string {
   return String(e);
 }
 
-/** The server's answer for a markdown file without a Stage Map. */
-export function isNotAPlan(message: string): boolean {
-  return /\bis not a plan\b/.test(message);
+/**
+ * The server's error kind (`data.kind` of a `ResponseError`: `not-a-plan`,
+ * `no-stage-ready`, `all-stages-done`, …; docs/commands/serve.md), or
+ * `undefined` for other errors.
+ */
+export function errorKind(e: unknown): string | undefined {
+  if (e === null || typeof e !== 'object' || !('data' in e)) return undefined;
+  const data = (e as { data: unknown }).data;
+  if (data === null || typeof data !== 'object') return undefined;
+  const kind = (data as { kind?: unknown }).kind;
+  return typeof kind === 'string' ? kind : undefined;
 }
 
 /** The client is stopped or restarting: not worth showing in the status bar. */
@@ -262,14 +275,27 @@ export function isClientNotRunning(message: string): boolean {
 }
 
 // ---------------------------------------------------------------------------
-// Formatting.
-
-function list(ns: readonly number[] | undefined): string {
-  return (ns ?? []).join(', ');
-}
+// Formatting (around the server's `summary`, which is never rebuilt here).
 
 function plural(n: number, one: string, many: string): string {
   return n === 1 ? one : many;
+}
+
+/** The summary's lines. */
+export function summaryLines(batch: RunBatch): string[] {
+  return batch.summary.split('\n').filter((l) => l.trim() !== '');
+}
+
+/** Its first line: "Next run: stages 2, 3 — 6/8 steps" (the code lens title). */
+export function summaryHeadline(batch: RunBatch): string {
+  return summaryLines(batch)[0] ?? '';
+}
+
+/** The summary on one line (notifications show no line breaks). */
+export function summaryOneLine(batch: RunBatch): string {
+  return summaryLines(batch)
+    .map((l) => l.replace(/\s+/g, ' ').trim())
+    .join(' · ');
 }
 
 export interface StatusBarView {
@@ -278,49 +304,27 @@ export interface StatusBarView {
   tooltip: string;
 }
 
-/** "okstra: next 2, 3 (6/8)". */
+/** "okstra: next 2, 3 (6/8)", the summary as tooltip. */
 export function formatStatusBar(batch: RunBatch): StatusBarView {
   if (!batch.stages || batch.stages.length === 0) {
     return { visible: true, text: 'okstra: no batch', tooltip: 'No stage is selectable.' };
   }
   return {
     visible: true,
-    text: `okstra: next ${list(batch.stages)} (${batch.totalSteps}/${batch.budget})`,
-    tooltip: `${formatBatchSummary(batch)}\n${formatBatchState(batch)}\nClick to preview the run batch.`,
+    text: `okstra: next ${batch.stages.join(', ')} (${batch.totalSteps}/${batch.budget})`,
+    tooltip: `${batch.summary}\nClick to preview the run batch.`,
   };
 }
 
-/** The status bar when the preview failed: hidden for non-plans. */
-export function formatStatusBarError(message: string): StatusBarView {
-  if (isNotAPlan(message) || isClientNotRunning(message)) {
+/** The status bar when the preview failed (by the error's kind): hidden for non-plans. */
+export function formatStatusBarError(message: string, kind: string | undefined): StatusBarView {
+  if (kind === 'not-a-plan' || isClientNotRunning(message)) {
     return { visible: false, text: '', tooltip: '' };
   }
   let text = 'okstra: no batch';
-  if (/every stage is done/.test(message)) text = 'okstra: all stages done';
-  else if (/^no stage is ready/.test(message)) text = 'okstra: no stage ready';
+  if (kind === 'all-stages-done') text = 'okstra: all stages done';
+  else if (kind === 'no-stage-ready') text = 'okstra: no stage ready';
   return { visible: true, text, tooltip: message };
-}
-
-/** "stages 2, 3 — 6/8 steps" (the server's code-lens wording). */
-export function formatBatchSummary(batch: RunBatch): string {
-  const noun = plural(batch.stages.length, 'stage', 'stages');
-  return `Next run: ${noun} ${list(batch.stages)} — ${batch.totalSteps}/${batch.budget} steps`;
-}
-
-/** "Ready: 2, 3, 5 · Done: 1 · Started: 4 (impl-a) · Blocked: 6 (waiting on 4)". */
-export function formatBatchState(batch: RunBatch): string {
-  const parts: string[] = [];
-  if (batch.ready && batch.ready.length > 0) parts.push(`Ready: ${list(batch.ready)}`);
-  if (batch.done && batch.done.length > 0) parts.push(`Done: ${list(batch.done)}`);
-  if (batch.started && batch.started.length > 0) {
-    parts.push(`Started: ${batch.started.map((s) => `${s.stage} (${s.implTaskKey})`).join(', ')}`);
-  }
-  if (batch.blocked && batch.blocked.length > 0) {
-    parts.push(
-      `Blocked: ${batch.blocked.map((b) => `${b.stage} (waiting on ${list(b.waitingOn)})`).join(', ')}`,
-    );
-  }
-  return parts.length > 0 ? parts.join(' · ') : 'No other stages.';
 }
 
 function invalidNote(batch: RunBatch): string {
@@ -330,16 +334,12 @@ function invalidNote(batch: RunBatch): string {
 
 /** The information message after a preview. */
 export function formatPreviewMessage(batch: RunBatch): string {
-  return `okstra: ${formatBatchSummary(batch)}. ${formatBatchState(batch)}${invalidNote(batch)}`;
+  return `okstra: ${summaryOneLine(batch)}${invalidNote(batch)}`;
 }
 
 /** The information message after a reservation. */
 export function formatReserveMessage(res: Reservation, implTaskKey: string): string {
-  const noun = plural(res.stages.length, 'stage', 'stages');
-  return (
-    `okstra: reserved ${noun} ${list(res.stages)} (${res.totalSteps}/${res.budget} steps) ` +
-    `for ${implTaskKey} in ${res.consumersPath}${invalidNote(res)}`
-  );
+  return `okstra: reserved for ${implTaskKey}. ${summaryOneLine(res)}${invalidNote(res)}`;
 }
 
 /** The lines written to the output channel for a preview or reservation. */
@@ -348,19 +348,10 @@ export function formatDetails(
   uri: string,
   batch: RunBatch | Reservation,
 ): string[] {
-  const lines = [`[${kind}] ${uri}`, `  ${formatBatchSummary(batch)}`];
-  lines.push(`  ready:   ${list(batch.ready) || '-'}`);
-  lines.push(`  done:    ${list(batch.done) || '-'}`);
-  lines.push(
-    `  started: ${(batch.started ?? []).map((s) => `${s.stage} by ${s.implTaskKey}`).join(', ') || '-'}`,
-  );
-  lines.push(
-    `  blocked: ${(batch.blocked ?? []).map((b) => `${b.stage} waiting on ${list(b.waitingOn)}`).join(', ') || '-'}`,
-  );
-  if (batch.consumersPath) lines.push(`  consumers: ${batch.consumersPath}`);
-  for (const l of batch.invalidLines ?? []) {
-    lines.push(`  consumers.jsonl line ${l.line} ignored: ${l.reason}`);
-  }
+  const lines = [`[${kind}] ${uri}`, ...summaryLines(batch).map((l) => `  ${l}`)];
+  // A reservation's summary names the file it appended to.
+  if (kind === 'preview' && batch.consumersPath) lines.push(`  consumers: ${batch.consumersPath}`);
+  for (const note of batch.notes ?? []) lines.push(`  ${note}`);
   if ('rows' in batch && Array.isArray(batch.rows)) {
     lines.push(`  appended ${batch.rows.length} ${plural(batch.rows.length, 'row', 'rows')}:`);
     for (const row of batch.rows) lines.push(`    ${JSON.stringify(row)}`);
@@ -372,7 +363,12 @@ export function formatDetails(
 export function isRunBatch(v: unknown): v is RunBatch {
   if (v === null || typeof v !== 'object') return false;
   const o = v as Record<string, unknown>;
-  return Array.isArray(o.stages) && typeof o.totalSteps === 'number' && typeof o.budget === 'number';
+  return (
+    Array.isArray(o.stages) &&
+    typeof o.totalSteps === 'number' &&
+    typeof o.budget === 'number' &&
+    typeof o.summary === 'string'
+  );
 }
 
 // ---------------------------------------------------------------------------

@@ -85,7 +85,8 @@ describe('the extension with the real server', { skip: BIN ? false : 'set OKSTRA
     const result = await codeLens({ uri: doc(plan).uri.toString() });
     assert.deepEqual((result as { stages: number[] }).stages, [1, 3]);
     assert.deepEqual(stub.infos, [
-      'okstra: Next run: stages 1, 3 — 4/8 steps. Ready: 1, 3 · Blocked: 2 (waiting on 1)',
+      'okstra: Next run: stages 1, 3 — 4/8 steps · ready: 1, 3 · done: (none) · started: (none) · ' +
+        'blocked: 2 (waiting on 1)',
     ]);
   });
 
@@ -94,7 +95,10 @@ describe('the extension with the real server', { skip: BIN ? false : 'set OKSTRA
     stub.inputBoxAnswer = 'impl-a';
     await stub.commands.get('okstra.reserveRunBatchUi')?.();
     assert.deepEqual(stub.inputBoxValidation, [undefined]);
-    assert.deepEqual(stub.infos, [`okstra: reserved stages 1, 3 (4/8 steps) for impl-a in ${consumers}`]);
+    assert.deepEqual(stub.infos, [
+      'okstra: reserved for impl-a. Next run: stages 1, 3 — 4/8 steps · ready: 1, 3 · done: (none) · ' +
+        `started: (none) · blocked: 2 (waiting on 1) · reserved in ${consumers}`,
+    ]);
     assert.equal(fs.readFileSync(consumers, 'utf8').trim().split('\n').length, 2);
     await until(() => stub.status.text === 'okstra: no stage ready', 'the status bar to update');
   });

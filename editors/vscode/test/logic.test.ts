@@ -12,10 +12,17 @@ const PREVIEW: logic.RunBatch = {
   done: [1],
   started: [{ stage: 4, implTaskKey: 'impl-a' }],
   blocked: [{ stage: 6, waitingOn: [4] }],
+  summary:
+    'Next run: stages 2, 3 — 6/8 steps\n' +
+    'ready:   2, 3, 5\n' +
+    'done:    1\n' +
+    'started: 4 (by impl-a)\n' +
+    'blocked: 6 (waiting on 4)',
 };
 
 const RESERVATION: logic.Reservation = {
   ...PREVIEW,
+  summary: `${PREVIEW.summary}\nreserved in /abs/runs/x/consumers.jsonl`,
   consumersPath: '/abs/runs/x/consumers.jsonl',
   rows: [
     { impl_task_key: 'impl-b', stage: 2, status: 'started', started_at: '2026-01-01T00:00:00Z', head_commit: 'abc' },
@@ -211,100 +218,118 @@ describe('validateImplTaskKey', () => {
 });
 
 describe('status bar', () => {
-  it('shows the next batch and its steps', () => {
+  it('shows the next batch and its steps, with the server summary as tooltip', () => {
     const v = logic.formatStatusBar(PREVIEW);
     assert.equal(v.visible, true);
     assert.equal(v.text, 'okstra: next 2, 3 (6/8)');
-    assert.equal(
-      v.tooltip,
-      'Next run: stages 2, 3 — 6/8 steps\n' +
-        'Ready: 2, 3, 5 · Done: 1 · Started: 4 (impl-a) · Blocked: 6 (waiting on 4)\n' +
-        'Click to preview the run batch.',
-    );
+    assert.equal(v.tooltip, `${PREVIEW.summary}\nClick to preview the run batch.`);
   });
 
   it('shows a single stage', () => {
-    assert.equal(logic.formatStatusBar({ stages: [7], totalSteps: 3, budget: 8 }).text, 'okstra: next 7 (3/8)');
+    const one = { stages: [7], totalSteps: 3, budget: 8, summary: 'Next run: stage 7 — 3/8 steps' };
+    assert.equal(logic.formatStatusBar(one).text, 'okstra: next 7 (3/8)');
   });
 
-  it('hides on markdown that is not a plan', () => {
-    const v = logic.formatStatusBarError('file:///README.md is not a plan: it has no Stage Map');
+  it('hides on markdown that is not a plan (by the error kind, whatever the words)', () => {
+    const v = logic.formatStatusBarError('file:///README.md is not a plan: it has no Stage Map', 'not-a-plan');
     assert.deepEqual(v, { visible: false, text: '', tooltip: '' });
+    assert.equal(logic.formatStatusBarError('anything at all', 'not-a-plan').visible, false);
+    assert.equal(logic.formatStatusBarError('x is not a plan', undefined).visible, true);
   });
 
   it('hides while the client is not running', () => {
-    assert.equal(logic.formatStatusBarError('Client is not running').visible, false);
+    assert.equal(logic.formatStatusBarError('Client is not running', undefined).visible, false);
   });
 
   it('says why no batch is selectable', () => {
     const blocked = 'no stage is ready: every remaining stage has unsatisfied depends-on';
-    assert.deepEqual(logic.formatStatusBarError(blocked), {
+    assert.deepEqual(logic.formatStatusBarError(blocked, 'no-stage-ready'), {
       visible: true,
       text: 'okstra: no stage ready',
       tooltip: blocked,
     });
-    assert.equal(logic.formatStatusBarError('no stage is ready: every stage is done').text, 'okstra: all stages done');
-    assert.deepEqual(logic.formatStatusBarError('/p/plan.md: a plan must sit two folders below its run root'), {
-      visible: true,
-      text: 'okstra: no batch',
-      tooltip: '/p/plan.md: a plan must sit two folders below its run root',
-    });
+    assert.equal(
+      logic.formatStatusBarError(`${blocked}; every stage is done`, 'all-stages-done').text,
+      'okstra: all stages done',
+    );
+    assert.deepEqual(
+      logic.formatStatusBarError('/p/plan.md: a plan must sit two folders below its run root', 'not-in-a-run-folder'),
+      {
+        visible: true,
+        text: 'okstra: no batch',
+        tooltip: '/p/plan.md: a plan must sit two folders below its run root',
+      },
+    );
   });
 });
 
 describe('messages', () => {
-  it('formats a preview', () => {
+  it('formats a preview from the server summary', () => {
     assert.equal(
       logic.formatPreviewMessage(PREVIEW),
-      'okstra: Next run: stages 2, 3 — 6/8 steps. ' +
-        'Ready: 2, 3, 5 · Done: 1 · Started: 4 (impl-a) · Blocked: 6 (waiting on 4)',
+      'okstra: Next run: stages 2, 3 — 6/8 steps · ready: 2, 3, 5 · done: 1 · ' +
+        'started: 4 (by impl-a) · blocked: 6 (waiting on 4)',
     );
   });
 
-  it('formats a preview with nothing else and with unreadable consumers lines', () => {
+  it('counts unreadable consumers lines', () => {
     assert.equal(
       logic.formatPreviewMessage({
         stages: [1],
         totalSteps: 4,
         budget: 8,
-        ready: [],
+        summary: 'Next run: stage 1 — 4/8 steps\nready:   (none)',
         invalidLines: [
           { line: 3, reason: 'not JSON' },
           { line: 9, reason: 'no stage' },
         ],
       }),
-      'okstra: Next run: stage 1 — 4/8 steps. No other stages. (2 unreadable lines in consumers.jsonl ignored)',
+      'okstra: Next run: stage 1 — 4/8 steps · ready: (none) (2 unreadable lines in consumers.jsonl ignored)',
     );
   });
 
   it('formats a reservation', () => {
     assert.equal(
       logic.formatReserveMessage(RESERVATION, 'impl-b'),
-      'okstra: reserved stages 2, 3 (6/8 steps) for impl-b in /abs/runs/x/consumers.jsonl',
+      'okstra: reserved for impl-b. Next run: stages 2, 3 — 6/8 steps · ready: 2, 3, 5 · done: 1 · ' +
+        'started: 4 (by impl-a) · blocked: 6 (waiting on 4) · reserved in /abs/runs/x/consumers.jsonl',
     );
   });
 
   it('writes details for the output channel', () => {
-    assert.deepEqual(logic.formatDetails('reserve', 'file:///abs/runs/x/d/plan.md', RESERVATION), [
-      '[reserve] file:///abs/runs/x/d/plan.md',
-      '  Next run: stages 2, 3 — 6/8 steps',
-      '  ready:   2, 3, 5',
-      '  done:    1',
-      '  started: 4 by impl-a',
-      '  blocked: 6 waiting on 4',
-      '  consumers: /abs/runs/x/consumers.jsonl',
-      '  appended 2 rows:',
-      '    {"impl_task_key":"impl-b","stage":2,"status":"started","started_at":"2026-01-01T00:00:00Z","head_commit":"abc"}',
-      '    {"impl_task_key":"impl-b","stage":3,"status":"started","started_at":"2026-01-01T00:00:00Z","head_commit":"abc"}',
-    ]);
-    assert.deepEqual(logic.formatDetails('preview', 'file:///p.md', { stages: [1], totalSteps: 1, budget: 8 }), [
-      '[preview] file:///p.md',
-      '  Next run: stage 1 — 1/8 steps',
-      '  ready:   -',
-      '  done:    -',
-      '  started: -',
-      '  blocked: -',
-    ]);
+    assert.deepEqual(
+      logic.formatDetails('reserve', 'file:///abs/runs/x/d/plan.md', {
+        ...RESERVATION,
+        notes: ['/abs/runs/x/consumers.jsonl:4: skipped: not JSON'],
+      }),
+      [
+        '[reserve] file:///abs/runs/x/d/plan.md',
+        '  Next run: stages 2, 3 — 6/8 steps',
+        '  ready:   2, 3, 5',
+        '  done:    1',
+        '  started: 4 (by impl-a)',
+        '  blocked: 6 (waiting on 4)',
+        '  reserved in /abs/runs/x/consumers.jsonl',
+        '  /abs/runs/x/consumers.jsonl:4: skipped: not JSON',
+        '  appended 2 rows:',
+        '    {"impl_task_key":"impl-b","stage":2,"status":"started","started_at":"2026-01-01T00:00:00Z","head_commit":"abc"}',
+        '    {"impl_task_key":"impl-b","stage":3,"status":"started","started_at":"2026-01-01T00:00:00Z","head_commit":"abc"}',
+      ],
+    );
+    assert.deepEqual(
+      logic.formatDetails('preview', 'file:///p.md', {
+        stages: [1],
+        totalSteps: 1,
+        budget: 8,
+        consumersPath: '/r/consumers.jsonl',
+        summary: 'Next run: stage 1 — 1/8 steps\nready:   1',
+      }),
+      ['[preview] file:///p.md', '  Next run: stage 1 — 1/8 steps', '  ready:   1', '  consumers: /r/consumers.jsonl'],
+    );
+  });
+
+  it('takes the headline for the reserve prompt', () => {
+    assert.equal(logic.summaryHeadline(PREVIEW), 'Next run: stages 2, 3 — 6/8 steps');
   });
 });
 
@@ -317,9 +342,15 @@ describe('errors and results', () => {
     assert.equal(logic.errorMessage(42), '42');
   });
 
-  it('recognises the not-a-plan answer only', () => {
-    assert.equal(logic.isNotAPlan('file:///a.md is not a plan: it has no Stage Map'), true);
-    assert.equal(logic.isNotAPlan('no stage is ready: every stage is done'), false);
+  it('takes the kind from the error data', () => {
+    assert.equal(logic.errorKind({ code: -32803, message: 'x', data: { kind: 'not-a-plan' } }), 'not-a-plan');
+    const e = Object.assign(new Error('no stage is ready'), { code: -32803, data: { kind: 'no-stage-ready' } });
+    assert.equal(logic.errorKind(e), 'no-stage-ready');
+    assert.equal(logic.errorKind({ code: -32602, message: 'unknown command' }), undefined);
+    assert.equal(logic.errorKind({ data: { kind: 5 } }), undefined);
+    assert.equal(logic.errorKind({ data: null }), undefined);
+    assert.equal(logic.errorKind('not-a-plan'), undefined);
+    assert.equal(logic.errorKind(null), undefined);
   });
 
   it('checks the shape of a batch', () => {
@@ -327,6 +358,7 @@ describe('errors and results', () => {
     assert.equal(logic.isRunBatch(RESERVATION), true);
     assert.equal(logic.isRunBatch(null), false);
     assert.equal(logic.isRunBatch({ stages: [1] }), false);
+    assert.equal(logic.isRunBatch({ stages: [1], totalSteps: 1, budget: 8 }), false, 'no summary');
   });
 });
 

@@ -24,6 +24,7 @@ const BIN = process.env.OKSTRA_LSP_BIN;
 interface RpcError {
   code: number;
   message: string;
+  data?: unknown;
 }
 
 /** A minimal LSP client over the server's stdio (Content-Length framing). */
@@ -145,8 +146,8 @@ describe('the real server', { skip: BIN ? false : 'set OKSTRA_LSP_BIN to run (np
     assert.ok(logic.isRunBatch(result), JSON.stringify(result));
     assert.equal(logic.formatStatusBar(result).text, 'okstra: next 1, 3 (4/8)');
     assert.equal(
-      logic.formatBatchState(result),
-      'Ready: 1, 3 · Blocked: 2 (waiting on 1)',
+      result.summary,
+      'Next run: stages 1, 3 — 4/8 steps\nready:   1, 3\ndone:    (none)\nstarted: (none)\nblocked: 2 (waiting on 1)',
     );
     assert.equal(result.consumersPath, path.join(dir, 'runs', 'x', 'consumers.jsonl'));
   });
@@ -155,8 +156,8 @@ describe('the real server', { skip: BIN ? false : 'set OKSTRA_LSP_BIN to run (np
     await assert.rejects(
       execute(logic.PREVIEW_COMMAND, logic.buildBatchArgs(readmeUri, { runBudget: 8, includeStarted: false })),
       (e: RpcError) => {
-        assert.equal(logic.isNotAPlan(e.message), true, e.message);
-        assert.equal(logic.formatStatusBarError(e.message).visible, false);
+        assert.equal(logic.errorKind(e), 'not-a-plan', e.message);
+        assert.equal(logic.formatStatusBarError(e.message, logic.errorKind(e)).visible, false);
         return true;
       },
     );
@@ -172,7 +173,8 @@ describe('the real server', { skip: BIN ? false : 'set OKSTRA_LSP_BIN to run (np
     const consumers = path.join(dir, 'runs', 'x', 'consumers.jsonl');
     assert.equal(
       logic.formatReserveMessage(res, 'impl-a'),
-      `okstra: reserved stages 1, 3 (4/8 steps) for impl-a in ${consumers}`,
+      'okstra: reserved for impl-a. Next run: stages 1, 3 — 4/8 steps · ready: 1, 3 · done: (none) · ' +
+        `started: (none) · blocked: 2 (waiting on 1) · reserved in ${consumers}`,
     );
     assert.equal(res.rows.length, 2);
     assert.equal(fs.readFileSync(consumers, 'utf8').trim().split('\n').length, 2);
@@ -181,7 +183,8 @@ describe('the real server', { skip: BIN ? false : 'set OKSTRA_LSP_BIN to run (np
       execute(logic.PREVIEW_COMMAND, logic.buildBatchArgs(planUri, { runBudget: 8, includeStarted: false })),
       (e: RpcError) => {
         assert.match(e.message, /^no stage is ready/);
-        assert.equal(logic.formatStatusBarError(e.message).text, 'okstra: no stage ready');
+        assert.equal(logic.errorKind(e), 'no-stage-ready');
+        assert.equal(logic.formatStatusBarError(e.message, logic.errorKind(e)).text, 'okstra: no stage ready');
         return true;
       },
     );
@@ -192,6 +195,7 @@ describe('the real server', { skip: BIN ? false : 'set OKSTRA_LSP_BIN to run (np
       execute(logic.RESERVE_COMMAND, logic.buildBatchArgs(planUri, { runBudget: 8, includeStarted: false })),
       (e: RpcError) => {
         assert.match(e.message, /needs implTaskKey/);
+        assert.equal(logic.errorKind(e), 'missing-impl-key');
         return true;
       },
     );

@@ -562,21 +562,57 @@ pub fn batch(command: &BatchCommand) -> ExitCode {
 }
 
 fn batch_run(command: &BatchCommand) -> ExitCode {
-    use crate::run::batch::{Options, Requested};
-    use crate::run::consumers;
-
     let (args, key) = match command {
         BatchCommand::Preview(a) => (a, None),
         BatchCommand::Reserve(r) => (&r.batch, Some(r.impl_key.as_str())),
     };
-    let requested = match Requested::parse(&args.stage) {
-        Ok(r) => r,
-        Err(e) => return fail(CliError(e)),
+    let done = batch_outcome(args, key);
+    let (value, summary, notes) = match done {
+        Ok(done) => done,
+        Err(Failed::Cli(e)) => return fail(e),
+        Err(Failed::Run(e)) => {
+            for note in &e.notes {
+                eprintln!("okstra-lsp: {note}");
+            }
+            eprintln!("okstra-lsp: {e}");
+            // Nothing selectable is okstra's answer, not an error of use.
+            return ExitCode::from(if e.kind.is_unselectable() { 1 } else { 2 });
+        }
     };
-    let config = match load_config(args.config.as_deref()) {
-        Ok(c) => c,
-        Err(e) => return fail(e),
-    };
+    for note in &notes {
+        eprintln!("okstra-lsp: {note}");
+    }
+    match args.format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        ),
+        Format::Text => println!("{summary}"),
+    }
+    ExitCode::SUCCESS
+}
+
+fn to_json(v: &impl serde::Serialize) -> serde_json::Value {
+    serde_json::to_value(v).unwrap_or_default()
+}
+
+enum Failed {
+    Cli(CliError),
+    Run(crate::run::error::RunError),
+}
+
+/// The service's result for the plan: its JSON, its summary and its notes.
+fn batch_outcome(
+    args: &BatchArgs,
+    key: Option<&str>,
+) -> Result<(serde_json::Value, String, Vec<String>), Failed> {
+    use crate::run::batch::{Options, Requested};
+    use crate::run::error::{ErrorKind, RunError};
+    use crate::run::{consumers, service};
+
+    let requested = Requested::parse(&args.stage)
+        .map_err(|e| Failed::Run(RunError::new(ErrorKind::InvalidStage, e)))?;
+    let config = load_config(args.config.as_deref()).map_err(Failed::Cli)?;
     let options = Options {
         requested,
         budget: args.budget.unwrap_or(config.run_budget),
@@ -585,134 +621,41 @@ fn batch_run(command: &BatchCommand) -> ExitCode {
     let src = match read_plan(&args.plan, &config) {
         Ok(crate::io::files::Document::Text(s)) => s,
         Ok(crate::io::files::Document::TooLarge { len, .. }) => {
-            return fail(CliError(format!(
-                "{}: {len} bytes, over the {}-byte limit (maxDocumentBytes): not read",
-                args.plan.display(),
-                config.max_document_bytes
+            return Err(Failed::Run(RunError::new(
+                ErrorKind::TooLarge,
+                format!(
+                    "{}: {len} bytes, over the {}-byte limit (maxDocumentBytes): not read",
+                    args.plan.display(),
+                    config.max_document_bytes
+                ),
             )));
         }
-        Err(e) => return fail(e),
+        Err(e) => return Err(Failed::Run(RunError::new(ErrorKind::PlanUnreadable, e.0))),
     };
     let plan = crate::plan::model::parse(&src, &config);
     if !plan.is_plan() {
-        return fail(CliError(format!(
-            "{}: not a plan (no Stage Map heading)",
-            args.plan.display()
+        return Err(Failed::Run(RunError::new(
+            ErrorKind::NotAPlan,
+            format!("{}: not a plan (no Stage Map heading)", args.plan.display()),
         )));
     }
     let stages = crate::run::batch::stages(&plan);
-    let path = match consumers::path_for(&args.plan) {
-        Ok(p) => p,
-        Err(e) => return fail(CliError(e)),
+    let path = consumers::path_for(&args.plan).map_err(Failed::Run)?;
+    let request = service::Request {
+        stages: &stages,
+        options,
+        consumers_path: &path,
     };
-    let (value, batch) = match key {
+    let disk = consumers::Disk::default();
+    match key {
         None => {
-            let read = match consumers::read(&path) {
-                Ok(c) => c,
-                Err(e) => return fail(CliError(e)),
-            };
-            report_invalid(&path, &read.invalid, read.invalid_omitted);
-            match crate::run::batch::select(&stages, &read.status, &options) {
-                Ok(b) => {
-                    let mut v = serde_json::to_value(&b).unwrap_or_default();
-                    if let Some(o) = v.as_object_mut() {
-                        o.insert("consumersPath".into(), path.display().to_string().into());
-                        o.insert(
-                            "invalidLines".into(),
-                            serde_json::to_value(&read.invalid).unwrap_or_default(),
-                        );
-                    }
-                    (v, b)
-                }
-                Err(e) => {
-                    eprintln!("okstra-lsp: {e}");
-                    return ExitCode::from(1);
-                }
-            }
+            let p = service::preview(&disk, &request).map_err(Failed::Run)?;
+            Ok((to_json(&p), p.summary, p.notes))
         }
         Some(key) => {
-            let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-            let head = consumers::head_commit(&dir);
-            match consumers::reserve(&path, &stages, &options, key, &head, &consumers::now_utc()) {
-                Ok(r) => {
-                    report_invalid(&path, &r.invalid_lines, r.invalid_omitted);
-                    (serde_json::to_value(&r).unwrap_or_default(), r.batch)
-                }
-                Err(consumers::ReserveError::Nothing(m)) => {
-                    eprintln!("okstra-lsp: {m}");
-                    return ExitCode::from(1);
-                }
-                Err(e) => return fail(CliError(e.to_string())),
-            }
+            let r = service::reserve(&disk, &request, key).map_err(Failed::Run)?;
+            Ok((to_json(&r), r.summary, r.notes))
         }
-    };
-    match args.format {
-        Format::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&value).unwrap_or_default()
-        ),
-        Format::Text => {
-            let list = |v: &[u32]| {
-                if v.is_empty() {
-                    "(none)".to_string()
-                } else {
-                    v.iter()
-                        .map(|n| n.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                }
-            };
-            println!("{}", crate::run::batch::summary(&batch));
-            println!("ready:   {}", list(&batch.ready));
-            println!("done:    {}", list(&batch.done));
-            let started: Vec<String> = batch
-                .started
-                .iter()
-                .map(|s| format!("{} (by {})", s.stage, s.impl_task_key))
-                .collect();
-            println!(
-                "started: {}",
-                if started.is_empty() {
-                    "(none)".into()
-                } else {
-                    started.join(", ")
-                }
-            );
-            let blocked: Vec<String> = batch
-                .blocked
-                .iter()
-                .map(|b| format!("{} (waiting on {})", b.stage, list(&b.waiting_on)))
-                .collect();
-            println!(
-                "blocked: {}",
-                if blocked.is_empty() {
-                    "(none)".into()
-                } else {
-                    blocked.join(", ")
-                }
-            );
-            if key.is_some() {
-                println!("reserved in {}", path.display());
-            }
-        }
-    }
-    ExitCode::SUCCESS
-}
-
-fn report_invalid(path: &Path, invalid: &[crate::run::consumers::InvalidLine], omitted: usize) {
-    for i in invalid {
-        eprintln!(
-            "okstra-lsp: {}:{}: skipped: {}",
-            path.display(),
-            i.line,
-            i.reason
-        );
-    }
-    if omitted > 0 {
-        eprintln!(
-            "okstra-lsp: {}: {omitted} more invalid lines skipped",
-            path.display()
-        );
     }
 }
 

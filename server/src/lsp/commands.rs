@@ -13,7 +13,9 @@ use super::{Backend, OpenDoc, Settings, convert, file_path, guard, invalid_param
 use crate::io::files;
 use crate::plan::model::Plan;
 use crate::run::batch::{self, Options, Readiness, Requested, Status};
-use crate::run::consumers::{self, Consumers, ReserveError};
+use crate::run::consumers::{self, Consumers};
+use crate::run::error::{ErrorKind, RunError};
+use crate::run::service;
 
 pub(crate) const PREVIEW: &str = "okstra.previewRunBatch";
 pub(crate) const RESERVE: &str = "okstra.reserveRunBatch";
@@ -26,6 +28,30 @@ const DEBUG_PANIC: &str = "okstra.debugPanic";
 
 /// okstra's rejections ("no stage is ready", "already completed", ...).
 const REQUEST_FAILED: i64 = -32803;
+
+/// A run-batch error as a JSON-RPC error: InvalidParams when the request or
+/// the path it names is wrong, else RequestFailed; the kind in `data.kind`
+/// (docs/commands/serve.md), so clients never match the message.
+fn run_error(e: RunError) -> jsonrpc::Error {
+    let code = if e.kind.is_invalid_request() {
+        jsonrpc::ErrorCode::InvalidParams
+    } else {
+        jsonrpc::ErrorCode::ServerError(REQUEST_FAILED)
+    };
+    jsonrpc::Error {
+        code,
+        message: e.message.into(),
+        data: Some(serde_json::json!({ "kind": e.kind })),
+    }
+}
+
+/// An error made elsewhere in the server, with its kind added.
+fn with_kind(kind: ErrorKind) -> impl Fn(jsonrpc::Error) -> jsonrpc::Error {
+    move |mut e| {
+        e.data = Some(serde_json::json!({ "kind": kind }));
+        e
+    }
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -44,45 +70,46 @@ struct BatchArgs {
 /// The plan of a document that is not open, read from disk (a regular file
 /// within `maxDocumentBytes`; call it off the runtime's threads).
 fn plan_on_disk(uri: &Uri, settings: &Settings) -> Result<crate::engine::document::Document> {
-    let path = file_path(uri)?;
+    let path = file_path(uri).map_err(with_kind(ErrorKind::NotALocalFile))?;
     let config = &settings.config;
-    match files::read_document(&path, config.max_document_bytes).map_err(invalid_params)? {
+    let read = files::read_document(&path, config.max_document_bytes)
+        .map_err(|e| run_error(RunError::new(ErrorKind::PlanUnreadable, e)))?;
+    match read {
         files::Document::Text(text) => Ok(crate::engine::document::Document::new(text, config)),
-        files::Document::TooLarge { len, .. } => Err(request_failed(format!(
-            "{}: {len} bytes, over the {}-byte limit (maxDocumentBytes): okstra-lsp does not read it",
-            path.display(),
-            config.max_document_bytes
+        files::Document::TooLarge { len, .. } => Err(run_error(RunError::new(
+            ErrorKind::TooLarge,
+            format!(
+                "{}: {len} bytes, over the {}-byte limit (maxDocumentBytes): okstra-lsp does not read it",
+                path.display(),
+                config.max_document_bytes
+            ),
         ))),
     }
 }
 
-fn request_failed(message: String) -> jsonrpc::Error {
-    jsonrpc::Error {
-        code: jsonrpc::ErrorCode::ServerError(REQUEST_FAILED),
-        message: message.into(),
-        data: None,
-    }
-}
-
 fn options(args: &BatchArgs, settings: &Settings) -> Result<Options> {
+    let invalid_stage = |m: String| run_error(RunError::new(ErrorKind::InvalidStage, m));
     let requested =
         match &args.stage {
             None | Some(Value::Null) => Requested::Auto,
             Some(Value::Number(n)) => {
                 Requested::Stage(n.as_u64().and_then(|n| u32::try_from(n).ok()).ok_or_else(
-                    || invalid_params(format!("stage must be \"auto\" or a stage number, got {n}")),
+                    || invalid_stage(format!("stage must be \"auto\" or a stage number, got {n}")),
                 )?)
             }
-            Some(Value::String(s)) => Requested::parse(s).map_err(invalid_params)?,
+            Some(Value::String(s)) => Requested::parse(s).map_err(invalid_stage)?,
             Some(other) => {
-                return Err(invalid_params(format!(
+                return Err(invalid_stage(format!(
                     "stage must be \"auto\" or a stage number, got {other}"
                 )));
             }
         };
     let budget = args.budget.unwrap_or(settings.config.run_budget);
     if budget == 0 {
-        return Err(invalid_params("budget must be at least 1"));
+        return Err(run_error(RunError::new(
+            ErrorKind::InvalidBudget,
+            "budget must be at least 1",
+        )));
     }
     Ok(Options {
         requested,
@@ -96,10 +123,11 @@ fn options(args: &BatchArgs, settings: &Settings) -> Result<Options> {
 /// The plan's `consumers.jsonl`, when the server may touch it: only when the
 /// plan's run root lies inside a workspace folder (plan-format §6).
 fn consumers_path(uri: &Uri, roots: &[PathBuf]) -> Result<PathBuf> {
-    let path = file_path(uri)?;
-    let consumers = consumers::path_for(&path).map_err(invalid_params)?;
+    let path = file_path(uri).map_err(with_kind(ErrorKind::NotALocalFile))?;
+    let consumers = consumers::path_for(&path).map_err(run_error)?;
     let run_root = consumers.parent().unwrap_or(Path::new("/"));
-    run_root_inside(run_root, roots).map_err(invalid_params)?;
+    run_root_inside(run_root, roots)
+        .map_err(|m| run_error(RunError::new(ErrorKind::OutsideWorkspace, m)))?;
     Ok(consumers)
 }
 
@@ -150,7 +178,7 @@ pub(super) async fn status_for(backend: &Backend, uri: &Uri) -> Result<Option<Re
         let Ok(path) = allowed.and_then(|()| consumers_path(&uri, &roots)) else {
             return Some(Ok(Arc::default()));
         };
-        Some(me.consumers.read(&path))
+        Some(me.consumers.read(&path).map_err(|e| e.message))
     })
     .await
 }
@@ -278,8 +306,12 @@ pub(super) async fn execute(
         .into_iter()
         .next()
         .ok_or_else(|| invalid_params(format!("{command} needs one argument {{uri, ...}}")))?;
-    let args: BatchArgs =
-        serde_json::from_value(arg).map_err(|e| invalid_params(format!("{command}: {e}")))?;
+    let args: BatchArgs = serde_json::from_value(arg).map_err(|e| {
+        run_error(RunError::new(
+            ErrorKind::InvalidArguments,
+            format!("{command}: {e}"),
+        ))
+    })?;
     let settings = backend.settings();
     let options = options(&args, &settings)?;
     let preview = command == PREVIEW;
@@ -287,68 +319,56 @@ pub(super) async fn execute(
     // Paths are resolved and files read (the plan when it is not open,
     // consumers.jsonl, git for the reservation's head_commit): off the
     // runtime's threads.
-    let result = guard::blocking(
-        move || -> Result<std::result::Result<Value, ReserveError>> {
-            // The plan must be inside the workspace, even when it is open; its
-            // run root (two folders up, where consumers.jsonl is) is the one
-            // place beyond it that the server touches, and only when that too
-            // is inside the workspace (SECURITY.md, plan-format §6).
-            me.check_allowed(&file_path(&args.uri)?)?;
-            // An open document's plan is current (it is analysed as it
-            // changes): read it in place rather than parse the text again.
-            let read = |plan: &Plan| (batch::stages(plan), plan.stage_map.is_some());
-            let open = me.docs.get(&args.uri).map(|open| read(open.doc.plan()));
-            let (stages, is_plan) = match open {
-                Some(read) => read,
-                None => read(plan_on_disk(&args.uri, &settings)?.plan()),
-            };
-            if !is_plan {
-                return Err(request_failed(format!(
-                    "{} is not a plan: it has no Stage Map",
-                    args.uri.as_str()
-                )));
-            }
-            let path = consumers_path(&args.uri, &settings.roots)?;
-            if preview {
-                let consumers = me.consumers.read(&path).map_err(request_failed)?;
-                let batch =
-                    batch::select(&stages, &consumers.status, &options).map_err(request_failed)?;
-                let mut value =
-                    serde_json::to_value(&batch).map_err(|e| request_failed(e.to_string()))?;
-                if let Some(obj) = value.as_object_mut() {
-                    obj.insert(
-                        "consumersPath".into(),
-                        Value::String(path.display().to_string()),
-                    );
-                    obj.insert(
-                        "invalidLines".into(),
-                        serde_json::to_value(&consumers.invalid).unwrap_or(Value::Null),
-                    );
-                }
-                return Ok(Ok(value));
-            }
-            let key = args.impl_task_key.clone().unwrap_or_default();
-            if key.trim().is_empty() {
-                return Err(invalid_params("okstra.reserveRunBatch needs implTaskKey"));
-            }
+    guard::blocking(move || -> Result<Option<Value>> {
+        // The plan must be inside the workspace, even when it is open; its
+        // run root (two folders up, where consumers.jsonl is) is the one
+        // place beyond it that the server touches, and only when that too
+        // is inside the workspace (SECURITY.md, plan-format §6).
+        let path = file_path(&args.uri).map_err(with_kind(ErrorKind::NotALocalFile))?;
+        me.check_allowed(&path)
+            .map_err(with_kind(ErrorKind::OutsideWorkspace))?;
+        // An open document's plan is current (it is analysed as it
+        // changes): read it in place rather than parse the text again.
+        let read = |plan: &Plan| (batch::stages(plan), plan.stage_map.is_some());
+        let open = me.docs.get(&args.uri).map(|open| read(open.doc.plan()));
+        let (stages, is_plan) = match open {
+            Some(read) => read,
+            None => read(plan_on_disk(&args.uri, &settings)?.plan()),
+        };
+        if !is_plan {
+            return Err(run_error(RunError::new(
+                ErrorKind::NotAPlan,
+                format!("{} is not a plan: it has no Stage Map", args.uri.as_str()),
+            )));
+        }
+        let path = consumers_path(&args.uri, &settings.roots)?;
+        let request = service::Request {
+            stages: &stages,
+            options,
+            consumers_path: &path,
+        };
+        let key = args.impl_task_key.clone().unwrap_or_default();
+        if !preview && key.trim().is_empty() {
+            return Err(run_error(RunError::new(
+                ErrorKind::MissingImplKey,
+                "okstra.reserveRunBatch needs implTaskKey",
+            )));
+        }
+        let value = if preview {
+            let disk = consumers::Disk::cached(&me.consumers);
+            serde_json::to_value(service::preview(&disk, &request).map_err(run_error)?)
+        } else {
             // Never from the cache: the file is read again under the lock.
-            let dir = path.parent().map(|p| p.to_path_buf()).unwrap_or_default();
-            let head = consumers::head_commit(&dir);
-            Ok(
-                consumers::reserve(&path, &stages, &options, &key, &head, &consumers::now_utc())
-                    .and_then(|r| {
-                        serde_json::to_value(&r).map_err(|e| ReserveError::Io(e.to_string()))
-                    }),
-            )
-        },
-    )
-    .await??;
-    match result {
-        Ok(value) => Ok(Some(value)),
-        Err(ReserveError::Nothing(m)) => Err(request_failed(m)),
-        Err(ReserveError::Usage(m)) => Err(invalid_params(m)),
-        Err(ReserveError::Io(m)) => Err(request_failed(m)),
-    }
+            let disk = consumers::Disk::default();
+            serde_json::to_value(service::reserve(&disk, &request, &key).map_err(run_error)?)
+        };
+        value.map(Some).map_err(|e| jsonrpc::Error {
+            code: jsonrpc::ErrorCode::InternalError,
+            message: e.to_string().into(),
+            data: None,
+        })
+    })
+    .await?
 }
 
 #[cfg(test)]

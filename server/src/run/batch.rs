@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::plan::model::Plan;
+use crate::run::error::{ErrorKind, RunError};
 
 /// What `consumers.jsonl` says about the stages.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -156,12 +157,13 @@ pub(crate) fn readiness(stages: &[BatchStage], status: &Status) -> Vec<(u32, Rea
         .collect()
 }
 
-/// Selects the batch (plan-format §5). Errors carry okstra's wording.
+/// Selects the batch (plan-format §5). Errors carry okstra's wording and
+/// their kind.
 pub fn select(
     stages: &[BatchStage],
     status: &Status,
     options: &Options,
-) -> Result<RunBatch, String> {
+) -> Result<RunBatch, RunError> {
     let states = readiness(stages, status);
     let mut batch = RunBatch {
         stages: Vec::new(),
@@ -212,20 +214,24 @@ pub fn select(
                     .iter()
                     .map(|s| s.number.to_string())
                     .collect();
-                return Err(format!(
-                    "--stage {n} not in Stage Map (have [{}])",
-                    have.join(", ")
+                return Err(RunError::new(
+                    ErrorKind::StageNotFound,
+                    format!("--stage {n} not in Stage Map (have [{}])", have.join(", ")),
                 ));
             }
             if status.done.contains(&n) {
-                return Err(format!(
-                    "--stage {n} already completed (consumers.jsonl status:done exists)"
+                return Err(RunError::new(
+                    ErrorKind::StageDone,
+                    format!("--stage {n} already completed (consumers.jsonl status:done exists)"),
                 ));
             }
             if let (Some(by), false) = (status.started.get(&n), options.include_started) {
-                return Err(format!(
-                    "--stage {n} already started by {} (consumers.jsonl status:started exists); pass --include-started (includeStarted) to take it anyway",
-                    by.join(", ")
+                return Err(RunError::new(
+                    ErrorKind::StageStarted,
+                    format!(
+                        "--stage {n} already started by {} (consumers.jsonl status:started exists); pass --include-started (includeStarted) to take it anyway",
+                        by.join(", ")
+                    ),
                 ));
             }
             batch.stages = vec![n];
@@ -256,11 +262,13 @@ pub(crate) const NO_STAGE_READY: &str =
     "no stage is ready: every remaining stage has unsatisfied depends-on";
 
 /// okstra's words first, then ours: why each remaining stage is not ready.
-fn no_stage_ready(batch: &RunBatch, total: usize) -> String {
+fn no_stage_ready(batch: &RunBatch, total: usize) -> RunError {
     let mut details = Vec::new();
+    let mut kind = ErrorKind::NoStageReady;
     if total == 0 {
         details.push("the Stage Map lists no stage".to_string());
     } else if batch.done.len() == total {
+        kind = ErrorKind::AllStagesDone;
         details.push("every stage is done".to_string());
     }
     if !batch.blocked.is_empty() {
@@ -296,7 +304,7 @@ fn no_stage_ready(batch: &RunBatch, total: usize) -> String {
         msg.push_str("; ");
         msg.push_str(&d);
     }
-    msg
+    RunError::new(kind, msg)
 }
 
 /// "Next run: stages 2, 3 — 6/8 steps".
@@ -394,14 +402,16 @@ mod tests {
         assert_eq!(b.stages, [2, 4]);
         assert_eq!(b.done, [1]);
         let err = select(&stages, &done(&[1, 2, 3, 4]), &auto(8)).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::AllStagesDone);
         assert_eq!(
-            err,
+            err.message,
             "no stage is ready: every remaining stage has unsatisfied depends-on; every stage is done"
         );
         let cyclic = [st(1, 1, &[2]), st(2, 1, &[1])];
         let err = select(&cyclic, &Status::default(), &auto(8)).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::NoStageReady);
         assert_eq!(
-            err,
+            err.message,
             "no stage is ready: every remaining stage has unsatisfied depends-on; blocked: 1 (waiting on 2), 2 (waiting on 1)"
         );
     }
@@ -431,16 +441,19 @@ mod tests {
         ];
         for (stages, status) in cases {
             let err = select(stages, status, &auto(8)).unwrap_err();
-            assert!(err.starts_with(NO_STAGE_READY), "{err}");
+            assert!(err.message.starts_with(NO_STAGE_READY), "{err}");
+            assert!(err.kind.is_unselectable(), "{err:?}");
         }
         let err = select(&[], &Status::default(), &auto(8)).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::NoStageReady);
         assert_eq!(
-            err,
+            err.message,
             format!("{NO_STAGE_READY}; the Stage Map lists no stage")
         );
         let err = select(&chain, &status, &auto(8)).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::NoStageReady);
         assert_eq!(
-            err,
+            err.message,
             format!(
                 "{NO_STAGE_READY}; blocked: 3 (waiting on 4), 4 (waiting on 2); \
                  started by another run: 2 (by impl-a, impl-b) \
@@ -465,11 +478,28 @@ mod tests {
         );
         assert_eq!(
             select(&stages, &Status::default(), &forced(7)).unwrap_err(),
-            "--stage 7 not in Stage Map (have [1, 2])"
+            RunError::new(
+                ErrorKind::StageNotFound,
+                "--stage 7 not in Stage Map (have [1, 2])"
+            )
         );
         assert_eq!(
             select(&stages, &done(&[1]), &forced(1)).unwrap_err(),
-            "--stage 1 already completed (consumers.jsonl status:done exists)"
+            RunError::new(
+                ErrorKind::StageDone,
+                "--stage 1 already completed (consumers.jsonl status:done exists)"
+            )
+        );
+        let started = Status {
+            done: BTreeSet::new(),
+            started: BTreeMap::from([(1, vec!["impl-a".to_string()])]),
+        };
+        assert_eq!(
+            select(&stages, &started, &forced(1)).unwrap_err(),
+            RunError::new(
+                ErrorKind::StageStarted,
+                "--stage 1 already started by impl-a (consumers.jsonl status:started exists); pass --include-started (includeStarted) to take it anyway"
+            )
         );
     }
 
@@ -499,9 +529,11 @@ mod tests {
             started: BTreeMap::from([(1, vec!["a".into()]), (2, vec!["b".into()])]),
         };
         let err = select(&stages, &all_started, &auto(8)).unwrap_err();
-        assert!(err.starts_with(NO_STAGE_READY), "{err}");
+        assert_eq!(err.kind, ErrorKind::NoStageReady);
+        assert!(err.message.starts_with(NO_STAGE_READY), "{err}");
         assert!(
-            err.contains("started by another run: 1 (by a), 2 (by b)"),
+            err.message
+                .contains("started by another run: 1 (by a), 2 (by b)"),
             "{err}"
         );
     }
@@ -541,7 +573,7 @@ mod tests {
             ..auto(8)
         };
         assert_eq!(
-            select(&stages, &status, &forced).unwrap_err(),
+            select(&stages, &status, &forced).unwrap_err().message,
             "--stage 7 not in Stage Map (have [1, 3, 4, 5])"
         );
     }

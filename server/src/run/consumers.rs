@@ -20,7 +20,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::io::files::{self, TooLarge};
-use crate::run::batch::{self, BatchStage, Options, RunBatch, Status};
+use crate::run::batch::Status;
+use crate::run::error::{ErrorKind, RunError};
+use crate::run::service::Env;
 
 /// `consumers.jsonl` files larger than this are neither read nor appended
 /// to: 64 MiB is some 400,000 rows, far more than the runs of any plan write.
@@ -30,14 +32,20 @@ pub(crate) const MAX_INVALID_LINES: usize = 1000;
 
 /// `<plan-run-root>/consumers.jsonl`: the plan file's grandparent folder
 /// (okstra's `Path(plan).resolve().parents[1]`).
-pub(crate) fn path_for(plan: &Path) -> Result<PathBuf, String> {
-    let resolved = plan
-        .canonicalize()
-        .map_err(|e| format!("{}: {e}", plan.display()))?;
+pub(crate) fn path_for(plan: &Path) -> Result<PathBuf, RunError> {
+    let resolved = plan.canonicalize().map_err(|e| {
+        RunError::new(
+            ErrorKind::PlanUnreadable,
+            format!("{}: {e}", plan.display()),
+        )
+    })?;
     let root = resolved.parent().and_then(Path::parent).ok_or_else(|| {
-        format!(
-            "{}: a plan must sit two folders below its run root (runs/<key>/<dir>/plan.md)",
-            plan.display()
+        RunError::new(
+            ErrorKind::NotInARunFolder,
+            format!(
+                "{}: a plan must sit two folders below its run root (runs/<key>/<dir>/plan.md)",
+                plan.display()
+            ),
         )
     })?;
     Ok(root.join("consumers.jsonl"))
@@ -124,7 +132,7 @@ pub fn parse(text: &str) -> Consumers {
 }
 
 /// Reads the file; a missing file is an empty one.
-pub fn read(path: &Path) -> Result<Consumers, String> {
+pub fn read(path: &Path) -> Result<Consumers, RunError> {
     match open_to_read(path)? {
         None => Ok(Consumers::default()),
         Some((mut file, meta)) => Ok(parse(&read_all(&mut file, &meta, path)?)),
@@ -133,29 +141,39 @@ pub fn read(path: &Path) -> Result<Consumers, String> {
 
 /// Opens the file to read it (a regular file, not through a link); `None`
 /// when there is none.
-fn open_to_read(path: &Path) -> Result<Option<(File, Metadata)>, String> {
+fn open_to_read(path: &Path) -> Result<Option<(File, Metadata)>, RunError> {
     refuse_link(path)?;
     match files::open_regular(path, OpenOptions::new().read(true), true) {
         Ok(opened) => Ok(Some(opened)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(format!("{}: {e}", path.display())),
+        Err(e) => Err(unreadable(path, e)),
     }
+}
+
+fn unreadable(path: &Path, e: impl std::fmt::Display) -> RunError {
+    RunError::new(
+        ErrorKind::ConsumersUnreadable,
+        format!("{}: {e}", path.display()),
+    )
 }
 
 /// The text of an opened file within [`MAX_CONSUMERS_BYTES`].
-fn read_all(file: &mut File, meta: &Metadata, path: &Path) -> Result<String, String> {
+fn read_all(file: &mut File, meta: &Metadata, path: &Path) -> Result<String, RunError> {
     match files::read_limited(file, meta, MAX_CONSUMERS_BYTES) {
         Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
         Err(TooLarge::Size(len)) => Err(too_large(path, len)),
-        Err(TooLarge::Io(e)) => Err(format!("{}: {e}", path.display())),
+        Err(TooLarge::Io(e)) => Err(unreadable(path, e)),
     }
 }
 
-fn too_large(path: &Path, len: u64) -> String {
-    format!(
-        "{}: {len} bytes, over the {} limit for consumers.jsonl: okstra-lsp neither reads nor appends to it",
-        path.display(),
-        files::size(MAX_CONSUMERS_BYTES)
+fn too_large(path: &Path, len: u64) -> RunError {
+    RunError::new(
+        ErrorKind::ConsumersTooLarge,
+        format!(
+            "{}: {len} bytes, over the {} limit for consumers.jsonl: okstra-lsp neither reads nor appends to it",
+            path.display(),
+            files::size(MAX_CONSUMERS_BYTES)
+        ),
     )
 }
 
@@ -208,7 +226,7 @@ pub(crate) struct Cache {
 impl Cache {
     /// What [`read`] returns, parsed again only when the file changed.
     /// The lock is held only to look up and to store, never while reading.
-    pub fn read(&self, path: &Path) -> Result<Arc<Consumers>, String> {
+    pub fn read(&self, path: &Path) -> Result<Arc<Consumers>, RunError> {
         let Some((mut file, meta)) = open_to_read(path)? else {
             return Ok(Arc::default());
         };
@@ -244,11 +262,11 @@ impl Cache {
 
 /// `consumers.jsonl` is never read or written through a symbolic link: the
 /// link could lead anywhere, and rows would be appended there (SECURITY.md).
-fn refuse_link(path: &Path) -> Result<(), String> {
+fn refuse_link(path: &Path) -> Result<(), RunError> {
     match std::fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => Err(format!(
-            "{}: is a symbolic link; okstra-lsp does not follow it",
-            path.display()
+        Ok(m) if m.file_type().is_symlink() => Err(unreadable(
+            path,
+            "is a symbolic link; okstra-lsp does not follow it",
         )),
         _ => Ok(()),
     }
@@ -264,128 +282,111 @@ pub struct StartedRow {
     pub head_commit: String,
 }
 
-/// The result of a reservation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Reservation {
-    #[serde(flatten)]
-    pub batch: RunBatch,
-    pub consumers_path: String,
-    pub rows: Vec<StartedRow>,
-    pub invalid_lines: Vec<InvalidLine>,
-    /// Invalid lines past those listed.
-    #[serde(skip)]
-    pub invalid_omitted: usize,
-}
-
-/// Reserves the next batch for `impl_task_key`: lock, read, select, append
-/// one `started` row per stage, unlock. `head_commit` and `now` are passed in
-/// so the caller decides where they come from (tests use fixed values).
-pub fn reserve(
-    consumers_path: &Path,
-    stages: &[BatchStage],
-    options: &Options,
-    impl_task_key: &str,
-    head_commit: &str,
-    now: &str,
-) -> Result<Reservation, ReserveError> {
-    let key = impl_task_key.trim();
-    if key.is_empty() {
-        return Err(ReserveError::Usage(
-            "an impl task key is required (implTaskKey / --impl-key)".into(),
+/// The locked read–decide–append of a reservation: takes the exclusive lock,
+/// reads the file under it, asks `decide` what to append (`decide` sees the
+/// file's text and returns whole `\n`-ended lines, or why nothing is
+/// appended), appends that in one `write` and unlocks. A missing file is
+/// created only when `decide` has something to append to an empty one.
+pub(crate) fn append_locked(
+    path: &Path,
+    decide: &mut dyn FnMut(&str) -> Result<String, RunError>,
+) -> Result<(), RunError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    if !dir.is_dir() {
+        return Err(RunError::new(
+            ErrorKind::RunFolderMissing,
+            format!("{}: the run folder does not exist", dir.display()),
         ));
     }
-    let dir = consumers_path.parent().unwrap_or(Path::new("."));
-    if !dir.is_dir() {
-        return Err(ReserveError::Io(format!(
-            "{}: the run folder does not exist",
-            dir.display()
-        )));
-    }
-    refuse_link(consumers_path).map_err(ReserveError::Io)?;
+    refuse_link(path)?;
     // Nothing to reserve leaves no trace: a missing file is not created just
-    // to record that (under the lock the selection is made again).
-    if !consumers_path.exists() {
-        batch::select(stages, &Status::default(), options).map_err(ReserveError::Nothing)?;
+    // to record that (under the lock the decision is made again).
+    if !path.exists() {
+        decide("")?;
     }
     let opened = files::open_regular(
-        consumers_path,
+        path,
         OpenOptions::new().read(true).append(true).create(true),
         true,
     );
     let (mut file, meta) = opened.map_err(|e| {
-        ReserveError::Io(format!(
-            "{}: cannot open for append: {e}",
-            consumers_path.display()
-        ))
+        RunError::new(
+            ErrorKind::ConsumersUnwritable,
+            format!("{}: cannot open for append: {e}", path.display()),
+        )
     })?;
     // Refused before the lock is taken: nothing waits on a file this large.
     if meta.len() > MAX_CONSUMERS_BYTES {
-        return Err(ReserveError::Io(too_large(consumers_path, meta.len())));
+        return Err(too_large(path, meta.len()));
     }
     file.lock()
-        .map_err(|e| ReserveError::Io(format!("{}: cannot lock: {e}", consumers_path.display())))?;
-    let result = reserve_locked(
-        &mut file,
-        consumers_path,
-        stages,
-        options,
-        key,
-        head_commit,
-        now,
-    );
+        .map_err(|e| unreadable(path, format!("cannot lock: {e}")))?;
+    let result = append_under_lock(&mut file, path, decide);
     // Unlocking also happens when `file` is dropped; an explicit unlock makes
     // the lock's end visible here.
     let _ = file.unlock();
     result
 }
 
-fn reserve_locked(
+fn append_under_lock(
     file: &mut File,
-    consumers_path: &Path,
-    stages: &[BatchStage],
-    options: &Options,
-    key: &str,
-    head_commit: &str,
-    now: &str,
-) -> Result<Reservation, ReserveError> {
-    let io = |e: std::io::Error| ReserveError::Io(format!("{}: {e}", consumers_path.display()));
+    path: &Path,
+    decide: &mut dyn FnMut(&str) -> Result<String, RunError>,
+) -> Result<(), RunError> {
     // Its size again, now that no other reservation can append.
-    let meta = file.metadata().map_err(io)?;
-    let text = read_all(file, &meta, consumers_path).map_err(ReserveError::Io)?;
-    let consumers = parse(&text);
-    let batch = batch::select(stages, &consumers.status, options).map_err(ReserveError::Nothing)?;
-    let rows: Vec<StartedRow> = batch
-        .stages
-        .iter()
-        .map(|&stage| StartedRow {
-            impl_task_key: key.to_string(),
-            stage,
-            status: "started".into(),
-            started_at: now.to_string(),
-            head_commit: head_commit.to_string(),
-        })
-        .collect();
+    let meta = file.metadata().map_err(|e| unreadable(path, e))?;
+    let text = read_all(file, &meta, path)?;
+    let out = decide(&text)?;
     // All rows go out in one `write`: a process killed here leaves either
     // every row or none, and never half a line.
-    let mut out = String::new();
-    if consumers.missing_final_newline {
-        out.push('\n');
-    }
-    for row in &rows {
-        out.push_str(&serde_json::to_string(row).map_err(|e| ReserveError::Io(e.to_string()))?);
-        out.push('\n');
-    }
     test_hooks::pause_before_append();
-    file.write_all(out.as_bytes()).map_err(io)?;
-    file.sync_data().map_err(io)?;
-    Ok(Reservation {
-        batch,
-        consumers_path: consumers_path.display().to_string(),
-        rows,
-        invalid_lines: consumers.invalid,
-        invalid_omitted: consumers.invalid_omitted,
-    })
+    let unwritable = |e: std::io::Error| {
+        RunError::new(
+            ErrorKind::ConsumersUnwritable,
+            format!("{}: {e}", path.display()),
+        )
+    };
+    file.write_all(out.as_bytes()).map_err(unwritable)?;
+    file.sync_data().map_err(unwritable)
+}
+
+/// The real environment of the run-batch service: `consumers.jsonl` on
+/// disk (through `cache` for previews, when given), the system clock and git.
+#[derive(Default, Clone, Copy)]
+pub struct Disk<'a> {
+    cache: Option<&'a Cache>,
+}
+
+impl<'a> Disk<'a> {
+    /// Previews read through `cache` (a reservation never does).
+    pub(crate) fn cached(cache: &'a Cache) -> Disk<'a> {
+        Disk { cache: Some(cache) }
+    }
+}
+
+impl Env for Disk<'_> {
+    fn read_consumers(&self, path: &Path) -> Result<Arc<Consumers>, RunError> {
+        match self.cache {
+            Some(cache) => cache.read(path),
+            None => read(path).map(Arc::new),
+        }
+    }
+
+    fn append_locked(
+        &self,
+        path: &Path,
+        decide: &mut dyn FnMut(&str) -> Result<String, RunError>,
+    ) -> Result<(), RunError> {
+        append_locked(path, decide)
+    }
+
+    fn now(&self) -> String {
+        now_utc()
+    }
+
+    fn head_commit(&self, dir: &Path) -> String {
+        head_commit(dir)
+    }
 }
 
 /// Hooks for the fault tests, inert unless `OKSTRA_LSP_TEST_HOOKS=1`.
@@ -403,24 +404,6 @@ mod test_hooks {
         if let Some(ms) = ms {
             eprintln!("okstra-lsp: test hook: pausing {ms} ms before append");
             std::thread::sleep(std::time::Duration::from_millis(ms));
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ReserveError {
-    /// Nothing could be selected (okstra's wording).
-    Nothing(String),
-    Usage(String),
-    Io(String),
-}
-
-impl std::fmt::Display for ReserveError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ReserveError::Nothing(m) | ReserveError::Usage(m) | ReserveError::Io(m) => {
-                f.write_str(m)
-            }
         }
     }
 }
@@ -482,7 +465,6 @@ pub(crate) fn iso8601(secs: u64, micros: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::run::batch::Requested;
 
     #[test]
     fn iso_dates() {
@@ -649,27 +631,9 @@ mod tests {
         assert_eq!(done_of(&cache.read(&path).unwrap()), Vec::<u32>::new());
     }
 
-    fn stages() -> [BatchStage; 2] {
-        [
-            BatchStage {
-                number: 1,
-                steps: 2,
-                depends_on: vec![],
-            },
-            BatchStage {
-                number: 2,
-                steps: 3,
-                depends_on: vec![],
-            },
-        ]
-    }
-
-    fn auto() -> Options {
-        Options {
-            requested: Requested::Auto,
-            budget: 8,
-            include_started: false,
-        }
+    /// A decision that appends one row, to see that nothing is appended.
+    fn one_row(_: &str) -> Result<String, RunError> {
+        Ok(done(1))
     }
 
     #[test]
@@ -681,13 +645,14 @@ mod tests {
         file.set_len(MAX_CONSUMERS_BYTES + 1).unwrap();
         drop(file);
         let err = read(&path).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::ConsumersTooLarge);
         assert!(
-            err.ends_with("consumers.jsonl: 67108865 bytes, over the 64 MiB limit for consumers.jsonl: okstra-lsp neither reads nor appends to it"),
+            err.message.ends_with("consumers.jsonl: 67108865 bytes, over the 64 MiB limit for consumers.jsonl: okstra-lsp neither reads nor appends to it"),
             "{err}"
         );
         assert_eq!(Cache::default().read(&path).unwrap_err(), err);
-        let r = reserve(&path, &stages(), &auto(), "k", "", "t").unwrap_err();
-        assert_eq!(r, ReserveError::Io(err));
+        let r = append_locked(&path, &mut one_row).unwrap_err();
+        assert_eq!(r, err);
         assert_eq!(
             std::fs::metadata(&path).unwrap().len(),
             MAX_CONSUMERS_BYTES + 1
@@ -706,78 +671,61 @@ mod tests {
         assert!(made.success());
         let started = std::time::Instant::now();
         let err = read(&path).unwrap_err();
-        assert!(err.contains("not a regular file (a FIFO)"), "{err}");
+        assert_eq!(err.kind, ErrorKind::ConsumersUnreadable);
+        assert!(err.message.contains("not a regular file (a FIFO)"), "{err}");
         let err = Cache::default().read(&path).unwrap_err();
-        assert!(err.contains("not a regular file (a FIFO)"), "{err}");
-        let ReserveError::Io(err) = reserve(&path, &stages(), &auto(), "k", "", "t").unwrap_err()
-        else {
-            panic!("not an I/O error");
-        };
-        assert!(err.contains("not a regular file (a FIFO)"), "{err}");
+        assert!(err.message.contains("not a regular file (a FIFO)"), "{err}");
+        let err = append_locked(&path, &mut one_row).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::ConsumersUnwritable);
+        assert!(err.message.contains("not a regular file (a FIFO)"), "{err}");
         assert!(started.elapsed() < Duration::from_secs(5));
     }
 
     #[test]
-    fn reserve_appends_and_keeps_bytes() {
-        let dir = std::env::temp_dir().join(format!("okstra-consumers-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("consumers.jsonl");
-        let before = "{\"stage\":1,\"status\":\"done\",\"impl_task_key\":\"x\"}\ngarbage";
-        std::fs::write(&path, before).unwrap();
-        let stages = [
-            BatchStage {
-                number: 1,
-                steps: 2,
-                depends_on: vec![],
-            },
-            BatchStage {
-                number: 2,
-                steps: 3,
-                depends_on: vec![1],
-            },
-            BatchStage {
-                number: 3,
-                steps: 3,
-                depends_on: vec![],
-            },
-        ];
-        let opts = Options {
-            requested: Requested::Auto,
-            budget: 8,
-            include_started: false,
-        };
-        let r = reserve(
-            &path,
-            &stages,
-            &opts,
-            "impl-a",
-            "abc",
-            "2026-01-01T00:00:00.000001+00:00",
-        )
+    fn append_locked_appends_what_was_decided_on_the_text_under_the_lock() {
+        let dir = Dir::new("append");
+        let path = dir.0.join("consumers.jsonl");
+        // Nothing to append to a missing file: it is not created.
+        let nothing = |_: &str| Err(RunError::new(ErrorKind::NoStageReady, "none"));
+        let err = append_locked(&path, &mut { nothing }).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::NoStageReady);
+        assert!(!path.exists());
+        // The decision sees the bytes there, and its lines are appended.
+        std::fs::write(&path, "garbage").unwrap();
+        let mut seen = Vec::new();
+        append_locked(&path, &mut |text| {
+            seen.push(text.to_string());
+            Ok("\nrow\n".to_string())
+        })
         .unwrap();
-        assert_eq!(r.batch.stages, [2, 3]);
-        assert_eq!(r.invalid_lines.len(), 1);
-        let after = std::fs::read_to_string(&path).unwrap();
-        assert!(after.starts_with(before));
-        let added: Vec<&str> = after[before.len()..]
-            .lines()
-            .filter(|l| !l.is_empty())
-            .collect();
-        assert_eq!(added.len(), 2);
-        for line in added {
-            let row: StartedRow = serde_json::from_str(line).unwrap();
-            assert_eq!(row.status, "started");
-            // One timestamp for the whole batch.
-            assert_eq!(row.started_at, "2026-01-01T00:00:00.000001+00:00");
-        }
-        // Everything is taken now.
-        let again = reserve(&path, &stages, &opts, "impl-b", "", "t").unwrap_err();
-        assert!(matches!(again, ReserveError::Nothing(_)), "{again:?}");
-        assert!(matches!(
-            reserve(&path, &stages, &opts, " ", "", "t"),
-            Err(ReserveError::Usage(_))
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(seen, ["garbage"]);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "garbage\nrow\n");
+        // A refusal under the lock appends nothing.
+        let err = append_locked(&path, &mut { nothing }).unwrap_err();
+        assert_eq!(err.message, "none");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "garbage\nrow\n");
+        // A missing run folder.
+        let gone = dir.0.join("gone/consumers.jsonl");
+        let err = append_locked(&gone, &mut one_row).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::RunFolderMissing);
+        assert!(!gone.exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symbolic_link_is_neither_read_nor_appended_to() {
+        let dir = Dir::new("link");
+        let target = dir.0.join("target");
+        std::fs::write(&target, "").unwrap();
+        let path = dir.0.join("consumers.jsonl");
+        std::os::unix::fs::symlink(&target, &path).unwrap();
+        let err = append_locked(&path, &mut one_row).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::ConsumersUnreadable);
+        assert!(
+            err.message
+                .ends_with("is a symbolic link; okstra-lsp does not follow it")
+        );
+        assert_eq!(read(&path).unwrap_err(), err);
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "");
     }
 }

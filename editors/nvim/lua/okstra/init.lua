@@ -285,41 +285,13 @@ function M.attach(bufnr)
   return id
 end
 
-local function list(values)
-  if values == nil or #values == 0 then
-    return "(none)"
-  end
-  local parts = {}
-  for _, v in ipairs(values) do
-    table.insert(parts, tostring(v))
-  end
-  return table.concat(parts, ", ")
-end
-
---- "Next run: stages 1, 2 — 5/8 steps" and the state it was chosen from.
+--- The server's summary of a preview or reservation (the text
+--- `okstra-lsp batch preview|reserve` prints), then its notes (skipped lines
+--- of consumers.jsonl). Rendered by the server, never rebuilt here.
 function M.format_batch(result)
-  local noun = #result.stages == 1 and "stage" or "stages"
-  local lines = {
-    ("Next run: %s %s — %d/%d steps"):format(noun, list(result.stages), result.totalSteps, result.budget),
-  }
-  local started = {}
-  for _, s in ipairs(result.started or {}) do
-    table.insert(started, ("%d (by %s)"):format(s.stage, s.implTaskKey))
-  end
-  local blocked = {}
-  for _, b in ipairs(result.blocked or {}) do
-    table.insert(blocked, ("%d (waiting on %s)"):format(b.stage, list(b.waitingOn)))
-  end
-  table.insert(lines, "ready:   " .. list(result.ready))
-  table.insert(lines, "done:    " .. list(result.done))
-  table.insert(lines, "started: " .. list(started))
-  table.insert(lines, "blocked: " .. list(blocked))
-  if result.rows then
-    local key = result.rows[1] and result.rows[1].impl_task_key or "?"
-    table.insert(lines, ("reserved for %s in %s"):format(key, result.consumersPath or "consumers.jsonl"))
-  end
-  for _, bad in ipairs(result.invalidLines or {}) do
-    table.insert(lines, ("%s:%d: skipped: %s"):format(result.consumersPath or "consumers.jsonl", bad.line, bad.reason))
+  local lines = { result.summary or "(the server sent no summary)" }
+  for _, note in ipairs(result.notes or {}) do
+    table.insert(lines, note)
   end
   return table.concat(lines, "\n")
 end
