@@ -164,6 +164,21 @@ pub fn select(
     status: &Status,
     options: &Options,
 ) -> Result<RunBatch, RunError> {
+    let mut batch = sorted(stages, status, options);
+    match options.requested {
+        Requested::Stage(n) => take_stage(&mut batch, n, stages, status, options)?,
+        Requested::Auto => take_ready(&mut batch, stages, options.budget)?,
+    }
+    Ok(batch)
+}
+
+fn steps_of(stages: &[BatchStage], n: u32) -> usize {
+    stages.iter().find(|s| s.number == n).map_or(0, |s| s.steps)
+}
+
+/// An empty batch with every stage sorted into done, ready, started and
+/// blocked.
+fn sorted(stages: &[BatchStage], status: &Status, options: &Options) -> RunBatch {
     let states = readiness(stages, status);
     let mut batch = RunBatch {
         stages: Vec::new(),
@@ -205,56 +220,66 @@ pub fn select(
             Readiness::Done => {}
         }
     }
-    let steps_of = |n: u32| stages.iter().find(|s| s.number == n).map_or(0, |s| s.steps);
+    batch
+}
 
-    match options.requested {
-        Requested::Stage(n) => {
-            if !stages.iter().any(|s| s.number == n) {
-                let have: Vec<String> = ascending(stages)
-                    .iter()
-                    .map(|s| s.number.to_string())
-                    .collect();
-                return Err(RunError::new(
-                    ErrorKind::StageNotFound,
-                    format!("--stage {n} not in Stage Map (have [{}])", have.join(", ")),
-                ));
-            }
-            if status.done.contains(&n) {
-                return Err(RunError::new(
-                    ErrorKind::StageDone,
-                    format!("--stage {n} already completed (consumers.jsonl status:done exists)"),
-                ));
-            }
-            if let (Some(by), false) = (status.started.get(&n), options.include_started) {
-                return Err(RunError::new(
-                    ErrorKind::StageStarted,
-                    format!(
-                        "--stage {n} already started by {} (consumers.jsonl status:started exists); pass --include-started (includeStarted) to take it anyway",
-                        by.join(", ")
-                    ),
-                ));
-            }
-            batch.stages = vec![n];
-            batch.total_steps = steps_of(n);
-        }
-        Requested::Auto => {
-            for &n in &batch.ready {
-                let steps = steps_of(n);
-                // A sum past `usize::MAX` is past any budget: never wraps.
-                let total = batch.total_steps.checked_add(steps);
-                if !batch.stages.is_empty() && total.is_none_or(|t| t > options.budget) {
-                    break; // okstra's `break`: later, smaller stages wait too
-                }
-                batch.stages.push(n);
-                // The first stage always goes in, and 0 + steps cannot overflow.
-                batch.total_steps = total.unwrap_or(usize::MAX);
-            }
-            if batch.stages.is_empty() {
-                return Err(no_stage_ready(&batch, stages.len()));
-            }
-        }
+/// `--stage N`: exactly that stage, unless it is unknown, done, or started
+/// (without `includeStarted`).
+fn take_stage(
+    batch: &mut RunBatch,
+    n: u32,
+    stages: &[BatchStage],
+    status: &Status,
+    options: &Options,
+) -> Result<(), RunError> {
+    if !stages.iter().any(|s| s.number == n) {
+        let have: Vec<String> = ascending(stages)
+            .iter()
+            .map(|s| s.number.to_string())
+            .collect();
+        return Err(RunError::new(
+            ErrorKind::StageNotFound,
+            format!("--stage {n} not in Stage Map (have [{}])", have.join(", ")),
+        ));
     }
-    Ok(batch)
+    if status.done.contains(&n) {
+        return Err(RunError::new(
+            ErrorKind::StageDone,
+            format!("--stage {n} already completed (consumers.jsonl status:done exists)"),
+        ));
+    }
+    if let (Some(by), false) = (status.started.get(&n), options.include_started) {
+        return Err(RunError::new(
+            ErrorKind::StageStarted,
+            format!(
+                "--stage {n} already started by {} (consumers.jsonl status:started exists); pass --include-started (includeStarted) to take it anyway",
+                by.join(", ")
+            ),
+        ));
+    }
+    batch.stages = vec![n];
+    batch.total_steps = steps_of(stages, n);
+    Ok(())
+}
+
+/// `auto`: the ready stages in ascending order up to the budget (at least
+/// one).
+fn take_ready(batch: &mut RunBatch, stages: &[BatchStage], budget: usize) -> Result<(), RunError> {
+    for &n in &batch.ready {
+        let steps = steps_of(stages, n);
+        // A sum past `usize::MAX` is past any budget: never wraps.
+        let total = batch.total_steps.checked_add(steps);
+        if !batch.stages.is_empty() && total.is_none_or(|t| t > budget) {
+            break; // okstra's `break`: later, smaller stages wait too
+        }
+        batch.stages.push(n);
+        // The first stage always goes in, and 0 + steps cannot overflow.
+        batch.total_steps = total.unwrap_or(usize::MAX);
+    }
+    if batch.stages.is_empty() {
+        return Err(no_stage_ready(&batch, stages.len()));
+    }
+    Ok(())
 }
 
 /// okstra's words when `auto` finds no ready stage (plan-format §5).
