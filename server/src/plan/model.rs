@@ -1025,31 +1025,11 @@ impl Builder<'_> {
                 };
             }
             HeadingKind::StageMap => self.stage_map_heading(h),
-            HeadingKind::Verification => {
+            HeadingKind::Verification | HeadingKind::Clarifications => {
                 self.close_stage(h.range.start);
+                // 4.5.9 and §5 end the stage region.
                 self.region.open = !self.region.seen_map && self.region.open;
-                self.plan.verification.get_or_insert_with(|| Verification {
-                    heading: h.range.clone(),
-                    heading_level: h.level,
-                    table: None,
-                    rows: Vec::new(),
-                    scope: h.range.start..h.range.end,
-                });
-                self.scope = Scope::Verification(h.level);
-            }
-            HeadingKind::Clarifications => {
-                self.close_stage(h.range.start);
-                self.region.open = !self.region.seen_map && self.region.open;
-                self.plan
-                    .clarifications
-                    .get_or_insert_with(|| Clarifications {
-                        heading: h.range.clone(),
-                        heading_level: h.level,
-                        table: None,
-                        content_end: h.range.end,
-                        scope: h.range.start..h.range.end,
-                    });
-                self.scope = Scope::Clarifications(h.level);
+                self.review_heading(h, &kind);
             }
             HeadingKind::OpenQuestions => {
                 self.close_stage(h.range.start);
@@ -1057,6 +1037,32 @@ impl Builder<'_> {
                 self.scope = Scope::None;
             }
             _ => self.other_heading(h),
+        }
+    }
+
+    /// 4.5.9 or §5 (the first of each kind is the one read).
+    fn review_heading(&mut self, h: &Heading, kind: &HeadingKind) {
+        let scope = h.range.start..h.range.end;
+        if let HeadingKind::Verification = kind {
+            self.plan.verification.get_or_insert_with(|| Verification {
+                heading: h.range.clone(),
+                heading_level: h.level,
+                table: None,
+                rows: Vec::new(),
+                scope,
+            });
+            self.scope = Scope::Verification(h.level);
+        } else {
+            self.plan
+                .clarifications
+                .get_or_insert_with(|| Clarifications {
+                    heading: h.range.clone(),
+                    heading_level: h.level,
+                    table: None,
+                    content_end: h.range.end,
+                    scope,
+                });
+            self.scope = Scope::Clarifications(h.level);
         }
     }
 
