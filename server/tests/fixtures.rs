@@ -6,8 +6,11 @@
 //! - every `fixtures/rules/<code>/trigger.md` reports `<code>` and nothing else,
 //!   every `near-miss.md` reports nothing;
 //! - documents that are not plans get nothing;
-//! - tidy: the folders under `fixtures/rules/` are exactly the codes, each code
-//!   has `docs/rules/<code>.md` and a line in `docs/rules/README.md`;
+//! - tidy: the folders under `fixtures/rules/` and the files of
+//!   `server/src/check/rules/` are exactly the codes, each code has
+//!   `docs/rules/<code>.md` and a line in `docs/rules/README.md`;
+//! - the rule pages and tables are what the rule files generate (`rule_docs`;
+//!   `UPDATE_DOCS=1 cargo test --test fixtures rule_docs` rewrites them);
 //! - garbage, 20,000-character lines and a generated 5 MB plan never panic, in
 //!   the library and in the real binary (`check --format json`).
 //!
@@ -548,5 +551,299 @@ mod grammar_workarounds {
         );
         let diags = check_text(Path::new("x.md"), &src, &Config::default());
         assert!(diags.is_empty(), "{:?}", codes(&diags));
+    }
+}
+
+/// The rule docs, generated from the rule files (one source per rule): each
+/// page `docs/rules/<code>.md` from `server/src/check/rules/<code>.rs` (its
+/// `RULE` and doc comment), keeping the page's hand-written Example between
+/// the example markers (a new page takes `trigger.md` and what it reports);
+/// the rule tables of `docs/rules/README.md` and `docs/plan-format.md`
+/// between their table markers. Fails with a diff when a file is out of
+/// date; `UPDATE_DOCS=1 cargo test --test fixtures rule_docs` rewrites them.
+mod rule_docs {
+    use super::*;
+    use okstra_lsp::check::rules::{self, Rule};
+
+    const REGENERATE: &str = "UPDATE_DOCS=1 cargo test --test fixtures rule_docs";
+    const EXAMPLE_BEGIN: &str = "<!-- example: written by hand -->";
+    const EXAMPLE_END: &str = "<!-- /example -->";
+    const TABLE_BEGIN: &str = "<!-- rules table:";
+    const TABLE_END: &str = "<!-- /rules table -->";
+
+    /// `server/src/check/rules/<code>.rs`, relative to the root.
+    fn rule_file(code: &str) -> PathBuf {
+        PathBuf::from(format!(
+            "server/src/check/rules/{}.rs",
+            code.replace('-', "_")
+        ))
+    }
+
+    /// The leading `//!` comment of a file, as markdown.
+    fn doc_comment(text: &str) -> String {
+        let mut out = String::new();
+        for line in text.lines() {
+            let Some(rest) = line.strip_prefix("//!") else {
+                break;
+            };
+            out.push_str(rest.strip_prefix(' ').unwrap_or(rest));
+            out.push('\n');
+        }
+        out.trim_end().to_string()
+    }
+
+    fn capitalised(s: &str) -> String {
+        let mut chars = s.chars();
+        chars
+            .next()
+            .map(|c| c.to_uppercase().chain(chars).collect())
+            .unwrap_or_default()
+    }
+
+    /// The Configuration section of a rule whose doc comment has none.
+    fn configuration(rule: &Rule) -> String {
+        let example = if rule.severity.as_str() == "error" {
+            "warning"
+        } else {
+            "error"
+        };
+        format!(
+            "## Configuration
+
+Change its severity, or turn it off, with the `severityOverrides` setting (section
+`okstra`, through `workspace/configuration` or `initializationOptions`):
+
+```json
+{{ \"okstra\": {{ \"severityOverrides\": {{ \"{}\": \"{example}\" }} }} }}
+```
+
+Values: `\"error\"`, `\"warning\"`, `\"info\"` (`\"hint\"` is shown as info) or `\"off\"`.
+`okstra-lsp check` always reports the default severities, and exits 1 only for
+errors.",
+            rule.code
+        )
+    }
+
+    /// The Example section of an existing page (between the markers), or
+    /// for a new page its trigger fixture and what it reports.
+    fn example(code: &str, page: Option<&str>) -> Result<String, String> {
+        if let Some(page) = page {
+            let start = page
+                .find(EXAMPLE_BEGIN)
+                .ok_or_else(|| format!("docs/rules/{code}.md: no `{EXAMPLE_BEGIN}` line"))?;
+            let end = page[start..]
+                .find(EXAMPLE_END)
+                .map(|i| start + i + EXAMPLE_END.len())
+                .ok_or_else(|| format!("docs/rules/{code}.md: no `{EXAMPLE_END}` line"))?;
+            return Ok(page[start..end].to_string());
+        }
+        let rel = Path::new("fixtures/rules").join(code).join("trigger.md");
+        let src = read(&rel);
+        let diags = check_text(Path::new("plan.md"), &src, &config_for(&rel));
+        let reports: Vec<String> = diags
+            .iter()
+            .map(|d| {
+                format!(
+                    "plan.md:{}:{}: {}[{}] {}",
+                    d.line, d.column, d.severity, d.code, d.message
+                )
+            })
+            .collect();
+        Ok(format!(
+            "{EXAMPLE_BEGIN}\n## Example\n\n```markdown\n{}\n```\n\n`okstra-lsp check plan.md` reports:\n\n```text\n{}\n```\n{EXAMPLE_END}",
+            src.trim_end(),
+            reports.join("\n")
+        ))
+    }
+
+    /// The page of `rule`: its doc comment with the example before
+    /// "## How to fix".
+    fn page(rule: &Rule, doc: &str, example: &str) -> Result<String, String> {
+        let code = rule.code;
+        let file = rule_file(code);
+        let fix = doc.find("## How to fix").ok_or_else(|| {
+            format!(
+                "{}: the doc comment has no \"## How to fix\" section",
+                file.display()
+            )
+        })?;
+        let (before, after) = doc.split_at(fix);
+        let config = if after.contains("## Configuration") {
+            String::new()
+        } else {
+            format!("\n\n{}", configuration(rule))
+        };
+        Ok(format!(
+            "# `{code}`
+
+<!-- Generated from {file} (its `RULE` and doc comment) by `{REGENERATE}`: edit the rule file. Only the Example section is written here. -->
+
+**Severity:** {severity} · **Fixtures:** [`fixtures/rules/{code}/`](../../fixtures/rules/{code}/) · [All rules](README.md)
+
+{summary}.
+
+{before}{example}
+
+{after}{config}
+",
+            file = file.display(),
+            severity = rule.severity.as_str(),
+            summary = capitalised(rule.summary),
+            before = if before.trim().is_empty() {
+                String::new()
+            } else {
+                format!("{}\n\n", before.trim_end())
+            },
+            after = after.trim_end(),
+        ))
+    }
+
+    /// `text` with the lines between the table markers replaced by `table`.
+    fn with_table(rel: &str, text: &str, table: &str) -> Result<String, String> {
+        let begin = text
+            .find(TABLE_BEGIN)
+            .ok_or_else(|| format!("{rel}: no `{TABLE_BEGIN} …-->` line"))?;
+        let body = begin
+            + text[begin..]
+                .find('\n')
+                .ok_or_else(|| format!("{rel}: nothing after `{TABLE_BEGIN}`"))?
+            + 1;
+        let end = body
+            + text[body..]
+                .find(TABLE_END)
+                .ok_or_else(|| format!("{rel}: no `{TABLE_END}` line"))?;
+        Ok(format!("{}{table}{}", &text[..body], &text[end..]))
+    }
+
+    fn index_table() -> String {
+        let mut out = String::from("| Code | Severity | Summary |\n|---|---|---|\n");
+        for r in rules::all() {
+            out.push_str(&format!(
+                "| [`{0}`]({0}.md) | {1} | {2} |\n",
+                r.code,
+                r.severity.as_str(),
+                capitalised(r.summary)
+            ));
+        }
+        out
+    }
+
+    fn plan_format_table() -> String {
+        let mut out = String::from("| Code | Severity | Source | Rule |\n|---|---|---|---|\n");
+        for r in rules::all() {
+            out.push_str(&format!(
+                "| [`{0}`](rules/{0}.md) | {1} | {2} | {3} |\n",
+                r.code,
+                r.severity.as_str(),
+                r.source,
+                r.summary
+            ));
+        }
+        out
+    }
+
+    /// Every generated file: (path relative to the root, what it must hold).
+    fn generated() -> Result<Vec<(PathBuf, String)>, String> {
+        let root = root();
+        let mut out = Vec::new();
+        for rule in rules::all() {
+            let file = rule_file(rule.code);
+            let source = std::fs::read_to_string(root.join(&file))
+                .map_err(|e| format!("{}: {e}", file.display()))?;
+            let rel = PathBuf::from(format!("docs/rules/{}.md", rule.code));
+            let old = std::fs::read_to_string(root.join(&rel)).ok();
+            let example = example(rule.code, old.as_deref())?;
+            out.push((rel, page(rule, &doc_comment(&source), &example)?));
+        }
+        for (rel, table) in [
+            ("docs/rules/README.md", index_table()),
+            ("docs/plan-format.md", plan_format_table()),
+        ] {
+            let old = std::fs::read_to_string(root.join(rel)).map_err(|e| format!("{rel}: {e}"))?;
+            out.push((PathBuf::from(rel), with_table(rel, &old, &table)?));
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn rule_docs_are_generated_from_the_rule_files() {
+        let root = root();
+        let update = std::env::var_os("UPDATE_DOCS").is_some_and(|v| v == "1");
+        let files = generated().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(files.len(), all_codes().len() + 2);
+        let mut stale = Vec::new();
+        for (rel, want) in files {
+            let have = std::fs::read_to_string(root.join(&rel)).unwrap_or_default();
+            if have == want {
+                continue;
+            }
+            if update {
+                std::fs::write(root.join(&rel), &want)
+                    .unwrap_or_else(|e| panic!("{}: {e}", rel.display()));
+                continue;
+            }
+            let name = rel.display().to_string();
+            let diff = similar::TextDiff::from_lines(&have, &want)
+                .unified_diff()
+                .context_radius(2)
+                .header(&name, &format!("{name} (generated)"))
+                .to_string();
+            stale.push(diff);
+        }
+        assert!(
+            stale.is_empty(),
+            "{} generated doc(s) differ from the rule files; run `{REGENERATE}` (edit the rule file's doc comment or `RULE`, not the page):\n{}",
+            stale.len(),
+            stale.join("\n")
+        );
+    }
+
+    #[test]
+    fn a_page_keeps_its_example_and_takes_the_rest_from_the_rule() {
+        let rule = rules::rule("depends-on-self").expect("a rule");
+        let doc = "## What it checks\n\nW.\n\n## How to fix\n\nF.";
+        let example = format!("{EXAMPLE_BEGIN}\n## Example\n\nE.\n{EXAMPLE_END}");
+        let page = page(rule, doc, &example).expect("a page");
+        let what = page.find("## What it checks").expect("what");
+        let ex = page.find("E.\n").expect("example");
+        let fix = page.find("## How to fix").expect("fix");
+        let config = page.find("## Configuration").expect("configuration");
+        assert!(what < ex && ex < fix && fix < config, "{page}");
+        assert!(page.starts_with("# `depends-on-self`\n"), "{page}");
+        assert!(page.contains("\nA stage depends on itself.\n"), "{page}");
+        assert!(page.contains("\"depends-on-self\": \"warning\""), "{page}");
+        assert!(check_text(Path::new("x.md"), &page, &Config::default()).is_empty());
+        assert!(
+            self::page(rule, "## What it checks\n\nW.", &example).is_err(),
+            "a doc comment without How to fix is refused"
+        );
+    }
+
+    #[test]
+    fn a_table_is_replaced_between_its_markers_only() {
+        let text = format!("a\n{TABLE_BEGIN} x -->\nold\n{TABLE_END}\nb\n");
+        assert_eq!(
+            with_table("t.md", &text, "new\n").expect("markers"),
+            format!("a\n{TABLE_BEGIN} x -->\nnew\n{TABLE_END}\nb\n")
+        );
+        assert!(with_table("t.md", "no markers", "new\n").is_err());
+    }
+
+    /// Every file in `server/src/check/rules/` (but the registry and the
+    /// suppression machinery) is a code's: one the registry knows.
+    #[test]
+    fn tidy_rule_files_are_the_codes() {
+        let dir = root().join("server/src/check/rules");
+        let files: BTreeSet<String> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .filter_map(|n| n.strip_suffix(".rs").map(|s| s.replace('_', "-")))
+            .filter(|n| n != "mod" && n != "suppress")
+            .collect();
+        let codes: BTreeSet<String> = all_codes().into_iter().map(String::from).collect();
+        assert_eq!(
+            files, codes,
+            "each server/src/check/rules/<code>.rs needs `mod <code>;` and `&<code>::RULE` in `RULES` (server/src/check/rules/mod.rs)"
+        );
     }
 }

@@ -1,9 +1,27 @@
-//! `clarification-orphan-ref` (error): a `C-<N>` in the 4.5.9 Classification
-//! column has no row in §5 Clarification Items.
+//! ## What it checks
 //!
-//! Why: okstra's approval gate reads open questions from §5 only; a dangling
-//! reference is a question nobody will be asked.
-//! Fix: add the `C-<N>` row to §5 (a quick fix adds a stub).
+//! A `C-<N>` named in the Classification column of the `4.5.9 Plan Body Verification`
+//! table has no row in `§5 Clarification Items`. Reported on the `C-<N>`, with the §5
+//! heading as related information.
+//!
+//! ## Why it matters in okstra
+//!
+//! okstra's approval gate asks the questions in §5 and nowhere else. Its
+//! implementation-planning profile (plan-body verification reconciliation, BLOCKING)
+//! makes §5 their single home and requires the 4.5.9 references and the §5 IDs to match
+//! 1:1 — "an orphan on either side is a contract violation". A reference without a row
+//! is a disagreement nobody will be asked about.
+//!
+//! ## How to fix
+//!
+//! Add the `C-<N>` row to §5, with the question, `Evidence checked:`, a recommended
+//! answer and Blocks = `approval`.
+//!
+//! **Code actions:** **Add C-N to §5 Clarification Items** (preferred): a row in the
+//! table's own column order with `Evidence checked: none — TODO`, `Recommended: TODO —
+//! TODO` and Blocks = `approval`; creates the §5 section and table when they are
+//! absent. It has one right answer, so `okstra-lsp fix` applies it too — then fill in
+//! the TODOs.
 
 use std::collections::HashSet;
 
@@ -13,6 +31,7 @@ pub(crate) const RULE: Rule = Rule {
     code: "clarification-orphan-ref",
     severity: Severity::Error,
     summary: "a `C-<N>` in the 4.5.9 Classification column has no row in §5 Clarification Items",
+    source: "okstra",
     check,
 };
 

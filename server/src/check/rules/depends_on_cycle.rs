@@ -1,10 +1,34 @@
-//! `depends-on-cycle` (error): the depends-on graph has a cycle. Reported once
-//! per edge of each cycle, on that edge's depends-on entry, each naming a
-//! whole cycle through it.
+//! ## What it checks
 //!
-//! Why: no stage of a cycle can ever become ready; okstra's validator
-//! requires a DAG.
-//! Fix: remove one of the cycle's links (a quick fix is offered per edge).
+//! The depends-on graph has a cycle. One diagnostic per edge of each cycle, on that
+//! edge's depends-on entry; each message lists a whole cycle through the edge in order
+//! (`Stage 1 → Stage 2 → Stage 1`), and the other edges are related information.
+//! Self-references are `depends-on-self`'s.
+//!
+//! Output stays bounded on large plans ([plan-format
+//! §3.1](../plan-format.md#31-bounded-output)): a long cycle is abbreviated in the
+//! message, its first stages then `… and N more`; a finding carries at most 20 related
+//! entries; and after 200 findings the rule reports one more that says how many were
+//! left out. The cycle is traced (one graph search) for the first 256 edges in
+//! document order; an edge beyond them, shown only when suppression comments hide
+//! earlier ones, names the number of stages that depend on each other around it
+//! instead.
+//!
+//! ## Why it matters in okstra
+//!
+//! No stage of a cycle can ever become ready ([plan-format §5](../plan-format.md#5-the-run-batch)): each waits for another.
+//! okstra's validator requires the depends-on graph to be a DAG, and its
+//! implementation-planning profile has the planner check it.
+//!
+//! ## How to fix
+//!
+//! Remove one link of the cycle — the one that does not encode a real data or contract
+//! dependency.
+//!
+//! **Code actions:** **Remove stage A's dependency on stage B**, offered on each edge
+//! ([plan-format §4](../plan-format.md#4-code-actions)). When it was the only entry, the cell becomes the document's own
+//! spelling of "no dependency" (`(none)`). A choice, so `okstra-lsp fix` does not apply
+//! it.
 
 use super::{Context, Finding, FixHint, Rule, Severity, finding, related};
 
@@ -12,6 +36,7 @@ pub(crate) const RULE: Rule = Rule {
     code: "depends-on-cycle",
     severity: Severity::Error,
     summary: "the depends-on graph has a cycle",
+    source: "okstra",
     check,
 };
 

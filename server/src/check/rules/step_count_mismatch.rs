@@ -1,8 +1,21 @@
-//! `step-count-mismatch` (error): the Stage Map's steps cell differs from the
-//! number of effective rows counted in the stage's step table.
+//! ## What it checks
 //!
-//! Why: okstra budgets runs (8 steps) from the Stage Map's count.
-//! Fix: set the cell to the counted value (a quick fix does it).
+//! The Stage Map's steps cell differs from the number of effective rows in the stage's
+//! step table (data rows that are not entirely blank; [plan-format §2](../plan-format.md#2-structure)). Reported on the
+//! steps cell, with the step table as related information.
+//!
+//! ## Why it matters in okstra
+//!
+//! okstra's validator requires the two to agree (its step-count cell check), and the
+//! run batch fills its budget of 8 steps ([plan-format §5](../plan-format.md#5-the-run-batch)) from the stages' step counts:
+//! a wrong cell makes a run take too much or too little.
+//!
+//! ## How to fix
+//!
+//! Set the cell to the counted value (or add the missing rows).
+//!
+//! **Code actions:** **Set stage N's step count to M** (preferred). It has one right
+//! answer, so `okstra-lsp fix` applies it too.
 
 use super::{Context, Finding, FixHint, Rule, Severity, finding, related};
 
@@ -10,6 +23,7 @@ pub(crate) const RULE: Rule = Rule {
     code: "step-count-mismatch",
     severity: Severity::Error,
     summary: "the Stage Map steps cell differs from the counted effective rows",
+    source: "okstra",
     check,
 };
 

@@ -10,10 +10,10 @@
 //! a fence silences nothing. Between two table rows a comment would end the
 //! table (GFM), so table rows are silenced with a region around the table.
 
-use super::{Finding, Severity, finding_with};
+use super::{Finding, finding_with};
 use crate::plan::model::Span;
 
-pub(crate) const UNUSED_SUPPRESSION: &str = "unused-suppression";
+use super::UNUSED_SUPPRESSION;
 
 const PREFIX: &str = "okstra-lsp-";
 
@@ -237,7 +237,7 @@ pub fn apply(src: &str, findings: &mut Vec<Finding>, report_unused: bool) {
         };
         findings.push(finding_with(
             UNUSED_SUPPRESSION,
-            Severity::Warning,
+            super::unused_suppression::RULE.severity,
             d.range.clone(),
             message,
         ));
