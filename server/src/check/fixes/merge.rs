@@ -190,7 +190,7 @@ pub fn merge(ctx: &FixContext, a: u32, b: u32, kind: FixKind) -> Option<Fix> {
             continue;
         }
         if row.deps().iter().any(|d| d.stage == a) {
-            edits.extend(super::depends_on::remove_dep_edit(ctx, n, b));
+            edits.extend(super::remove_dep_edit(ctx, n, b));
         } else if let Some(d) = row.deps().iter().find(|d| d.stage == b) {
             let t = ctx.text(&d.range);
             let digits = b.to_string();

@@ -24,6 +24,7 @@ pub(crate) const RULE: Rule = Rule {
     summary: "two §5 rows share an ID",
     source: "checker",
     check,
+    fix: None,
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {

@@ -27,6 +27,7 @@ pub(crate) const RULE: Rule = Rule {
     summary: "a §5 Statement lacks `Evidence checked: <path:line>` or `Evidence checked: none — <reason>`",
     source: "okstra",
     check,
+    fix: None,
 };
 
 /// Whether `text` carries a usable evidence line.

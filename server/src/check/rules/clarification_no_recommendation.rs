@@ -28,6 +28,7 @@ pub(crate) const RULE: Rule = Rule {
     summary: "a §5 Expected form cell has no recommended answer",
     source: "okstra, spellings: checker",
     check,
+    fix: None,
 };
 
 /// `Recommended:`, `**Recommended**:`, `Recommended answer:` (any case, and

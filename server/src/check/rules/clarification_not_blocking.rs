@@ -25,6 +25,7 @@ pub(crate) const RULE: Rule = Rule {
     summary: "a §5 row referenced by a majority-disagree row does not have Blocks = `approval`",
     source: "okstra",
     check,
+    fix: None,
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {

@@ -67,6 +67,7 @@ pub(crate) const RULE: Rule = Rule {
     summary: "a §5 row `C-<N>` is not referenced by any 4.5.9 Classification cell (only when the plan has a 4.5.9 table)",
     source: "okstra, severity: checker",
     check,
+    fix: None,
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {

@@ -31,6 +31,7 @@
 //! it.
 
 use super::{Context, Finding, FixHint, Rule, Severity, finding, related};
+use crate::check::fixes::{Applicability, Fix, FixContext, FixKind, remove_dep_edit};
 
 pub(crate) const RULE: Rule = Rule {
     code: "depends-on-cycle",
@@ -38,6 +39,7 @@ pub(crate) const RULE: Rule = Rule {
     summary: "the depends-on graph has a cycle",
     source: "okstra",
     check,
+    fix: Some(fix),
 };
 
 /// How many stages of a cycle a message names.
@@ -104,9 +106,42 @@ fn check(ctx: &Context, out: &mut Vec<Finding>) {
     }
 }
 
+/// The quick fixes: remove this edge (one per edge of a cycle).
+fn fix(ctx: &FixContext, hint: &FixHint) -> Vec<Fix> {
+    match hint {
+        FixHint::CycleEdge { from, to } => remove_dependency(ctx, *from, *to).into_iter().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Removes `from`'s dependency on `to` (fixes one edge of a cycle).
+pub fn remove_dependency(ctx: &FixContext, from: u32, to: u32) -> Option<Fix> {
+    let edit = remove_dep_edit(ctx, from, to)?;
+    Some(Fix::new(
+        format!("Remove stage {from}'s dependency on stage {to}"),
+        FixKind::QuickFix,
+        Applicability::Unsafe,
+        vec![edit],
+    ))
+}
+
 #[cfg(test)]
 mod tests {
+    use crate::check::fixes::test_support::{apply_and_check, ctx_fixes};
     use crate::check::rules::test_support::run;
+
+    /// Three stages predicting the same file, with these depends-on cells.
+    fn three_stages(dep1: &str, dep2: &str, dep3: &str) -> String {
+        let mut s = format!(
+            "## Stage Map\n| Stage | Title | depends-on | Steps |\n|---|---|---|---|\n| 1 | a | {dep1} | 0 |\n| 2 | b | {dep2} | 0 |\n| 3 | c | {dep3} | 0 |\n"
+        );
+        for n in 1..=3 {
+            s.push_str(&format!(
+                "### Stage {n}: x\n#### Stepwise Execution Order\n| step | action | files | command | expected |\n|---|---|---|---|---|\n#### Stage Exit Contract\n- Predicted files: `same.rs`\n#### Stage Validation\n- ok\n"
+            ));
+        }
+        s
+    }
 
     #[test]
     fn one_per_edge_naming_the_cycle() {
@@ -119,5 +154,20 @@ mod tests {
             hits[0].1
         );
         assert!(run(&super::RULE, &src.replace("| 1 | a | 3 |", "| 1 | a | - |")).is_empty());
+    }
+
+    #[test]
+    fn remove_cycle_edge() {
+        let src = three_stages("3", "1", "2");
+        let fixes = ctx_fixes(&src, "depends-on-cycle");
+        assert!(!fixes.is_empty());
+        for f in &fixes {
+            let (out, codes) = apply_and_check(&src, f);
+            assert!(
+                !codes.contains(&"depends-on-cycle"),
+                "{}: {codes:?}\n{out}",
+                f.title
+            );
+        }
     }
 }

@@ -22,6 +22,7 @@ pub(crate) const RULE: Rule = Rule {
     summary: "a stage depends on itself",
     source: "okstra",
     check,
+    fix: None,
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {

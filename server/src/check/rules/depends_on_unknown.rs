@@ -23,6 +23,7 @@ pub(crate) const RULE: Rule = Rule {
     summary: "depends-on names a stage that does not exist",
     source: "checker",
     check,
+    fix: None,
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {

@@ -31,6 +31,7 @@ pub(crate) const RULE: Rule = Rule {
     summary: "an Exit Contract has no predicted-files line, so S9 cannot be checked for that stage",
     source: "checker",
     check,
+    fix: None,
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {

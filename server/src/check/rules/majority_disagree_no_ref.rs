@@ -26,6 +26,7 @@ pub(crate) const RULE: Rule = Rule {
     summary: "a 4.5.9 row classified `majority-disagree` names no `C-<N>`",
     source: "okstra",
     check,
+    fix: None,
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {

@@ -16,6 +16,7 @@ use std::borrow::Cow;
 use serde::{Deserialize, Serialize};
 
 use crate::check::facts::{CycleEdge, DepGraph, Facts, Overlap};
+use crate::check::fixes::{Fix, FixContext};
 use crate::plan::config::Config;
 use crate::plan::model::{Plan, Span};
 
@@ -65,7 +66,14 @@ pub struct Rule {
     /// adds it), or a mix with what the checker adds.
     pub source: &'static str,
     pub check: fn(&Context, &mut Vec<Finding>),
+    /// The repairs of a finding that carries a `FixHint`, best first (the
+    /// rule's quick fixes; `fixes::repairs_for` calls it, and adds nothing
+    /// but the preferred mark when there is one).
+    pub fix: Option<Repair>,
 }
+
+/// A rule's repairs for one of its findings' hints.
+pub type Repair = fn(&FixContext, &FixHint) -> Vec<Fix>;
 
 /// Every rule, in the order of plan-format §3.
 pub(crate) const RULES: &[&Rule] = &[
@@ -94,6 +102,10 @@ pub(crate) const RULES: &[&Rule] = &[
     &clarification_no_recommendation::RULE,
     &open_questions_block::RULE,
 ];
+
+pub use clarification_orphan_ref::add_clarification_row;
+pub use depends_on_cycle::remove_dependency;
+pub use step_count_mismatch::set_step_count;
 
 /// Reported instead of analysis for documents over `Config::max_document_bytes`.
 pub const DOCUMENT_TOO_LARGE: &str = document_too_large::RULE.code;

@@ -26,6 +26,7 @@ pub(crate) const RULE: Rule = Rule {
     summary: "an `Open Questions` heading exists; §5 is the single home for open questions",
     source: "okstra",
     check,
+    fix: None,
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {

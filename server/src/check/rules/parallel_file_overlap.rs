@@ -50,6 +50,7 @@ pub(crate) const RULE: Rule = Rule {
     summary: "two stages that can be ready at the same moment, not both roots, predict overlapping paths",
     source: "checker",
     check,
+    fix: Some(crate::check::fixes::overlap_repairs),
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {

@@ -51,6 +51,7 @@ pub(crate) const RULE: Rule = Rule {
     summary: "two stages that are both `depends-on (none)` predict the same normalised path (okstra check S9)",
     source: "okstra (S9)",
     check,
+    fix: Some(crate::check::fixes::overlap_repairs),
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {

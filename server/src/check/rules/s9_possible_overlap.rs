@@ -56,6 +56,7 @@ pub(crate) const RULE: Rule = Rule {
     summary: "two `depends-on (none)` stages overlap only through a folder or a glob, which S9's exact comparison misses",
     source: "checker",
     check,
+    fix: Some(crate::check::fixes::overlap_repairs),
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {

@@ -27,6 +27,7 @@ pub(crate) const RULE: Rule = Rule {
     summary: "a stage number appears twice in the Stage Map, or two stage sections share a number",
     source: "checker",
     check,
+    fix: None,
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {

@@ -46,6 +46,7 @@ pub(crate) const RULE: Rule = Rule {
     summary: "stage sections with plan subsections exist but no Stage Map heading",
     source: "checker",
     check,
+    fix: None,
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {

@@ -45,6 +45,7 @@ pub(crate) const RULE: Rule = Rule {
     summary: "a Stage Map row's stage number, depends-on or steps cell cannot be read",
     source: "okstra, spellings: checker",
     check,
+    fix: None,
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {

@@ -24,6 +24,7 @@ pub(crate) const RULE: Rule = Rule {
     summary: "a stage section has no Stage Map row",
     source: "checker",
     check,
+    fix: None,
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {

@@ -31,6 +31,7 @@ pub(crate) const RULE: Rule = Rule {
     summary: "a Stage Map row has no stage section",
     source: "checker",
     check,
+    fix: None,
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {

@@ -40,6 +40,7 @@ pub(crate) const RULE: Rule = Rule {
     summary: "a stage lacks Stepwise Execution Order, Stage Exit Contract or Stage Validation",
     source: "okstra",
     check,
+    fix: None,
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {

@@ -26,6 +26,7 @@ pub(crate) const RULE: Rule = Rule {
     summary: "the step table lacks one of step/action/files/command/expected",
     source: "okstra",
     check,
+    fix: None,
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {

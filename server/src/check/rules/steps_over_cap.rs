@@ -47,6 +47,7 @@ pub(crate) const RULE: Rule = Rule {
     summary: "a stage has more than 6 effective steps (the cap)",
     source: "okstra",
     check,
+    fix: Some(crate::check::fixes::split_over_cap),
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {

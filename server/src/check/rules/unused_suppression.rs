@@ -49,4 +49,5 @@ pub(crate) const RULE: Rule = Rule {
     source: "checker",
     // Not run with the rules: `suppress::apply` reports it, after them.
     check: |_, _| {},
+    fix: None,
 };
