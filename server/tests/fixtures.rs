@@ -66,11 +66,19 @@ fn fixture_files() -> Vec<PathBuf> {
         .collect()
 }
 
-/// Reads like the CLI does: invalid UTF-8 becomes U+FFFD.
+/// Reads like the CLI does: invalid UTF-8 becomes U+FFFD. The annotation
+/// lines of a fixture under `fixtures/rules/` are taken out (`annotated`).
 fn read(rel: &Path) -> String {
     let bytes =
         std::fs::read(root().join(rel)).unwrap_or_else(|e| panic!("{}: {e}", rel.display()));
-    String::from_utf8_lossy(&bytes).into_owned()
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    if rel.starts_with("fixtures/rules") {
+        annotated::parse(&text)
+            .unwrap_or_else(|e| panic!("{}: {e}", rel.display()))
+            .text
+    } else {
+        text
+    }
 }
 
 /// The fixture's configuration (see the module comment).
@@ -844,6 +852,236 @@ errors.",
         assert_eq!(
             files, codes,
             "each server/src/check/rules/<code>.rs needs `mod <code>;` and `&<code>::RULE` in `RULES` (server/src/check/rules/mod.rs)"
+        );
+    }
+}
+
+/// Annotated fixtures (docs/TESTING.md): a line of a fixture under
+/// `fixtures/rules/` that is only carets and a code, as an HTML comment
+/// (`<!-- ^^^ code -->`, `<!-- ^^^ code: part of the message -->`) or bare
+/// (`^^^ code`, for ranges that start in the first five columns), marks a
+/// finding on the nearest line above that is not an annotation: the carets
+/// stand under its columns (from its start to its end, or to the end of
+/// that line when it goes on). Annotation lines are taken out before the
+/// fixture is checked; a fixture with annotations must report exactly them.
+mod annotated {
+    use super::*;
+
+    /// One expected finding: 1-based line (of the text without the
+    /// annotations), 1-based columns in characters, code, message part.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Expected {
+        pub line: u32,
+        pub column: u32,
+        pub end_column: u32,
+        pub code: String,
+        pub message: Option<String>,
+    }
+
+    pub struct Annotated {
+        /// The text without its annotation lines.
+        pub text: String,
+        pub expected: Vec<Expected>,
+    }
+
+    /// The carets and what follows them, when `line` is an annotation.
+    fn annotation(line: &str) -> Option<(usize, usize, &str)> {
+        let body = line.trim_end_matches('\r');
+        let trimmed = body.trim();
+        let inner = match trimmed.strip_prefix("<!--") {
+            Some(rest) => rest.strip_suffix("-->")?,
+            None => trimmed,
+        };
+        let after = inner.trim_start().strip_prefix('^')?;
+        let carets = 1 + after.len() - after.trim_start_matches('^').len();
+        let start = body.chars().take_while(|c| *c != '^').count();
+        let rest = after.trim_start_matches('^').trim();
+        Some((start, start + carets, rest))
+    }
+
+    pub fn parse(src: &str) -> Result<Annotated, String> {
+        let mut text = String::with_capacity(src.len());
+        let mut expected = Vec::new();
+        let mut line_no = 0u32;
+        let mut previous: Option<&str> = None;
+        for (i, line) in src.split_inclusive('\n').enumerate() {
+            let Some((start, end, rest)) = annotation(line) else {
+                text.push_str(line);
+                line_no += 1;
+                previous = Some(line);
+                continue;
+            };
+            let Some(above) = previous else {
+                return Err(format!("line {}: an annotation under no line", i + 1));
+            };
+            let (code, message) = match rest.split_once(':') {
+                Some((code, message)) => (code.trim(), Some(message.trim().to_string())),
+                None => (rest, None),
+            };
+            if !all_codes().contains(code) {
+                return Err(format!("line {}: `{code}` is not a code", i + 1));
+            }
+            let width = above.trim_end_matches(['\n', '\r']).chars().count();
+            if end > width {
+                return Err(format!(
+                    "line {}: the carets go past the end of the line above",
+                    i + 1
+                ));
+            }
+            expected.push(Expected {
+                line: line_no,
+                column: start as u32 + 1,
+                end_column: end as u32 + 1,
+                code: code.to_string(),
+                message,
+            });
+        }
+        Ok(Annotated { text, expected })
+    }
+
+    /// What was reported, in the annotations' terms.
+    fn found(text: &str, diags: &[JsonDiagnostic]) -> Vec<(Expected, String)> {
+        let lines: Vec<&str> = text.split('\n').collect();
+        diags
+            .iter()
+            .map(|d| {
+                let end_column = if d.end_line == d.line {
+                    d.end_column
+                } else {
+                    let first = lines.get(d.line as usize - 1).copied().unwrap_or("");
+                    first.trim_end_matches('\r').chars().count() as u32 + 1
+                };
+                let e = Expected {
+                    line: d.line,
+                    column: d.column,
+                    end_column,
+                    code: d.code.clone(),
+                    message: None,
+                };
+                (e, d.message.clone())
+            })
+            .collect()
+    }
+
+    fn show(e: &Expected) -> String {
+        format!("{}:{}-{} {}", e.line, e.column, e.end_column, e.code)
+    }
+
+    /// The differences between the annotations and the findings, if any.
+    pub fn mismatches(annotated: &Annotated, diags: &[JsonDiagnostic]) -> Vec<String> {
+        let mut left = found(&annotated.text, diags);
+        let mut out = Vec::new();
+        for want in &annotated.expected {
+            let hit = left.iter().position(|(got, message)| {
+                (got.line, got.column, got.end_column, &got.code)
+                    == (want.line, want.column, want.end_column, &want.code)
+                    && want.message.as_ref().is_none_or(|m| message.contains(m))
+            });
+            match hit {
+                Some(i) => {
+                    left.remove(i);
+                }
+                None => out.push(format!(
+                    "annotated, not reported: {}{}",
+                    show(want),
+                    want.message
+                        .as_ref()
+                        .map_or(String::new(), |m| format!(": {m}"))
+                )),
+            }
+        }
+        for (got, message) in left {
+            out.push(format!(
+                "reported, not annotated: {}: {message}",
+                show(&got)
+            ));
+        }
+        out
+    }
+
+    #[test]
+    fn annotated_fixtures_report_exactly_their_annotations() {
+        let mut seen = 0;
+        let mut problems = Vec::new();
+        for rel in fixture_files()
+            .into_iter()
+            .filter(|p| p.starts_with("fixtures/rules"))
+        {
+            let raw = String::from_utf8_lossy(
+                &std::fs::read(root().join(&rel)).expect("a readable fixture"),
+            )
+            .into_owned();
+            let annotated = parse(&raw).unwrap_or_else(|e| panic!("{}: {e}", rel.display()));
+            if annotated.expected.is_empty() {
+                continue;
+            }
+            seen += 1;
+            let diags = check_text(&rel, &annotated.text, &config_for(&rel));
+            for m in mismatches(&annotated, &diags) {
+                problems.push(format!("{}: {m}", rel.display()));
+            }
+        }
+        assert!(seen >= 4, "only {seen} annotated fixtures");
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    const PLAN: &str = "## Stage Map\n| Stage | Title | depends-on | Steps |\n|---|---|---|---|\n| 1 | a | (none) | 1 |\n| 2 | b | 1, S2 | 1 |\n";
+
+    fn run(src: &str) -> Vec<String> {
+        let annotated = parse(src).expect("annotations");
+        let diags = check_text(Path::new("x.md"), &annotated.text, &Config::default());
+        let diags: Vec<JsonDiagnostic> = diags
+            .into_iter()
+            .filter(|d| d.code == "depends-on-self")
+            .collect();
+        mismatches(&annotated, &diags)
+    }
+
+    #[test]
+    fn the_harness_checks_code_line_columns_and_message() {
+        let row = "| 2 | b | 1, S2 | 1 |\n";
+        let at = |annotation: &str| PLAN.replace(row, &format!("{row}{annotation}\n"));
+        assert_eq!(
+            run(&at("<!--         ^^ depends-on-self: itself -->")),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            run(&at("             ^^ depends-on-self")),
+            Vec::<String>::new(),
+            "the bare form"
+        );
+        let wrong_columns = run(&at("<!--        ^^ depends-on-self -->"));
+        assert_eq!(
+            wrong_columns,
+            [
+                "annotated, not reported: 5:13-15 depends-on-self",
+                "reported, not annotated: 5:14-16 depends-on-self: stage 2 depends on itself, so it can never become ready: remove `S2`"
+            ]
+        );
+        assert_eq!(
+            run(&at("<!--         ^^ depends-on-self: cycle -->")).len(),
+            2
+        );
+        assert_eq!(run(PLAN).len(), 1, "a finding without an annotation");
+        assert!(parse(&at("<!--         ^^ no-such-code -->")).is_err());
+        assert!(
+            parse("<!-- ^ depends-on-self -->\n").is_err(),
+            "under no line"
+        );
+    }
+
+    #[test]
+    fn annotation_lines_are_taken_out_of_the_text() {
+        let src = "abcdefgh\n<!-- ^ depends-on-self -->\r\nb\n";
+        let parsed = parse(src).expect("annotations");
+        assert_eq!(parsed.text, "abcdefgh\nb\n");
+        assert_eq!(parsed.expected.len(), 1);
+        assert_eq!((parsed.expected[0].line, parsed.expected[0].column), (1, 6));
+        assert!(
+            parse("<!-- a comment -->\n")
+                .expect("no annotation")
+                .expected
+                .is_empty()
         );
     }
 }
