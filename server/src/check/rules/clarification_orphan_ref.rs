@@ -147,35 +147,7 @@ pub fn add_clarification_row(ctx: &FixContext, id: u32) -> Option<Fix> {
                 }
             }
         },
-        None => {
-            let level = ctx
-                .plan
-                .stage_map
-                .as_ref()
-                .map_or(2, |m| m.heading_level)
-                .max(1) as usize;
-            let at = ctx.src.len();
-            let lead = if ctx.src.is_empty() || ctx.src.ends_with(&format!("{eol}{eol}")) {
-                ""
-            } else if ctx.src.ends_with('\n') {
-                eol
-            } else {
-                "\n\n"
-            };
-            let lead = if lead == "\n\n" {
-                if eol == "\r\n" { "\r\n\r\n" } else { "\n\n" }
-            } else {
-                lead
-            };
-            TextEdit {
-                range: at..at,
-                new_text: format!(
-                    "{lead}{} 5. Clarification Items{eol}{eol}{}{eol}",
-                    "#".repeat(level),
-                    table(&values, eol)
-                ),
-            }
-        }
+        None => new_section(ctx, &values),
     };
     Some(Fix::new(
         title,
@@ -183,6 +155,39 @@ pub fn add_clarification_row(ctx: &FixContext, id: u32) -> Option<Fix> {
         Applicability::Safe,
         vec![edit],
     ))
+}
+
+/// §5 with its table and the row, at the end of the document, at the Stage
+/// Map's heading level.
+fn new_section(ctx: &FixContext, values: &dyn Fn(&str) -> String) -> TextEdit {
+    let eol = ctx.eol;
+    let level = ctx
+        .plan
+        .stage_map
+        .as_ref()
+        .map_or(2, |m| m.heading_level)
+        .max(1) as usize;
+    let at = ctx.src.len();
+    let lead = if ctx.src.is_empty() || ctx.src.ends_with(&format!("{eol}{eol}")) {
+        ""
+    } else if ctx.src.ends_with('\n') {
+        eol
+    } else {
+        "\n\n"
+    };
+    let lead = if lead == "\n\n" {
+        if eol == "\r\n" { "\r\n\r\n" } else { "\n\n" }
+    } else {
+        lead
+    };
+    TextEdit {
+        range: at..at,
+        new_text: format!(
+            "{lead}{} 5. Clarification Items{eol}{eol}{}{eol}",
+            "#".repeat(level),
+            table(values, eol)
+        ),
+    }
 }
 
 fn table(values: &dyn Fn(&str) -> String, eol: &str) -> String {

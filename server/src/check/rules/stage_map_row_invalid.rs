@@ -37,7 +37,7 @@
 //! **Code actions:** None.
 
 use super::{Context, Finding, Rule, Severity, finding};
-use crate::plan::model::Field;
+use crate::plan::model::{Field, MapTable, StageMapRow};
 
 pub(crate) const RULE: Rule = Rule {
     code: "stage-map-row-invalid",
@@ -60,6 +60,14 @@ fn check(ctx: &Context, out: &mut Vec<Finding>) {
         ));
         return;
     };
+    missing_columns(table, out);
+    for row in &table.rows {
+        unreadable_cells(ctx, table, row, out);
+    }
+}
+
+/// The table lacks the Stage, depends-on or Steps column.
+fn missing_columns(table: &MapTable, out: &mut Vec<Finding>) {
     let mut missing = Vec::new();
     if table.columns.stage.is_none() {
         missing.push("Stage");
@@ -80,55 +88,57 @@ fn check(ctx: &Context, out: &mut Vec<Finding>) {
             ),
         ));
     }
-    for row in &table.rows {
-        if let Field::Invalid(span) = &row.stage {
-            out.push(finding(
-                &RULE,
-                span.clone(),
-                if span.is_empty() {
-                    "this row has no stage number: write a number such as `3`".into()
-                } else {
-                    format!(
-                        "cannot read the stage number `{}`: write a number such as `3`",
-                        ctx.text(span)
-                    )
-                },
-            ));
-        }
-        if let Field::Invalid(span) = &row.depends_on {
-            out.push(finding(
-                &RULE,
-                span.clone(),
-                if span.is_empty() {
-                    // Only a row that stops before the column: an empty cell reads as `(none)`.
-                    "this row has no depends-on cell: write `(none)` or stage numbers separated by commas, e.g. `1, 3`".into()
-                } else {
-                    let cell = table
-                        .columns
-                        .depends_on
-                        .and_then(|i| row.cells.get(i))
-                        .map_or("", |c| ctx.text(c));
-                    format!(
-                        "cannot read depends-on `{}` (in `{cell}`): write `(none)` or stage numbers separated by commas, e.g. `1, 3`",
-                        ctx.text(span)
-                    )
-                },
-            ));
-        }
-        if let Field::Invalid(span) = &row.steps {
-            out.push(finding(
-                &RULE,
-                span.clone(),
-                if span.is_empty() {
-                    "this row has no step count: write the number of effective steps".into()
-                } else {
-                    format!(
-                        "cannot read the step count `{}`: write the number of effective steps",
-                        ctx.text(span)
-                    )
-                },
-            ));
-        }
+}
+
+/// A row's stage number, depends-on or steps cell cannot be read.
+fn unreadable_cells(ctx: &Context, table: &MapTable, row: &StageMapRow, out: &mut Vec<Finding>) {
+    if let Field::Invalid(span) = &row.stage {
+        out.push(finding(
+            &RULE,
+            span.clone(),
+            if span.is_empty() {
+                "this row has no stage number: write a number such as `3`".into()
+            } else {
+                format!(
+                    "cannot read the stage number `{}`: write a number such as `3`",
+                    ctx.text(span)
+                )
+            },
+        ));
+    }
+    if let Field::Invalid(span) = &row.depends_on {
+        out.push(finding(
+            &RULE,
+            span.clone(),
+            if span.is_empty() {
+                // Only a row that stops before the column: an empty cell reads as `(none)`.
+                "this row has no depends-on cell: write `(none)` or stage numbers separated by commas, e.g. `1, 3`".into()
+            } else {
+                let cell = table
+                    .columns
+                    .depends_on
+                    .and_then(|i| row.cells.get(i))
+                    .map_or("", |c| ctx.text(c));
+                format!(
+                    "cannot read depends-on `{}` (in `{cell}`): write `(none)` or stage numbers separated by commas, e.g. `1, 3`",
+                    ctx.text(span)
+                )
+            },
+        ));
+    }
+    if let Field::Invalid(span) = &row.steps {
+        out.push(finding(
+            &RULE,
+            span.clone(),
+            if span.is_empty() {
+                "this row has no step count: write the number of effective steps".into()
+            } else {
+                format!(
+                    "cannot read the step count `{}`: write the number of effective steps",
+                    ctx.text(span)
+                )
+            },
+        ));
     }
 }
 
