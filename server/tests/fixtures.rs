@@ -902,16 +902,15 @@ mod annotated {
     pub fn parse(src: &str) -> Result<Annotated, String> {
         let mut text = String::with_capacity(src.len());
         let mut expected = Vec::new();
-        let mut line_no = 0u32;
-        let mut previous: Option<&str> = None;
+        // The last line kept, and its number in the text without annotations.
+        let mut previous: Option<(u32, &str)> = None;
         for (i, line) in src.split_inclusive('\n').enumerate() {
             let Some((start, end, rest)) = annotation(line) else {
                 text.push_str(line);
-                line_no += 1;
-                previous = Some(line);
+                previous = Some((previous.map_or(1, |(n, _)| n + 1), line));
                 continue;
             };
-            let Some(above) = previous else {
+            let Some((kept, above)) = previous else {
                 return Err(format!("line {}: an annotation under no line", i + 1));
             };
             let (code, message) = match rest.split_once(':') {
@@ -929,7 +928,7 @@ mod annotated {
                 ));
             }
             expected.push(Expected {
-                line: line_no,
+                line: kept,
                 column: start as u32 + 1,
                 end_column: end as u32 + 1,
                 code: code.to_string(),
