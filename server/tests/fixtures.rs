@@ -6,8 +6,11 @@
 //! - every `fixtures/rules/<code>/trigger.md` reports `<code>` and nothing else,
 //!   every `near-miss.md` reports nothing;
 //! - documents that are not plans get nothing;
-//! - tidy: the folders under `fixtures/rules/` are exactly the codes, each code
-//!   has `docs/rules/<code>.md` and a line in `docs/rules/README.md`;
+//! - tidy: the folders under `fixtures/rules/` and the files of
+//!   `server/src/check/rules/` are exactly the codes, each code has
+//!   `docs/rules/<code>.md` and a line in `docs/rules/README.md`;
+//! - the rule pages and tables are what the rule files generate (`rule_docs`;
+//!   `UPDATE_DOCS=1 cargo test --test fixtures rule_docs` rewrites them);
 //! - garbage, 20,000-character lines and a generated 5 MB plan never panic, in
 //!   the library and in the real binary (`check --format json`).
 //!
@@ -63,11 +66,19 @@ fn fixture_files() -> Vec<PathBuf> {
         .collect()
 }
 
-/// Reads like the CLI does: invalid UTF-8 becomes U+FFFD.
+/// Reads like the CLI does: invalid UTF-8 becomes U+FFFD. The annotation
+/// lines of a fixture under `fixtures/rules/` are taken out (`annotated`).
 fn read(rel: &Path) -> String {
     let bytes =
         std::fs::read(root().join(rel)).unwrap_or_else(|e| panic!("{}: {e}", rel.display()));
-    String::from_utf8_lossy(&bytes).into_owned()
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    if rel.starts_with("fixtures/rules") {
+        annotated::parse(&text)
+            .unwrap_or_else(|e| panic!("{}: {e}", rel.display()))
+            .text
+    } else {
+        text
+    }
 }
 
 /// The fixture's configuration (see the module comment).
@@ -548,5 +559,528 @@ mod grammar_workarounds {
         );
         let diags = check_text(Path::new("x.md"), &src, &Config::default());
         assert!(diags.is_empty(), "{:?}", codes(&diags));
+    }
+}
+
+/// The rule docs, generated from the rule files (one source per rule): each
+/// page `docs/rules/<code>.md` from `server/src/check/rules/<code>.rs` (its
+/// `RULE` and doc comment), keeping the page's hand-written Example between
+/// the example markers (a new page takes `trigger.md` and what it reports);
+/// the rule tables of `docs/rules/README.md` and `docs/plan-format.md`
+/// between their table markers. Fails with a diff when a file is out of
+/// date; `UPDATE_DOCS=1 cargo test --test fixtures rule_docs` rewrites them.
+mod rule_docs {
+    use super::*;
+    use okstra_lsp::check::rules::{self, Rule};
+
+    const REGENERATE: &str = "UPDATE_DOCS=1 cargo test --test fixtures rule_docs";
+    const EXAMPLE_BEGIN: &str = "<!-- example: written by hand -->";
+    const EXAMPLE_END: &str = "<!-- /example -->";
+    const TABLE_BEGIN: &str = "<!-- rules table:";
+    const TABLE_END: &str = "<!-- /rules table -->";
+
+    /// `server/src/check/rules/<code>.rs`, relative to the root.
+    fn rule_file(code: &str) -> PathBuf {
+        PathBuf::from(format!(
+            "server/src/check/rules/{}.rs",
+            code.replace('-', "_")
+        ))
+    }
+
+    /// The leading `//!` comment of a file, as markdown.
+    fn doc_comment(text: &str) -> String {
+        let mut out = String::new();
+        for line in text.lines() {
+            let Some(rest) = line.strip_prefix("//!") else {
+                break;
+            };
+            out.push_str(rest.strip_prefix(' ').unwrap_or(rest));
+            out.push('\n');
+        }
+        out.trim_end().to_string()
+    }
+
+    fn capitalised(s: &str) -> String {
+        let mut chars = s.chars();
+        chars
+            .next()
+            .map(|c| c.to_uppercase().chain(chars).collect())
+            .unwrap_or_default()
+    }
+
+    /// The Configuration section of a rule whose doc comment has none.
+    fn configuration(rule: &Rule) -> String {
+        let example = if rule.severity.as_str() == "error" {
+            "warning"
+        } else {
+            "error"
+        };
+        format!(
+            "## Configuration
+
+Change its severity, or turn it off, with the `severityOverrides` setting (section
+`okstra`, through `workspace/configuration` or `initializationOptions`):
+
+```json
+{{ \"okstra\": {{ \"severityOverrides\": {{ \"{}\": \"{example}\" }} }} }}
+```
+
+Values: `\"error\"`, `\"warning\"`, `\"info\"` (`\"hint\"` is shown as info) or `\"off\"`.
+`okstra-lsp check` always reports the default severities, and exits 1 only for
+errors.",
+            rule.code
+        )
+    }
+
+    /// The Example section of an existing page (between the markers), or
+    /// for a new page its trigger fixture and what it reports.
+    fn example(code: &str, page: Option<&str>) -> Result<String, String> {
+        if let Some(page) = page {
+            let start = page
+                .find(EXAMPLE_BEGIN)
+                .ok_or_else(|| format!("docs/rules/{code}.md: no `{EXAMPLE_BEGIN}` line"))?;
+            let end = page[start..]
+                .find(EXAMPLE_END)
+                .map(|i| start + i + EXAMPLE_END.len())
+                .ok_or_else(|| format!("docs/rules/{code}.md: no `{EXAMPLE_END}` line"))?;
+            return Ok(page[start..end].to_string());
+        }
+        let rel = Path::new("fixtures/rules").join(code).join("trigger.md");
+        let src = read(&rel);
+        let diags = check_text(Path::new("plan.md"), &src, &config_for(&rel));
+        let reports: Vec<String> = diags
+            .iter()
+            .map(|d| {
+                format!(
+                    "plan.md:{}:{}: {}[{}] {}",
+                    d.line, d.column, d.severity, d.code, d.message
+                )
+            })
+            .collect();
+        Ok(format!(
+            "{EXAMPLE_BEGIN}\n## Example\n\n```markdown\n{}\n```\n\n`okstra-lsp check plan.md` reports:\n\n```text\n{}\n```\n{EXAMPLE_END}",
+            src.trim_end(),
+            reports.join("\n")
+        ))
+    }
+
+    /// The page of `rule`: its doc comment with the example before
+    /// "## How to fix".
+    fn page(rule: &Rule, doc: &str, example: &str) -> Result<String, String> {
+        let code = rule.code;
+        let file = rule_file(code);
+        let fix = doc.find("## How to fix").ok_or_else(|| {
+            format!(
+                "{}: the doc comment has no \"## How to fix\" section",
+                file.display()
+            )
+        })?;
+        let (before, after) = doc.split_at(fix);
+        let config = if after.contains("## Configuration") {
+            String::new()
+        } else {
+            format!("\n\n{}", configuration(rule))
+        };
+        Ok(format!(
+            "# `{code}`
+
+<!-- Generated from {file} (its `RULE` and doc comment) by `{REGENERATE}`: edit the rule file. Only the Example section is written here. -->
+
+**Severity:** {severity} · **Fixtures:** [`fixtures/rules/{code}/`](../../fixtures/rules/{code}/) · [All rules](README.md)
+
+{summary}.
+
+{before}{example}
+
+{after}{config}
+",
+            file = file.display(),
+            severity = rule.severity.as_str(),
+            summary = capitalised(rule.summary),
+            before = if before.trim().is_empty() {
+                String::new()
+            } else {
+                format!("{}\n\n", before.trim_end())
+            },
+            after = after.trim_end(),
+        ))
+    }
+
+    /// `text` with the lines between the table markers replaced by `table`.
+    fn with_table(rel: &str, text: &str, table: &str) -> Result<String, String> {
+        let begin = text
+            .find(TABLE_BEGIN)
+            .ok_or_else(|| format!("{rel}: no `{TABLE_BEGIN} …-->` line"))?;
+        let body = begin
+            + text[begin..]
+                .find('\n')
+                .ok_or_else(|| format!("{rel}: nothing after `{TABLE_BEGIN}`"))?
+            + 1;
+        let end = body
+            + text[body..]
+                .find(TABLE_END)
+                .ok_or_else(|| format!("{rel}: no `{TABLE_END}` line"))?;
+        Ok(format!("{}{table}{}", &text[..body], &text[end..]))
+    }
+
+    fn index_table() -> String {
+        let mut out = String::from("| Code | Severity | Summary |\n|---|---|---|\n");
+        for r in rules::all() {
+            out.push_str(&format!(
+                "| [`{0}`]({0}.md) | {1} | {2} |\n",
+                r.code,
+                r.severity.as_str(),
+                capitalised(r.summary)
+            ));
+        }
+        out
+    }
+
+    fn plan_format_table() -> String {
+        let mut out = String::from("| Code | Severity | Source | Rule |\n|---|---|---|---|\n");
+        for r in rules::all() {
+            out.push_str(&format!(
+                "| [`{0}`](rules/{0}.md) | {1} | {2} | {3} |\n",
+                r.code,
+                r.severity.as_str(),
+                r.source,
+                r.summary
+            ));
+        }
+        out
+    }
+
+    /// Every generated file: (path relative to the root, what it must hold).
+    fn generated() -> Result<Vec<(PathBuf, String)>, String> {
+        let root = root();
+        let mut out = Vec::new();
+        for rule in rules::all() {
+            let file = rule_file(rule.code);
+            let source = std::fs::read_to_string(root.join(&file))
+                .map_err(|e| format!("{}: {e}", file.display()))?;
+            let rel = PathBuf::from(format!("docs/rules/{}.md", rule.code));
+            let old = std::fs::read_to_string(root.join(&rel)).ok();
+            let example = example(rule.code, old.as_deref())?;
+            out.push((rel, page(rule, &doc_comment(&source), &example)?));
+        }
+        for (rel, table) in [
+            ("docs/rules/README.md", index_table()),
+            ("docs/plan-format.md", plan_format_table()),
+        ] {
+            let old = std::fs::read_to_string(root.join(rel)).map_err(|e| format!("{rel}: {e}"))?;
+            out.push((PathBuf::from(rel), with_table(rel, &old, &table)?));
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn rule_docs_are_generated_from_the_rule_files() {
+        let root = root();
+        let update = std::env::var_os("UPDATE_DOCS").is_some_and(|v| v == "1");
+        let files = generated().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(files.len(), all_codes().len() + 2);
+        let mut stale = Vec::new();
+        for (rel, want) in files {
+            let have = std::fs::read_to_string(root.join(&rel)).unwrap_or_default();
+            if have == want {
+                continue;
+            }
+            if update {
+                std::fs::write(root.join(&rel), &want)
+                    .unwrap_or_else(|e| panic!("{}: {e}", rel.display()));
+                continue;
+            }
+            let name = rel.display().to_string();
+            let diff = similar::TextDiff::from_lines(&have, &want)
+                .unified_diff()
+                .context_radius(2)
+                .header(&name, &format!("{name} (generated)"))
+                .to_string();
+            stale.push(diff);
+        }
+        assert!(
+            stale.is_empty(),
+            "{} generated doc(s) differ from the rule files; run `{REGENERATE}` (edit the rule file's doc comment or `RULE`, not the page):\n{}",
+            stale.len(),
+            stale.join("\n")
+        );
+    }
+
+    #[test]
+    fn a_page_keeps_its_example_and_takes_the_rest_from_the_rule() {
+        let rule = rules::rule("depends-on-self").expect("a rule");
+        let doc = "## What it checks\n\nW.\n\n## How to fix\n\nF.";
+        let example = format!("{EXAMPLE_BEGIN}\n## Example\n\nE.\n{EXAMPLE_END}");
+        let page = page(rule, doc, &example).expect("a page");
+        let what = page.find("## What it checks").expect("what");
+        let ex = page.find("E.\n").expect("example");
+        let fix = page.find("## How to fix").expect("fix");
+        let config = page.find("## Configuration").expect("configuration");
+        assert!(what < ex && ex < fix && fix < config, "{page}");
+        assert!(page.starts_with("# `depends-on-self`\n"), "{page}");
+        assert!(page.contains("\nA stage depends on itself.\n"), "{page}");
+        assert!(page.contains("\"depends-on-self\": \"warning\""), "{page}");
+        assert!(check_text(Path::new("x.md"), &page, &Config::default()).is_empty());
+        assert!(
+            self::page(rule, "## What it checks\n\nW.", &example).is_err(),
+            "a doc comment without How to fix is refused"
+        );
+    }
+
+    #[test]
+    fn a_table_is_replaced_between_its_markers_only() {
+        let text = format!("a\n{TABLE_BEGIN} x -->\nold\n{TABLE_END}\nb\n");
+        assert_eq!(
+            with_table("t.md", &text, "new\n").expect("markers"),
+            format!("a\n{TABLE_BEGIN} x -->\nnew\n{TABLE_END}\nb\n")
+        );
+        assert!(with_table("t.md", "no markers", "new\n").is_err());
+    }
+
+    /// Every file in `server/src/check/rules/` (but the registry and the
+    /// suppression machinery) is a code's: one the registry knows.
+    #[test]
+    fn tidy_rule_files_are_the_codes() {
+        let dir = root().join("server/src/check/rules");
+        let files: BTreeSet<String> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .filter_map(|n| n.strip_suffix(".rs").map(|s| s.replace('_', "-")))
+            .filter(|n| n != "mod" && n != "suppress")
+            .collect();
+        let codes: BTreeSet<String> = all_codes().into_iter().map(String::from).collect();
+        assert_eq!(
+            files, codes,
+            "each server/src/check/rules/<code>.rs needs `mod <code>;` and `&<code>::RULE` in `RULES` (server/src/check/rules/mod.rs)"
+        );
+    }
+}
+
+/// Annotated fixtures (docs/TESTING.md): a line of a fixture under
+/// `fixtures/rules/` that is only carets and a code, as an HTML comment
+/// (`<!-- ^^^ code -->`, `<!-- ^^^ code: part of the message -->`) or bare
+/// (`^^^ code`, for ranges that start in the first five columns), marks a
+/// finding on the nearest line above that is not an annotation: the carets
+/// stand under its columns (from its start to its end, or to the end of
+/// that line when it goes on). Annotation lines are taken out before the
+/// fixture is checked; a fixture with annotations must report exactly them.
+mod annotated {
+    use super::*;
+
+    /// One expected finding: 1-based line (of the text without the
+    /// annotations), 1-based columns in characters, code, message part.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Expected {
+        pub line: u32,
+        pub column: u32,
+        pub end_column: u32,
+        pub code: String,
+        pub message: Option<String>,
+    }
+
+    pub struct Annotated {
+        /// The text without its annotation lines.
+        pub text: String,
+        pub expected: Vec<Expected>,
+    }
+
+    /// The carets and what follows them, when `line` is an annotation.
+    fn annotation(line: &str) -> Option<(usize, usize, &str)> {
+        let body = line.trim_end_matches('\r');
+        let trimmed = body.trim();
+        let inner = match trimmed.strip_prefix("<!--") {
+            Some(rest) => rest.strip_suffix("-->")?,
+            None => trimmed,
+        };
+        let after = inner.trim_start().strip_prefix('^')?;
+        let carets = 1 + after.len() - after.trim_start_matches('^').len();
+        let start = body.chars().take_while(|c| *c != '^').count();
+        let rest = after.trim_start_matches('^').trim();
+        Some((start, start + carets, rest))
+    }
+
+    pub fn parse(src: &str) -> Result<Annotated, String> {
+        let mut text = String::with_capacity(src.len());
+        let mut expected = Vec::new();
+        // The last line kept, and its number in the text without annotations.
+        let mut previous: Option<(u32, &str)> = None;
+        for (i, line) in src.split_inclusive('\n').enumerate() {
+            let Some((start, end, rest)) = annotation(line) else {
+                text.push_str(line);
+                previous = Some((previous.map_or(1, |(n, _)| n + 1), line));
+                continue;
+            };
+            let Some((kept, above)) = previous else {
+                return Err(format!("line {}: an annotation under no line", i + 1));
+            };
+            let (code, message) = match rest.split_once(':') {
+                Some((code, message)) => (code.trim(), Some(message.trim().to_string())),
+                None => (rest, None),
+            };
+            if !all_codes().contains(code) {
+                return Err(format!("line {}: `{code}` is not a code", i + 1));
+            }
+            let width = above.trim_end_matches(['\n', '\r']).chars().count();
+            if end > width {
+                return Err(format!(
+                    "line {}: the carets go past the end of the line above",
+                    i + 1
+                ));
+            }
+            expected.push(Expected {
+                line: kept,
+                column: start as u32 + 1,
+                end_column: end as u32 + 1,
+                code: code.to_string(),
+                message,
+            });
+        }
+        Ok(Annotated { text, expected })
+    }
+
+    /// What was reported, in the annotations' terms.
+    fn found(text: &str, diags: &[JsonDiagnostic]) -> Vec<(Expected, String)> {
+        let lines: Vec<&str> = text.split('\n').collect();
+        diags
+            .iter()
+            .map(|d| {
+                let end_column = if d.end_line == d.line {
+                    d.end_column
+                } else {
+                    let first = lines.get(d.line as usize - 1).copied().unwrap_or("");
+                    first.trim_end_matches('\r').chars().count() as u32 + 1
+                };
+                let e = Expected {
+                    line: d.line,
+                    column: d.column,
+                    end_column,
+                    code: d.code.clone(),
+                    message: None,
+                };
+                (e, d.message.clone())
+            })
+            .collect()
+    }
+
+    fn show(e: &Expected) -> String {
+        format!("{}:{}-{} {}", e.line, e.column, e.end_column, e.code)
+    }
+
+    /// The differences between the annotations and the findings, if any.
+    pub fn mismatches(annotated: &Annotated, diags: &[JsonDiagnostic]) -> Vec<String> {
+        let mut left = found(&annotated.text, diags);
+        let mut out = Vec::new();
+        for want in &annotated.expected {
+            let hit = left.iter().position(|(got, message)| {
+                (got.line, got.column, got.end_column, &got.code)
+                    == (want.line, want.column, want.end_column, &want.code)
+                    && want.message.as_ref().is_none_or(|m| message.contains(m))
+            });
+            match hit {
+                Some(i) => {
+                    left.remove(i);
+                }
+                None => out.push(format!(
+                    "annotated, not reported: {}{}",
+                    show(want),
+                    want.message
+                        .as_ref()
+                        .map_or(String::new(), |m| format!(": {m}"))
+                )),
+            }
+        }
+        for (got, message) in left {
+            out.push(format!(
+                "reported, not annotated: {}: {message}",
+                show(&got)
+            ));
+        }
+        out
+    }
+
+    #[test]
+    fn annotated_fixtures_report_exactly_their_annotations() {
+        let mut seen = 0;
+        let mut problems = Vec::new();
+        for rel in fixture_files()
+            .into_iter()
+            .filter(|p| p.starts_with("fixtures/rules"))
+        {
+            let raw = String::from_utf8_lossy(
+                &std::fs::read(root().join(&rel)).expect("a readable fixture"),
+            )
+            .into_owned();
+            let annotated = parse(&raw).unwrap_or_else(|e| panic!("{}: {e}", rel.display()));
+            if annotated.expected.is_empty() {
+                continue;
+            }
+            seen += 1;
+            let diags = check_text(&rel, &annotated.text, &config_for(&rel));
+            for m in mismatches(&annotated, &diags) {
+                problems.push(format!("{}: {m}", rel.display()));
+            }
+        }
+        assert!(seen >= 4, "only {seen} annotated fixtures");
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    const PLAN: &str = "## Stage Map\n| Stage | Title | depends-on | Steps |\n|---|---|---|---|\n| 1 | a | (none) | 1 |\n| 2 | b | 1, S2 | 1 |\n";
+
+    fn run(src: &str) -> Vec<String> {
+        let annotated = parse(src).expect("annotations");
+        let diags = check_text(Path::new("x.md"), &annotated.text, &Config::default());
+        let diags: Vec<JsonDiagnostic> = diags
+            .into_iter()
+            .filter(|d| d.code == "depends-on-self")
+            .collect();
+        mismatches(&annotated, &diags)
+    }
+
+    #[test]
+    fn the_harness_checks_code_line_columns_and_message() {
+        let row = "| 2 | b | 1, S2 | 1 |\n";
+        let at = |annotation: &str| PLAN.replace(row, &format!("{row}{annotation}\n"));
+        assert_eq!(
+            run(&at("<!--         ^^ depends-on-self: itself -->")),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            run(&at("             ^^ depends-on-self")),
+            Vec::<String>::new(),
+            "the bare form"
+        );
+        let wrong_columns = run(&at("<!--        ^^ depends-on-self -->"));
+        assert_eq!(
+            wrong_columns,
+            [
+                "annotated, not reported: 5:13-15 depends-on-self",
+                "reported, not annotated: 5:14-16 depends-on-self: stage 2 depends on itself, so it can never become ready: remove `S2`"
+            ]
+        );
+        assert_eq!(
+            run(&at("<!--         ^^ depends-on-self: cycle -->")).len(),
+            2
+        );
+        assert_eq!(run(PLAN).len(), 1, "a finding without an annotation");
+        assert!(parse(&at("<!--         ^^ no-such-code -->")).is_err());
+        assert!(
+            parse("<!-- ^ depends-on-self -->\n").is_err(),
+            "under no line"
+        );
+    }
+
+    #[test]
+    fn annotation_lines_are_taken_out_of_the_text() {
+        let src = "abcdefgh\n<!-- ^ depends-on-self -->\r\nb\n";
+        let parsed = parse(src).expect("annotations");
+        assert_eq!(parsed.text, "abcdefgh\nb\n");
+        assert_eq!(parsed.expected.len(), 1);
+        assert_eq!((parsed.expected[0].line, parsed.expected[0].column), (1, 6));
+        assert!(
+            parse("<!-- a comment -->\n")
+                .expect("no annotation")
+                .expected
+                .is_empty()
+        );
     }
 }

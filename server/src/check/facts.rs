@@ -984,6 +984,9 @@ mod tests {
     /// earlier one (roots sharing a path; unordered stages, not both roots)
     /// is reported against the nearest such stage; each pair lists every
     /// path pair the two stages share.
+    // Long: one randomized round (build a plan, brute-force every path
+    // pair from the index, compare with `overlaps` both ways) read top to
+    // bottom; its parts share the round's plan, text and tables.
     #[test]
     fn sparse_overlaps_cover_every_conflict() {
         use std::fmt::Write;

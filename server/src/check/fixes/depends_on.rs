@@ -1,6 +1,7 @@
 //! Add a depends-on link (offered on overlaps, in each direction that keeps
-//! the graph acyclic) and remove one (offered on each cycle edge). Both edit
-//! the Stage Map's depends-on cell in the document's own spelling.
+//! the graph acyclic) and the edit that removes one (the `depends-on-cycle`
+//! fix, and `merge`). Both edit the Stage Map's depends-on cell in the
+//! document's own spelling.
 
 use super::{Applicability, Fix, FixContext, FixKind, TextEdit};
 use crate::plan::model::Field;
@@ -39,18 +40,9 @@ pub(super) fn add_dep_edit(ctx: &FixContext, from: u32, to: u32) -> Option<TextE
     }
 }
 
-/// Removes `from`'s dependency on `to` (fixes one edge of a cycle).
-pub fn remove_dependency(ctx: &FixContext, from: u32, to: u32) -> Option<Fix> {
-    let edit = remove_dep_edit(ctx, from, to)?;
-    Some(Fix::new(
-        format!("Remove stage {from}'s dependency on stage {to}"),
-        FixKind::QuickFix,
-        Applicability::Unsafe,
-        vec![edit],
-    ))
-}
-
-pub(super) fn remove_dep_edit(ctx: &FixContext, from: u32, to: u32) -> Option<TextEdit> {
+/// The edit that removes `from`'s dependency on `to` (the cycle rule's fix
+/// and `merge` use it).
+pub(crate) fn remove_dep_edit(ctx: &FixContext, from: u32, to: u32) -> Option<TextEdit> {
     let table = ctx.plan.stage_map.as_ref()?.table.as_ref()?;
     let col = table.columns.depends_on?;
     let row = ctx.plan.map_row(from)?;
@@ -109,21 +101,6 @@ mod tests {
             assert!(
                 out.contains("| Stage 1 |") || out.contains("| Stage 2 |"),
                 "spelling kept:\n{out}"
-            );
-        }
-    }
-
-    #[test]
-    fn remove_cycle_edge() {
-        let src = plan("3", "1", "2");
-        let fixes = ctx_fixes(&src, "depends-on-cycle");
-        assert!(!fixes.is_empty());
-        for f in &fixes {
-            let (out, codes) = apply_and_check(&src, f);
-            assert!(
-                !codes.contains(&"depends-on-cycle"),
-                "{}: {codes:?}\n{out}",
-                f.title
             );
         }
     }

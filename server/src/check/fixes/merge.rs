@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 
 use super::{Applicability, Fix, FixContext, FixKind, TextEdit, render_row};
-use crate::plan::model::{Stage, normalize_label};
+use crate::plan::model::{MapTable, Stage, StageMapRow, StepRows, normalize_label};
 
 pub fn merge(ctx: &FixContext, a: u32, b: u32, kind: FixKind) -> Option<Fix> {
     let title = format!("Merge stage {b} into stage {a}");
@@ -65,10 +65,26 @@ pub fn merge(ctx: &FixContext, a: u32, b: u32, kind: FixKind) -> Option<Fix> {
             "the stages' sections overlap".into(),
         ));
     }
-    let eol = ctx.eol;
-    let mut edits = Vec::new();
+    let mut edits = vec![moved_rows(ctx, ta, tb)];
+    edits.extend(moved_files(ctx, sa, sb));
+    edits.extend(moved_validation(ctx, sa, sb));
+    edits.extend(row_of_a(ctx, table, ra, &deps, steps));
+    // B's Stage Map row and section go.
+    edits.push(TextEdit {
+        range: ctx.full_lines(&rb.range),
+        new_text: String::new(),
+    });
+    edits.push(TextEdit {
+        range: sb.section.clone(),
+        new_text: String::new(),
+    });
+    edits.extend(renamed_dependencies(ctx, a, b));
+    Some(Fix::new(title, kind, Applicability::Unsafe, edits))
+}
 
-    // 1. B's effective rows after A's, in A's column order, renumbered.
+/// B's effective rows after A's, in A's column order, renumbered.
+fn moved_rows(ctx: &FixContext, ta: &StepRows, tb: &StepRows) -> TextEdit {
+    let eol = ctx.eol;
     let names_a: Vec<String> = ta
         .header_cells
         .iter()
@@ -104,12 +120,14 @@ pub fn merge(ctx: &FixContext, a: u32, b: u32, kind: FixKind) -> Option<Fix> {
     } else {
         ""
     };
-    edits.push(TextEdit {
+    TextEdit {
         range: at..at,
         new_text: format!("{lead}{rows}"),
-    });
+    }
+}
 
-    // 2. Predicted files: B's paths A lacks.
+/// Predicted files: B's paths A lacks.
+fn moved_files(ctx: &FixContext, sa: &Stage, sb: &Stage) -> Option<TextEdit> {
     let have: BTreeSet<&str> = sa.predicted().iter().map(|p| p.path.as_str()).collect();
     let missing: Vec<String> = sb
         .predicted()
@@ -117,40 +135,53 @@ pub fn merge(ctx: &FixContext, a: u32, b: u32, kind: FixKind) -> Option<Fix> {
         .filter(|p| !have.contains(p.path.as_str()))
         .map(|p| format!("`{}`", p.path))
         .collect();
-    if !missing.is_empty() {
-        edits.extend(add_files(ctx, sa, &missing));
+    if missing.is_empty() {
+        return None;
     }
+    add_files(ctx, sa, &missing)
+}
 
-    // 3. Validation items: B's items A lacks, copied verbatim.
-    if let (Some(va), Some(vb)) = (&sa.validation, &sb.validation) {
-        let have: BTreeSet<String> = va
-            .items
-            .iter()
-            .map(|i| ctx.text(i).trim().to_string())
-            .collect();
-        let mut add = String::new();
-        for item in &vb.items {
-            let t = ctx.text(item).trim_end();
-            if !have.contains(t.trim()) {
-                add.push_str(t);
-                add.push_str(eol);
-            }
-        }
-        if !add.is_empty() {
-            let at = ctx.past_lines(&(va.heading.end..va.content_end));
-            let lead = if at == ctx.src.len() && !ctx.src.ends_with('\n') {
-                eol
-            } else {
-                ""
-            };
-            edits.push(TextEdit {
-                range: at..at,
-                new_text: format!("{lead}{add}"),
-            });
+/// Validation items: B's items A lacks, copied verbatim.
+fn moved_validation(ctx: &FixContext, sa: &Stage, sb: &Stage) -> Option<TextEdit> {
+    let eol = ctx.eol;
+    let (va, vb) = (sa.validation.as_ref()?, sb.validation.as_ref()?);
+    let have: BTreeSet<String> = va
+        .items
+        .iter()
+        .map(|i| ctx.text(i).trim().to_string())
+        .collect();
+    let mut add = String::new();
+    for item in &vb.items {
+        let t = ctx.text(item).trim_end();
+        if !have.contains(t.trim()) {
+            add.push_str(t);
+            add.push_str(eol);
         }
     }
+    if add.is_empty() {
+        return None;
+    }
+    let at = ctx.past_lines(&(va.heading.end..va.content_end));
+    let lead = if at == ctx.src.len() && !ctx.src.ends_with('\n') {
+        eol
+    } else {
+        ""
+    };
+    Some(TextEdit {
+        range: at..at,
+        new_text: format!("{lead}{add}"),
+    })
+}
 
-    // 4. A's depends-on and step count.
+/// A's depends-on (the union, minus A and B) and step count.
+fn row_of_a(
+    ctx: &FixContext,
+    table: &MapTable,
+    ra: &StageMapRow,
+    deps: &BTreeSet<u32>,
+    steps: usize,
+) -> Vec<TextEdit> {
+    let mut edits = Vec::new();
     if let Some(col) = table.columns.depends_on {
         let text = if deps.is_empty() {
             ctx.none_spelling()
@@ -167,18 +198,13 @@ pub fn merge(ctx: &FixContext, a: u32, b: u32, kind: FixKind) -> Option<Fix> {
     if let Some(col) = table.columns.steps {
         edits.extend(ctx.set_cell(&ra.range, &ra.cells, col, &steps.to_string()));
     }
+    edits
+}
 
-    // 5. B's Stage Map row and section.
-    edits.push(TextEdit {
-        range: ctx.full_lines(&rb.range),
-        new_text: String::new(),
-    });
-    edits.push(TextEdit {
-        range: sb.section.clone(),
-        new_text: String::new(),
-    });
-
-    // 6. Every other depends-on that named B now names A.
+/// Every other depends-on that named B now names A (or drops B when it
+/// names A already).
+fn renamed_dependencies(ctx: &FixContext, a: u32, b: u32) -> Vec<TextEdit> {
+    let mut edits = Vec::new();
     for row in ctx.plan.map_rows() {
         let Some(&n) = row.stage.value() else {
             continue;
@@ -190,7 +216,7 @@ pub fn merge(ctx: &FixContext, a: u32, b: u32, kind: FixKind) -> Option<Fix> {
             continue;
         }
         if row.deps().iter().any(|d| d.stage == a) {
-            edits.extend(super::depends_on::remove_dep_edit(ctx, n, b));
+            edits.extend(super::remove_dep_edit(ctx, n, b));
         } else if let Some(d) = row.deps().iter().find(|d| d.stage == b) {
             let t = ctx.text(&d.range);
             let digits = b.to_string();
@@ -203,7 +229,7 @@ pub fn merge(ctx: &FixContext, a: u32, b: u32, kind: FixKind) -> Option<Fix> {
             }
         }
     }
-    Some(Fix::new(title, kind, Applicability::Unsafe, edits))
+    edits
 }
 
 /// Appends paths to A's predicted-files line, or adds the line.

@@ -1,5 +1,9 @@
-//! Fixes: plan model → minimal text edits (plan-format §4). One file per fix;
-//! each keeps the document's style (line endings, column order, depends-on
+//! Fixes: plan model → minimal text edits (plan-format §4). A rule's own
+//! repair sits in its rule file and is registered on its `Rule` (`fix`);
+//! here are the shared pieces (`Fix`, `FixContext`, the depends-on edits),
+//! the refactors several rules and the stage headings offer (`merge`,
+//! `split`), the suppression comment, and the entry points (`fixes_for`,
+//! `repairs_for`, `refactors_at`, `fix_all`). Each keeps the document's style (line endings, column order, depends-on
 //! spelling, heading levels and numbering).
 //!
 //! Invariant: no LSP types, no I/O; a fix never produces overlapping edits
@@ -8,11 +12,9 @@
 //! `next_line` or `past_lines`, which move it to a character boundary
 //! first, so edits start and end on character boundaries.
 
-mod clarification_row;
 mod depends_on;
 mod merge;
 mod split;
-mod step_count;
 mod suppress;
 
 use std::ops::Range;
@@ -23,11 +25,11 @@ use crate::plan::config::Config;
 use crate::plan::model::{self, Plan, Span};
 use crate::syntax::{self, floor_char_boundary};
 
-pub use clarification_row::add_clarification_row;
-pub use depends_on::{add_dependency, remove_dependency};
+pub use crate::check::rules::{add_clarification_row, remove_dependency, set_step_count};
+pub use depends_on::add_dependency;
+pub(crate) use depends_on::remove_dep_edit;
 pub use merge::merge;
 pub use split::split;
-pub use step_count::set_step_count;
 pub use suppress::suppress;
 
 /// Replace `range` with `new_text`.
@@ -64,7 +66,7 @@ pub struct Fix {
 }
 
 impl Fix {
-    fn new(
+    pub(crate) fn new(
         title: String,
         kind: FixKind,
         applicability: Applicability,
@@ -135,20 +137,20 @@ impl<'a> FixContext<'a> {
         }
     }
 
-    fn text(&self, span: &Span) -> &'a str {
+    pub(crate) fn text(&self, span: &Span) -> &'a str {
         self.src.get(span.clone()).unwrap_or("")
     }
 
     /// The start of the line holding `offset` (any byte offset: one inside
     /// a character counts as that character's).
-    fn line_start(&self, offset: usize) -> usize {
+    pub(crate) fn line_start(&self, offset: usize) -> usize {
         let offset = floor_char_boundary(self.src, offset);
         self.src[..offset].rfind('\n').map_or(0, |i| i + 1)
     }
 
     /// Just past the line break of the line holding `offset` (any byte
     /// offset, as for `line_start`).
-    fn next_line(&self, offset: usize) -> usize {
+    pub(crate) fn next_line(&self, offset: usize) -> usize {
         let offset = floor_char_boundary(self.src, offset);
         self.src[offset..]
             .find('\n')
@@ -159,7 +161,7 @@ impl<'a> FixContext<'a> {
     /// `span` (its start when it is empty): where a line after a table row,
     /// a list item or a table goes. The last character may be several
     /// bytes long, so `span.end - 1` is not sliced at.
-    fn past_lines(&self, span: &Span) -> usize {
+    pub(crate) fn past_lines(&self, span: &Span) -> usize {
         let last = floor_char_boundary(self.src, span.end.saturating_sub(1));
         self.next_line(last.max(span.start))
     }
@@ -204,7 +206,13 @@ impl<'a> FixContext<'a> {
 
     /// Replaces the content of cell `col` of a table row (trimmed span when
     /// there is text, the raw cell padded with spaces when it is empty).
-    fn set_cell(&self, row: &Span, cells: &[Span], col: usize, content: &str) -> Option<TextEdit> {
+    pub(crate) fn set_cell(
+        &self,
+        row: &Span,
+        cells: &[Span],
+        col: usize,
+        content: &str,
+    ) -> Option<TextEdit> {
         let cell = cells.get(col)?;
         if cell.start < cell.end {
             return Some(TextEdit {
@@ -224,7 +232,7 @@ impl<'a> FixContext<'a> {
 }
 
 /// Renders a table row: `| a | b |`.
-fn render_row(cells: &[String]) -> String {
+pub(crate) fn render_row(cells: &[String]) -> String {
     let mut s = String::from("|");
     for c in cells {
         s.push(' ');
@@ -242,41 +250,55 @@ pub fn fixes_for(ctx: &FixContext, finding: &Finding) -> Vec<Fix> {
     out
 }
 
-/// The fixes that repair a finding (no suppression).
+/// The fixes that repair a finding (no suppression): its rule's `fix`
+/// for the finding's hint; a lone enabled one is preferred.
 pub fn repairs_for(ctx: &FixContext, finding: &Finding) -> Vec<Fix> {
     let Some(hint) = &finding.fix else {
         return Vec::new();
     };
-    let mut out = Vec::new();
-    match hint {
-        FixHint::StepCount { stage, counted } => out.extend(set_step_count(ctx, *stage, *counted)),
-        FixHint::OrphanRef { id } => out.extend(add_clarification_row(ctx, *id)),
-        FixHint::CycleEdge { from, to } => out.extend(remove_dependency(ctx, *from, *to)),
-        FixHint::OverCap { stage } => out.extend(split(ctx, *stage, FixKind::QuickFix)),
-        FixHint::Overlap { a, b } => {
-            let mut merge_fix = merge(ctx, *a, *b, FixKind::QuickFix);
-            let mut deps: Vec<Fix> = [add_dependency(ctx, *b, *a), add_dependency(ctx, *a, *b)]
-                .into_iter()
-                .flatten()
-                .collect();
-            // A careful planner merges when the cap allows (okstra's
-            // cost-aware design: fewer stages, fewer fixed costs), else orders.
-            match merge_fix.as_mut() {
-                Some(m) if m.disabled.is_none() => m.preferred = true,
-                _ => {
-                    if let Some(d) = deps.first_mut() {
-                        d.preferred = true;
-                    }
-                }
-            }
-            out.extend(merge_fix);
-            out.append(&mut deps);
-        }
-    }
+    let Some(repair) = crate::check::rules::rule(finding.code).and_then(|r| r.fix) else {
+        return Vec::new();
+    };
+    let mut out = repair(ctx, hint);
     if out.len() == 1 && out[0].disabled.is_none() {
         out[0].preferred = true;
     }
     out
+}
+
+/// The repairs of an overlap (`s9-file-overlap`, `s9-possible-overlap`,
+/// `parallel-file-overlap`): merge the two stages, then each depends-on link
+/// that keeps the graph acyclic.
+pub(crate) fn overlap_repairs(ctx: &FixContext, hint: &FixHint) -> Vec<Fix> {
+    let FixHint::Overlap { a, b } = hint else {
+        return Vec::new();
+    };
+    let mut merge_fix = merge(ctx, *a, *b, FixKind::QuickFix);
+    let mut deps: Vec<Fix> = [add_dependency(ctx, *b, *a), add_dependency(ctx, *a, *b)]
+        .into_iter()
+        .flatten()
+        .collect();
+    // A careful planner merges when the cap allows (okstra's
+    // cost-aware design: fewer stages, fewer fixed costs), else orders.
+    match merge_fix.as_mut() {
+        Some(m) if m.disabled.is_none() => m.preferred = true,
+        _ => {
+            if let Some(d) = deps.first_mut() {
+                d.preferred = true;
+            }
+        }
+    }
+    let mut out: Vec<Fix> = merge_fix.into_iter().collect();
+    out.append(&mut deps);
+    out
+}
+
+/// The repair of `steps-over-cap`: split the stage.
+pub(crate) fn split_over_cap(ctx: &FixContext, hint: &FixHint) -> Vec<Fix> {
+    let FixHint::OverCap { stage } = hint else {
+        return Vec::new();
+    };
+    split(ctx, *stage, FixKind::QuickFix).into_iter().collect()
 }
 
 /// Refactors offered on a stage heading: merge into the previous stage of the

@@ -5,7 +5,8 @@
 //! one, which still comes after the original.
 
 use super::{Applicability, Fix, FixContext, FixKind, TextEdit, render_row};
-use crate::plan::model::normalize_label;
+use crate::plan::model::{MapTable, Stage, StageMapRow, StepRows, StepTable, normalize_label};
+use crate::syntax::Row;
 
 pub fn split(ctx: &FixContext, n: u32, kind: FixKind) -> Option<Fix> {
     let cap = ctx.config.cap;
@@ -26,7 +27,6 @@ pub fn split(ctx: &FixContext, n: u32, kind: FixKind) -> Option<Fix> {
         .max()
         .unwrap_or(n)
         + 1;
-    let eol = ctx.eol;
     let moved = &table.effective_rows[cap..];
     let title_text = ctx.text(&stage.title).trim();
     let new_title = if title_text.is_empty() {
@@ -47,7 +47,38 @@ pub fn split(ctx: &FixContext, n: u32, kind: FixKind) -> Option<Fix> {
         new_text: String::new(),
     });
 
-    // The new section, in the original's heading style.
+    edits.push(new_section(
+        ctx, stage, steps, table, moved, next, &new_title,
+    ));
+    if let Some(col) = map.columns.steps {
+        edits.extend(ctx.set_cell(&row.range, &row.cells, col, &cap.to_string()));
+    }
+    edits.push(new_map_row(ctx, map, row, n, next, &new_title, moved.len()));
+    edits.extend(repointed_dependents(ctx, n, next));
+    Some(Fix::new(
+        format!(
+            "Split stage {n}: move {} step(s) to a new stage {next} that depends on it",
+            moved.len()
+        ),
+        kind,
+        Applicability::Unsafe,
+        edits,
+    ))
+}
+
+/// The new stage's section after the original's, in its heading style: the
+/// moved rows renumbered from 1, empty Exit Contract and Validation.
+fn new_section(
+    ctx: &FixContext,
+    stage: &Stage,
+    steps: &StepTable,
+    table: &StepRows,
+    moved: &[Row],
+    next: u32,
+    new_title: &str,
+) -> TextEdit {
+    let eol = ctx.eol;
+    let n = stage.number;
     let heading = ctx.text(&stage.heading);
     let rel = |x: usize| x.saturating_sub(stage.heading.start);
     let before_number = heading.get(..rel(stage.number_range.start)).unwrap_or("");
@@ -96,25 +127,33 @@ pub fn split(ctx: &FixContext, n: u32, kind: FixKind) -> Option<Fix> {
     } else {
         String::new()
     };
-    edits.push(TextEdit {
+    TextEdit {
         range: at..at,
         new_text: format!("{lead}{section}"),
-    });
-
-    // Stage Map: the original's count, the new row after it.
-    if let Some(col) = map.columns.steps {
-        edits.extend(ctx.set_cell(&row.range, &row.cells, col, &cap.to_string()));
     }
+}
+
+/// The new stage's Stage Map row, right after the original's.
+fn new_map_row(
+    ctx: &FixContext,
+    map: &MapTable,
+    row: &StageMapRow,
+    original: u32,
+    next: u32,
+    new_title: &str,
+    moved: usize,
+) -> TextEdit {
+    let eol = ctx.eol;
     let cells: Vec<String> = (0..map.columns.count)
         .map(|i| {
             if Some(i) == map.columns.stage {
                 next.to_string()
             } else if Some(i) == map.columns.title {
-                new_title.clone()
+                new_title.to_string()
             } else if Some(i) == map.columns.depends_on {
-                ctx.dep_spelling(n)
+                ctx.dep_spelling(original)
             } else if Some(i) == map.columns.steps {
-                moved.len().to_string()
+                moved.to_string()
             } else {
                 String::new()
             }
@@ -126,12 +165,16 @@ pub fn split(ctx: &FixContext, n: u32, kind: FixKind) -> Option<Fix> {
     } else {
         ""
     };
-    edits.push(TextEdit {
+    TextEdit {
         range: row_end..row_end,
         new_text: format!("{lead}{}{eol}", render_row(&cells)),
-    });
+    }
+}
 
-    // Dependents of the original need all of its work: point them at the new stage.
+/// Dependents of the original need all of its work: they now depend on
+/// the new stage.
+fn repointed_dependents(ctx: &FixContext, n: u32, next: u32) -> Vec<TextEdit> {
+    let mut edits = Vec::new();
     for other in ctx.plan.map_rows() {
         let Some(&m) = other.stage.value() else {
             continue;
@@ -151,15 +194,7 @@ pub fn split(ctx: &FixContext, n: u32, kind: FixKind) -> Option<Fix> {
             }
         }
     }
-    Some(Fix::new(
-        format!(
-            "Split stage {n}: move {} step(s) to a new stage {next} that depends on it",
-            moved.len()
-        ),
-        kind,
-        Applicability::Unsafe,
-        edits,
-    ))
+    edits
 }
 
 /// `### 4.5.3 Stage ` for stage 3 becomes `### 4.5.7 Stage ` for stage 7; a

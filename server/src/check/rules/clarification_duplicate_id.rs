@@ -1,8 +1,18 @@
-//! `clarification-duplicate-id` (error): two §5 rows share an ID.
+//! ## What it checks
 //!
-//! Why: references would be ambiguous and answers could land on the wrong
-//! question.
-//! Fix: renumber one row (and the 4.5.9 cell that means it).
+//! Two §5 Clarification Items rows with the same ID. Reported on the second one's ID,
+//! with the first as related information.
+//!
+//! ## Why it matters in okstra
+//!
+//! The 4.5.9 references and the §5 IDs must match 1:1; with two `C-1` rows a reference
+//! is ambiguous and an answer can land on the wrong question.
+//!
+//! ## How to fix
+//!
+//! Give the second row a new ID, and change the 4.5.9 cell that meant it.
+//!
+//! **Code actions:** None.
 
 use std::collections::HashMap;
 
@@ -12,7 +22,9 @@ pub(crate) const RULE: Rule = Rule {
     code: "clarification-duplicate-id",
     severity: Severity::Error,
     summary: "two §5 rows share an ID",
+    source: "checker",
     check,
+    fix: None,
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {

@@ -1,9 +1,23 @@
-//! `clarification-no-evidence` (warning): a §5 Statement lacks
-//! `Evidence checked: <path:line>` or `Evidence checked: none — <reason>`.
+//! ## What it checks
 //!
-//! Why: okstra asks planners to look before they ask; the evidence line shows
-//! they did.
-//! Fix: append `Evidence checked: src/file.rs:40` (or `none — <why>`).
+//! A §5 row whose Statement cell lacks `Evidence checked: <path:line>` (a path and a
+//! line or line range, `src/api.rs:40` or `src/api.rs:40-52`, in backticks or not) or
+//! `Evidence checked: none — <reason>` (`—`, `–`, `-` or `:` before the reason).
+//! Reported on the Statement cell.
+//!
+//! ## Why it matters in okstra
+//!
+//! okstra's phase profiles make the evidence note mandatory ("Evidence note required
+//! inside `Statement`"): a question the codebase or the logs can answer must be
+//! answered there, with file:line evidence; `none` is allowed only with the reason only
+//! a person can answer it. A row without it is "a defect of this phase".
+//!
+//! ## How to fix
+//!
+//! Append what you checked to the Statement: `Evidence checked: src/api.rs:40`, or
+//! `Evidence checked: none — only the product owner knows`.
+//!
+//! **Code actions:** None.
 
 use super::{Context, Finding, Rule, Severity, finding};
 
@@ -11,7 +25,9 @@ pub(crate) const RULE: Rule = Rule {
     code: "clarification-no-evidence",
     severity: Severity::Warning,
     summary: "a §5 Statement lacks `Evidence checked: <path:line>` or `Evidence checked: none — <reason>`",
+    source: "okstra",
     check,
+    fix: None,
 };
 
 /// Whether `text` carries a usable evidence line.

@@ -1,9 +1,24 @@
-//! `clarification-no-recommendation` (warning): a §5 Expected form cell has no
-//! recommended answer (`Recommended: …`).
+//! ## What it checks
 //!
-//! Why: okstra's approvers answer faster when the planner proposes an answer
-//! with its reason.
-//! Fix: add `Recommended: <answer> — <reason>` to the cell.
+//! A §5 row whose Expected form cell has no recommended answer: no `Recommended:`,
+//! `**Recommended**:` or `Recommended answer:`, in any case (`recommended:`,
+//! `RECOMMENDED ANSWER:`), followed by text. Anywhere in the cell counts, so
+//! `yes/no. Recommended: yes — the API needs the parser` has one. A label with nothing
+//! after it (`Recommended:` alone) is not an answer. Reported on the Expected form
+//! cell.
+//!
+//! ## Why it matters in okstra
+//!
+//! okstra's phase profiles require every clarification row to carry "a recommended
+//! answer + one-line rationale inside the `Expected form` cell"; rows without one "are
+//! rejected as half-formed". Approvers answer faster when they can accept a proposal.
+//!
+//! ## How to fix
+//!
+//! Add `Recommended: <answer> — <reason>` to the Expected form cell, e.g.
+//! `yes/no. Recommended: yes — the API needs the parser`.
+//!
+//! **Code actions:** None.
 
 use super::{Context, Finding, Rule, Severity, finding};
 
@@ -11,7 +26,9 @@ pub(crate) const RULE: Rule = Rule {
     code: "clarification-no-recommendation",
     severity: Severity::Warning,
     summary: "a §5 Expected form cell has no recommended answer",
+    source: "okstra, spellings: checker",
     check,
+    fix: None,
 };
 
 /// `Recommended:`, `**Recommended**:`, `Recommended answer:` (any case, and

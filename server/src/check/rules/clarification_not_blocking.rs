@@ -1,9 +1,21 @@
-//! `clarification-not-blocking` (error): a §5 row referenced by a
-//! `majority-disagree` row does not have Blocks = `approval`.
+//! ## What it checks
 //!
-//! Why: a majority disagreement must hold the plan's approval until a human
+//! A §5 row referenced by a `majority-disagree` row of the 4.5.9 table whose Blocks
+//! cell is not `approval` (case-insensitive, backticks allowed). Reported on the Blocks
+//! cell, with the majority-disagree row as related information. Rows named only by
+//! other classifications may block something else.
+//!
+//! ## Why it matters in okstra
+//!
+//! okstra's implementation-planning profile requires the `C-<N>` row of every majority
+//! disagreement to have `Blocks=approval`: the plan is not approved until a person
 //! answers it.
-//! Fix: set the row's Blocks cell to `approval`.
+//!
+//! ## How to fix
+//!
+//! Set the row's Blocks cell to `approval`.
+//!
+//! **Code actions:** None.
 
 use super::{Context, Finding, Rule, Severity, finding, related};
 
@@ -11,7 +23,9 @@ pub(crate) const RULE: Rule = Rule {
     code: "clarification-not-blocking",
     severity: Severity::Error,
     summary: "a §5 row referenced by a majority-disagree row does not have Blocks = `approval`",
+    source: "okstra",
     check,
+    fix: None,
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {

@@ -1,18 +1,45 @@
-//! `depends-on-cycle` (error): the depends-on graph has a cycle. Reported once
-//! per edge of each cycle, on that edge's depends-on entry, each naming a
-//! whole cycle through it.
+//! ## What it checks
 //!
-//! Why: no stage of a cycle can ever become ready; okstra's validator
-//! requires a DAG.
-//! Fix: remove one of the cycle's links (a quick fix is offered per edge).
+//! The depends-on graph has a cycle. One diagnostic per edge of each cycle, on that
+//! edge's depends-on entry; each message lists a whole cycle through the edge in order
+//! (`Stage 1 → Stage 2 → Stage 1`), and the other edges are related information.
+//! Self-references are `depends-on-self`'s.
+//!
+//! Output stays bounded on large plans ([plan-format
+//! §3.1](../plan-format.md#31-bounded-output)): a long cycle is abbreviated in the
+//! message, its first stages then `… and N more`; a finding carries at most 20 related
+//! entries; and after 200 findings the rule reports one more that says how many were
+//! left out. The cycle is traced (one graph search) for the first 256 edges in
+//! document order; an edge beyond them, shown only when suppression comments hide
+//! earlier ones, names the number of stages that depend on each other around it
+//! instead.
+//!
+//! ## Why it matters in okstra
+//!
+//! No stage of a cycle can ever become ready ([plan-format §5](../plan-format.md#5-the-run-batch)): each waits for another.
+//! okstra's validator requires the depends-on graph to be a DAG, and its
+//! implementation-planning profile has the planner check it.
+//!
+//! ## How to fix
+//!
+//! Remove one link of the cycle — the one that does not encode a real data or contract
+//! dependency.
+//!
+//! **Code actions:** **Remove stage A's dependency on stage B**, offered on each edge
+//! ([plan-format §4](../plan-format.md#4-code-actions)). When it was the only entry, the cell becomes the document's own
+//! spelling of "no dependency" (`(none)`). A choice, so `okstra-lsp fix` does not apply
+//! it.
 
 use super::{Context, Finding, FixHint, Rule, Severity, finding, related};
+use crate::check::fixes::{Applicability, Fix, FixContext, FixKind, remove_dep_edit};
 
 pub(crate) const RULE: Rule = Rule {
     code: "depends-on-cycle",
     severity: Severity::Error,
     summary: "the depends-on graph has a cycle",
+    source: "okstra",
     check,
+    fix: Some(fix),
 };
 
 /// How many stages of a cycle a message names.
@@ -79,9 +106,42 @@ fn check(ctx: &Context, out: &mut Vec<Finding>) {
     }
 }
 
+/// The quick fixes: remove this edge (one per edge of a cycle).
+fn fix(ctx: &FixContext, hint: &FixHint) -> Vec<Fix> {
+    match hint {
+        FixHint::CycleEdge { from, to } => remove_dependency(ctx, *from, *to).into_iter().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Removes `from`'s dependency on `to` (fixes one edge of a cycle).
+pub fn remove_dependency(ctx: &FixContext, from: u32, to: u32) -> Option<Fix> {
+    let edit = remove_dep_edit(ctx, from, to)?;
+    Some(Fix::new(
+        format!("Remove stage {from}'s dependency on stage {to}"),
+        FixKind::QuickFix,
+        Applicability::Unsafe,
+        vec![edit],
+    ))
+}
+
 #[cfg(test)]
 mod tests {
+    use crate::check::fixes::test_support::{apply_and_check, ctx_fixes};
     use crate::check::rules::test_support::run;
+
+    /// Three stages predicting the same file, with these depends-on cells.
+    fn three_stages(dep1: &str, dep2: &str, dep3: &str) -> String {
+        let mut s = format!(
+            "## Stage Map\n| Stage | Title | depends-on | Steps |\n|---|---|---|---|\n| 1 | a | {dep1} | 0 |\n| 2 | b | {dep2} | 0 |\n| 3 | c | {dep3} | 0 |\n"
+        );
+        for n in 1..=3 {
+            s.push_str(&format!(
+                "### Stage {n}: x\n#### Stepwise Execution Order\n| step | action | files | command | expected |\n|---|---|---|---|---|\n#### Stage Exit Contract\n- Predicted files: `same.rs`\n#### Stage Validation\n- ok\n"
+            ));
+        }
+        s
+    }
 
     #[test]
     fn one_per_edge_naming_the_cycle() {
@@ -94,5 +154,20 @@ mod tests {
             hits[0].1
         );
         assert!(run(&super::RULE, &src.replace("| 1 | a | 3 |", "| 1 | a | - |")).is_empty());
+    }
+
+    #[test]
+    fn remove_cycle_edge() {
+        let src = three_stages("3", "1", "2");
+        let fixes = ctx_fixes(&src, "depends-on-cycle");
+        assert!(!fixes.is_empty());
+        for f in &fixes {
+            let (out, codes) = apply_and_check(&src, f);
+            assert!(
+                !codes.contains(&"depends-on-cycle"),
+                "{}: {codes:?}\n{out}",
+                f.title
+            );
+        }
     }
 }

@@ -1,7 +1,18 @@
-//! `depends-on-self` (error): a stage lists itself in its depends-on cell.
+//! ## What it checks
 //!
-//! Why: the stage could never become ready.
-//! Fix: remove the stage's own number from the cell.
+//! A stage lists its own number in its depends-on cell. Reported on that entry.
+//!
+//! ## Why it matters in okstra
+//!
+//! A stage is ready only when all its dependencies are done ([plan-format §5](../plan-format.md#5-the-run-batch)); one that
+//! waits for itself never is. okstra's implementation-planning profile has the planner
+//! confirm that the depends-on graph has "no cycle, no self-reference".
+//!
+//! ## How to fix
+//!
+//! Remove the stage's own number from the cell.
+//!
+//! **Code actions:** None.
 
 use super::{Context, Finding, Rule, Severity, finding};
 
@@ -9,7 +20,9 @@ pub(crate) const RULE: Rule = Rule {
     code: "depends-on-self",
     severity: Severity::Error,
     summary: "a stage depends on itself",
+    source: "okstra",
     check,
+    fix: None,
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {

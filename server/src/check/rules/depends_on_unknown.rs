@@ -1,8 +1,19 @@
-//! `depends-on-unknown` (error): a depends-on cell names a stage that does
-//! not exist.
+//! ## What it checks
 //!
-//! Why: okstra would wait forever for a stage that never runs.
-//! Fix: correct the number, or drop it from the cell.
+//! A depends-on cell names a stage that has neither a Stage Map row nor a section.
+//! Reported on that entry (`Stage 9` in `1, Stage 9`).
+//!
+//! ## Why it matters in okstra
+//!
+//! A stage is ready when every stage it depends on is done ([plan-format §5](../plan-format.md#5-the-run-batch)). A stage
+//! that does not exist is never done, so the dependent stage — and everything after it
+//! — never runs.
+//!
+//! ## How to fix
+//!
+//! Correct the number, or remove it from the cell.
+//!
+//! **Code actions:** None.
 
 use super::{Context, Finding, Rule, Severity, finding};
 
@@ -10,7 +21,9 @@ pub(crate) const RULE: Rule = Rule {
     code: "depends-on-unknown",
     severity: Severity::Error,
     summary: "depends-on names a stage that does not exist",
+    source: "checker",
     check,
+    fix: None,
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {

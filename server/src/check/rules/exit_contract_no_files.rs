@@ -1,9 +1,27 @@
-//! `exit-contract-no-files` (warning): a Stage Exit Contract has no
-//! predicted-files line (`Predicted added/modified files: …`).
+//! ## What it checks
 //!
-//! Why: without predicted files, S9 and the parallel-overlap check cannot
-//! protect this stage from a concurrent run.
-//! Fix: add `- Predicted added/modified files: `path`, …` (or `(none)`).
+//! A Stage Exit Contract without a predicted-files line: a line labelled
+//! `Predicted added/modified files`, `Added/modified files (predicted)`, `Predicted
+//! files` or `추가/변경된 파일 (예측)` (any case, `added / modified` or `(예측)` without the
+//! space too, bold allowed; more spellings through `labelAliases` for `"Predicted
+//! files"`). The line may be a list item or a paragraph, and the label ends at `:`,
+//! `：`, ` — `, ` – ` or ` - `; a two-column table row whose first cell is the label
+//! counts too ([plan-format §2.9](../plan-format.md#29-predicted-files)). Reported on
+//! the Exit Contract heading. `- Predicted files: (none)` is a predicted-files line: it
+//! says the stage touches no file.
+//!
+//! ## Why it matters in okstra
+//!
+//! S9 and `parallel-file-overlap` compare predicted files ([plan-format §3](../plan-format.md#3-rules-and-their-diagnostic-codes)). A stage
+//! that predicts nothing cannot be checked, so a concurrent run could edit the same
+//! files unnoticed. okstra's validator reads exactly this line.
+//!
+//! ## How to fix
+//!
+//! Add `- Predicted added/modified files: `path`, …` (paths in backticks, or a list
+//! under the line), or `(none)`.
+//!
+//! **Code actions:** None.
 
 use super::{Context, Finding, Rule, Severity, finding};
 
@@ -11,7 +29,9 @@ pub(crate) const RULE: Rule = Rule {
     code: "exit-contract-no-files",
     severity: Severity::Warning,
     summary: "an Exit Contract has no predicted-files line, so S9 cannot be checked for that stage",
+    source: "checker",
     check,
+    fix: None,
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {

@@ -1,9 +1,22 @@
-//! `majority-disagree-no-ref` (error): a 4.5.9 row classified
-//! `majority-disagree` names no `C-<N>`.
+//! ## What it checks
 //!
-//! Why: okstra's convergence protocol turns every majority disagreement into a
-//! blocking clarification; without the reference it is lost.
-//! Fix: add `→ C-<N>` to the cell and the matching §5 row.
+//! A 4.5.9 Plan Body Verification row classified `majority-disagree` that names no
+//! `C-<N>`. The Classification column is the one headed `Classification`, `Class` or
+//! `분류`, or else the last column. Reported on the Classification cell.
+//!
+//! ## Why it matters in okstra
+//!
+//! okstra's convergence protocol turns every majority disagreement into a blocking
+//! clarification: the implementation-planning profile requires, for every row
+//! classified `majority-disagree → C-<N>`, the `C-<N>` row in §5. Without the reference
+//! the disagreement is never asked about.
+//!
+//! ## How to fix
+//!
+//! Write `majority-disagree → C-<N>` and add the `C-<N>` row to §5.
+//!
+//! **Code actions:** None (once the reference exists, `clarification-orphan-ref` offers
+//! to add the §5 row).
 
 use super::{Context, Finding, Rule, Severity, finding};
 
@@ -11,7 +24,9 @@ pub(crate) const RULE: Rule = Rule {
     code: "majority-disagree-no-ref",
     severity: Severity::Error,
     summary: "a 4.5.9 row classified `majority-disagree` names no `C-<N>`",
+    source: "okstra",
     check,
+    fix: None,
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {

@@ -1,6 +1,12 @@
 //! Rules: pure functions from the plan model to findings, one rule per file
-//! (plan-format §3). Each file starts with a doc comment (what, why, fix),
-//! exposes `RULE` and has fixtures under `fixtures/rules/<code>/`.
+//! (plan-format §3). `<code>.rs` is the one source of its rule: `RULE`
+//! (code, severity, summary, source, check), a doc comment that is its
+//! page `docs/rules/<code>.md` (What it checks, Why it matters in okstra,
+//! How to fix; the page's Example is written there by hand), its fix when
+//! it has one, and unit tests. Its fixtures are under `fixtures/rules/<code>/`.
+//! The pages and the rule tables of `docs/rules/README.md` and
+//! `docs/plan-format.md` are generated from them:
+//! `UPDATE_DOCS=1 cargo test --test fixtures rule_docs`.
 //!
 //! Invariant: rules speak byte ranges; only the outputs (CLI, LSP) turn them
 //! into lines and columns. No rule panics on any plan.
@@ -10,9 +16,13 @@ use std::borrow::Cow;
 use serde::{Deserialize, Serialize};
 
 use crate::check::facts::{CycleEdge, DepGraph, Facts, Overlap};
+use crate::check::fixes::{Fix, FixContext};
 use crate::plan::config::Config;
 use crate::plan::model::{Plan, Span};
 
+// The registry: a `mod` line here and a line in `RULES` per rule file. The
+// tidy test `tidy_rule_files_are_the_codes` (server/tests/fixtures.rs) lists
+// this folder and fails on a file whose code `codes()` does not know.
 mod clarification_duplicate_id;
 mod clarification_no_evidence;
 mod clarification_no_recommendation;
@@ -22,6 +32,7 @@ mod clarification_orphan_row;
 mod depends_on_cycle;
 mod depends_on_self;
 mod depends_on_unknown;
+mod document_too_large;
 mod exit_contract_no_files;
 mod majority_disagree_no_ref;
 mod open_questions_block;
@@ -38,6 +49,7 @@ mod step_count_mismatch;
 mod step_table_columns;
 mod steps_over_cap;
 pub mod suppress;
+mod unused_suppression;
 
 /// Severities are settings too (`severityOverrides`), so they live with
 /// the settings, below the rules.
@@ -47,10 +59,21 @@ pub use crate::plan::config::Severity;
 pub struct Rule {
     pub code: &'static str,
     pub severity: Severity,
-    /// One line for `--help`-style listings and docs.
+    /// One line for the docs: the rule tables and the start of its page.
     pub summary: &'static str,
+    /// Who requires it (plan-format §3's Source column): `okstra` (its
+    /// validator or implementation-planning profile), `checker` (okstra-lsp
+    /// adds it), or a mix with what the checker adds.
+    pub source: &'static str,
     pub check: fn(&Context, &mut Vec<Finding>),
+    /// The repairs of a finding that carries a `FixHint`, best first (the
+    /// rule's quick fixes; `fixes::repairs_for` calls it, and adds nothing
+    /// but the preferred mark when there is one).
+    pub fix: Option<Repair>,
 }
+
+/// A rule's repairs for one of its findings' hints.
+pub type Repair = fn(&FixContext, &FixHint) -> Vec<Fix>;
 
 /// Every rule, in the order of plan-format §3.
 pub(crate) const RULES: &[&Rule] = &[
@@ -80,10 +103,19 @@ pub(crate) const RULES: &[&Rule] = &[
     &open_questions_block::RULE,
 ];
 
-/// Reported instead of analysis for documents over `Config::max_document_bytes`.
-pub const DOCUMENT_TOO_LARGE: &str = "document-too-large";
+pub use clarification_orphan_ref::add_clarification_row;
+pub use depends_on_cycle::remove_dependency;
+pub use step_count_mismatch::set_step_count;
 
-pub(crate) use suppress::UNUSED_SUPPRESSION;
+/// Reported instead of analysis for documents over `Config::max_document_bytes`.
+pub const DOCUMENT_TOO_LARGE: &str = document_too_large::RULE.code;
+
+/// Reported by `suppress::apply` for a comment that silences nothing.
+pub(crate) const UNUSED_SUPPRESSION: &str = unused_suppression::RULE.code;
+
+pub(crate) use document_too_large::{
+    PLAN_LABEL_LEN, looks_like_plan, plan_label, too_large, too_large_finding,
+};
 
 /// How many findings one rule reports per plan before the rest are counted
 /// in one last finding (plan-format §3).
@@ -92,17 +124,23 @@ pub(crate) const MAX_PER_RULE: usize = 200;
 /// How many related places one finding carries at most.
 pub(crate) const MAX_RELATED: usize = 20;
 
-pub fn rule(code: &str) -> Option<&'static Rule> {
-    RULES.iter().copied().find(|r| r.code == code)
-}
-
-/// Every code okstra-lsp can report: the rules', then the two that are not
-/// rules of the model (the size limit and suppression comments).
-pub fn codes() -> impl Iterator<Item = &'static str> {
+/// Every rule okstra-lsp can report: `RULES`, then the two that are not
+/// rules of the model (suppression comments and the size limit). Their
+/// order is the order of the docs' tables.
+pub fn all() -> impl Iterator<Item = &'static Rule> {
     RULES
         .iter()
-        .map(|r| r.code)
-        .chain([UNUSED_SUPPRESSION, DOCUMENT_TOO_LARGE])
+        .copied()
+        .chain([&unused_suppression::RULE, &document_too_large::RULE])
+}
+
+pub fn rule(code: &str) -> Option<&'static Rule> {
+    all().find(|r| r.code == code)
+}
+
+/// Every code okstra-lsp can report, in the order of `all`.
+pub fn codes() -> impl Iterator<Item = &'static str> {
+    all().map(|r| r.code)
 }
 
 pub(crate) fn is_code(code: &str) -> bool {
@@ -285,56 +323,6 @@ fn apply_overrides(out: &mut Vec<Finding>, config: &Config) {
             None => false,
         },
     });
-}
-
-/// What a document too large to analyse gets (plan-format §1): one finding
-/// when a cheap scan of its text finds a plan label (`Stage Map`), else
-/// nothing; none either when `severityOverrides` turns the code off.
-pub(crate) fn too_large(src: &str, config: &Config) -> Vec<Finding> {
-    too_large_finding(src.len(), looks_like_plan(src), config)
-}
-
-/// `too_large` for a text of `len` bytes of which the caller knows whether
-/// it names a Stage Map (an open document keeps that edit by edit).
-pub(crate) fn too_large_finding(
-    len: usize,
-    looks_like_plan: bool,
-    config: &Config,
-) -> Vec<Finding> {
-    if !looks_like_plan {
-        return Vec::new();
-    }
-    let limit = config.max_document_bytes;
-    let mut out = vec![Finding {
-        code: DOCUMENT_TOO_LARGE,
-        severity: Severity::Warning,
-        range: 0..0,
-        message: format!(
-            "this document is {len} bytes, over the {limit}-byte limit (maxDocumentBytes): okstra-lsp does not analyse it"
-        ),
-        related: Vec::new(),
-        fix: None,
-    }];
-    apply_overrides(&mut out, config);
-    out
-}
-
-/// The spellings of the plan label a text too large to parse is scanned
-/// for; all `PLAN_LABEL_LEN` bytes long.
-const PLAN_LABELS: [&str; 4] = ["Stage Map", "stage map", "Stage map", "STAGE MAP"];
-
-/// The length of every plan label spelling.
-pub(crate) const PLAN_LABEL_LEN: usize = 9;
-
-/// Whether a text too large to parse names a Stage Map (a few substring
-/// scans, no parse).
-pub(crate) fn looks_like_plan(src: &str) -> bool {
-    plan_label(src).is_some()
-}
-
-/// Where a text names a Stage Map, if it does (the first spelling found).
-pub(crate) fn plan_label(src: &str) -> Option<usize> {
-    PLAN_LABELS.iter().find_map(|label| src.find(label))
 }
 
 /// A finding with the rule's default severity and no related places.

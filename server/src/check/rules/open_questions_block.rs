@@ -1,8 +1,22 @@
-//! `open-questions-block` (warning): a `4.5.x Open Questions` heading exists.
+//! ## What it checks
 //!
-//! Why: okstra makes §5 Clarification Items the single home of open
-//! questions; questions elsewhere are not gated.
-//! Fix: move each question to a §5 row and delete the heading.
+//! A heading whose text is `Open Questions` (after an optional section number, as in
+//! `### 4.5.8 Open Questions`; more spellings through `labelAliases`). Reported on the
+//! heading, with §5 as related information when it exists. A heading that merely
+//! mentions open questions (`Resolved open questions`) is not one.
+//!
+//! ## Why it matters in okstra
+//!
+//! okstra's implementation-planning profile: "Do NOT create a parallel `### 4.5.x Open
+//! Questions` block — the unified table is the single home" ([plan-format §3](../plan-format.md#3-rules-and-their-diagnostic-codes)). Questions
+//! outside §5 Clarification Items are not gated by approval and are easily lost.
+//!
+//! ## How to fix
+//!
+//! Move each question to a `C-<N>` row of §5 (with evidence, a recommendation and
+//! Blocks) and delete the section.
+//!
+//! **Code actions:** None.
 
 use super::{Context, Finding, Rule, Severity, finding, related};
 
@@ -10,7 +24,9 @@ pub(crate) const RULE: Rule = Rule {
     code: "open-questions-block",
     severity: Severity::Warning,
     summary: "an `Open Questions` heading exists; §5 is the single home for open questions",
+    source: "okstra",
     check,
+    fix: None,
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {

@@ -1,11 +1,44 @@
-//! `parallel-file-overlap` (warning): two stages that can be ready at the same
-//! moment (neither reaches the other through depends-on), not both roots,
-//! predict overlapping files.
+//! ## What it checks
 //!
-//! Why: it is the hazard S9 guards against, which S9 misses because it only
-//! compares `depends-on (none)` stages: `2 -> 1` and `3 -> 1` both become
-//! ready when stage 1 is done.
-//! Fix: merge the two stages, or order them with a depends-on link.
+//! Two stages that can be ready at the same moment — neither reaches the other through
+//! depends-on — and that are not both roots predict overlapping paths: the same
+//! normalised path, or paths that overlap through a folder or a glob (`src/` and
+//! `src/api.rs`, `src/*.rs` and `src/api.rs`; [plan-format
+//! §2.12](../plan-format.md#212-when-two-predicted-paths-overlap)). For example stages
+//! 2 and 3 that both depend only on stage 1 become ready together when stage 1 is
+//! done. Each stage is reported against the nearest stage before it in the Stage Map
+//! that it can be ready with, per shared path — n stages that can all run together
+//! and share a file give n − 1 findings, not n(n − 1)/2 — on the later stage's first
+//! shared path, naming both stages and every shared path. A plan of more than
+//! 16,384 stages in its Stage Map is not checked for this warning (the
+//! reachability it needs would take more than 32 MiB); the other rules still run.
+//!
+//! Two roots (`depends-on (none)` stages) are never reported here: an identical path
+//! between them is [`s9-file-overlap`](s9-file-overlap.md), an overlap through a folder
+//! or a glob is [`s9-possible-overlap`](s9-possible-overlap.md).
+//!
+//! ## Why it matters in okstra
+//!
+//! It is the hazard okstra's S9 guards against — two parallel implementation runs
+//! editing the same files — in the cases S9 does not look at, because S9 only compares
+//! `depends-on (none)` stages ([plan-format §3](../plan-format.md#3-rules-and-their-diagnostic-codes)). It is a warning because okstra itself
+//! accepts such plans.
+//!
+//! ## How to fix
+//!
+//! Merge the two stages, or make one depend on the other.
+//!
+//! **Code actions:** Offered on the finding ([plan-format §4](../plan-format.md#4-code-actions)); all involve a choice, so
+//! `okstra-lsp fix` applies none of them:
+//!
+//! - **Merge stage B into stage A**: one step table with B's steps renumbered after
+//!   A's, the union of predicted files and validation items, the union of depends-on,
+//!   B's section and Stage Map row removed, every depends-on that named B now naming
+//!   A. Preferred when the merged stage fits the cap; offered disabled, with the
+//!   reason, when it would exceed the cap or close a cycle.
+//! - **Make stage B depend on stage A** and **Make stage A depend on stage B**, each
+//!   only when it keeps the graph acyclic; edits the Stage Map cell (`(none)` becomes
+//!   `A`, otherwise `, A` is appended).
 
 use super::{Context, Finding, FixHint, Rule, Severity, finding, related};
 use crate::check::facts::Overlap;
@@ -14,8 +47,10 @@ use crate::plan::model::PredictedPath;
 pub(crate) const RULE: Rule = Rule {
     code: "parallel-file-overlap",
     severity: Severity::Warning,
-    summary: "two stages that can be ready at the same moment predict overlapping files",
+    summary: "two stages that can be ready at the same moment, not both roots, predict overlapping paths",
+    source: "checker",
     check,
+    fix: Some(crate::check::fixes::overlap_repairs),
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {

@@ -1,21 +1,57 @@
-//! `s9-file-overlap` (error): okstra check S9. Two stages that are both
-//! `depends-on (none)` predict the same normalised path string in their Stage
-//! Exit Contracts.
+//! ## What it checks
 //!
-//! Why: both are ready at once, so two parallel implementation runs would edit
-//! the same files concurrently (okstra's parallel-safety invariant). S9
-//! compares exact strings; overlaps only through a folder or a glob are
-//! `s9-possible-overlap` warnings.
-//! Fix: merge the two stages, or order them with a depends-on link (both are
-//! offered as quick fixes).
+//! okstra's check S9: two stages that are both `depends-on (none)` predict the same
+//! path in their Stage Exit Contracts. Paths are compared as normalised strings (a
+//! leading `./` removed, `\` → `/`, doubled `/` collapsed), and only identical strings
+//! count, whatever the path's kind: `src/lib.rs` and `./src/lib.rs` are the same path,
+//! and so are `src/` and `src/`, or `app/[id]/page.tsx` twice ([plan-format
+//! §2.12](../plan-format.md#212-when-two-predicted-paths-overlap)).
+//!
+//! Paths that are not identical but overlap through a folder (`src/` and
+//! `src/lib.rs`) or a glob (`src/*.rs` and `src/lib.rs`) are not S9's: they are
+//! [`s9-possible-overlap`](s9-possible-overlap.md) warnings, because okstra's S9
+//! compares exact strings and would not reject them.
+//!
+//! Each stage that shares a path with earlier roots is reported against the nearest
+//! of them, per shared path, on its first shared path: three roots that all predict
+//! `Cargo.toml` give two findings (1–2 and 2–3), n roots give n − 1, not n(n − 1)/2.
+//! Ordering or merging the reported pair brings up whatever pair is left. The message
+//! names both stages and every path they share, and the earlier stage's paths and
+//! heading are related information.
+//!
+//! ## Why it matters in okstra
+//!
+//! okstra's parallel-safety invariant (BLOCKING, in its implementation-planning
+//! profile; [plan-format §3](../plan-format.md#3-rules-and-their-diagnostic-codes)): two `depends-on (none)` stages are ready at the same
+//! moment, so two parallel implementation runs would edit the same files concurrently.
+//! okstra's validator rejects such a plan (check S9); work that touches a shared file
+//! goes in one stage or is ordered with `depends-on`.
+//!
+//! ## How to fix
+//!
+//! Merge the two stages, or make one depend on the other.
+//!
+//! **Code actions:** Offered on the finding ([plan-format §4](../plan-format.md#4-code-actions)); all involve a choice, so
+//! `okstra-lsp fix` applies none of them:
+//!
+//! - **Merge stage B into stage A**: one step table with B's steps renumbered after
+//!   A's, the union of predicted files and validation items, the union of depends-on,
+//!   B's section and Stage Map row removed, every depends-on that named B now naming
+//!   A. Preferred when the merged stage fits the cap; offered disabled, with the
+//!   reason, when it would exceed the cap or close a cycle.
+//! - **Make stage B depend on stage A** and **Make stage A depend on stage B**, each
+//!   only when it keeps the graph acyclic; edits the Stage Map cell (`(none)` becomes
+//!   `A`, otherwise `, A` is appended).
 
 use super::{Context, Finding, Rule, Severity};
 
 pub(crate) const RULE: Rule = Rule {
     code: "s9-file-overlap",
     severity: Severity::Error,
-    summary: "two stages that are both `depends-on (none)` predict the same path (okstra check S9)",
+    summary: "two stages that are both `depends-on (none)` predict the same normalised path (okstra check S9)",
+    source: "okstra (S9)",
     check,
+    fix: Some(crate::check::fixes::overlap_repairs),
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {

@@ -1,14 +1,52 @@
-//! `s9-possible-overlap` (warning): two stages that are both `depends-on
-//! (none)` predict overlapping paths only through a folder or a glob
-//! (`docs/` and `docs/guide.md`, `src/*.rs` and `src/lib.rs`), never the
-//! same string.
+//! ## What it checks
 //!
-//! Why: okstra's check S9 compares exact path strings, so it passes such a
-//! plan, but both stages are ready at once and two parallel runs may still
-//! edit the same files.
-//! Fix: merge the two stages, or order them with a depends-on link (both are
-//! offered as quick fixes); or name the files instead of the folder or glob
-//! when the stages really touch different ones.
+//! Two stages that are both `depends-on (none)` predict overlapping paths, but no
+//! identical path string (that would be [`s9-file-overlap`](s9-file-overlap.md)).
+//! The overlap comes from a folder or a glob (plan-format §2 "Overlap"):
+//!
+//! - a folder (a path ending in `/`) overlaps every path under it: `docs/` and
+//!   `docs/guide.md`; `src` written as a file and `src/` as a folder are the same
+//!   place;
+//! - a glob (a path with `*`, `?`, `[` or brace alternatives) overlaps the files it
+//!   matches (`src/*.rs` and `src/lib.rs`; `src/{a,b}.rs` and `src/a.rs`) and the
+//!   folders it could match something under (`src/*.rs` and `src/`);
+//! - two globs overlap when some path could match both, decided segment by segment:
+//!   `**` matches any run of segments, and two segments can match a common name
+//!   when their literal prefixes and suffixes are compatible (`*.ts` and `*.sql`
+//!   cannot, `a*` and `*b` can). What this cannot settle counts as no overlap.
+//!
+//! Each root stage is reported against the nearest earlier root it overlaps, per
+//! overlapping path (as [`s9-file-overlap`](s9-file-overlap.md) is), on its first
+//! overlapping path; the message names both stages and every overlapping pair of paths (`` `docs/` /
+//! `docs/guide.md` ``), and the earlier stage's paths and heading are related
+//! information.
+//!
+//! ## Why it matters in okstra
+//!
+//! okstra's check S9 compares the predicted paths of `depends-on (none)` stages as
+//! exact strings, so it passes such a plan. Yet both stages are ready at the same
+//! moment, and a stage that predicts a whole folder may well edit the file the other
+//! stage predicts inside it: the hazard S9 guards against may still be real. It is a
+//! warning because okstra accepts the plan and the paths may never collide (a glob that
+//! in practice matches none of the other stage's files).
+//!
+//! ## How to fix
+//!
+//! Merge the two stages, or make one depend on the other; or name the files instead of
+//! the folder when the stages really touch different ones (`src/limits/redis.rs`
+//! here), which leaves nothing to warn about.
+//!
+//! **Code actions:** Offered on the finding (plan-format §4), the same as for
+//! `s9-file-overlap`; all involve a choice, so `okstra-lsp fix` applies none of them:
+//!
+//! - **Merge stage B into stage A**: one step table with B's steps renumbered after
+//!   A's, the union of predicted files and validation items, the union of depends-on,
+//!   B's section and Stage Map row removed, every depends-on that named B now naming
+//!   A. Preferred when the merged stage fits the cap; offered disabled, with the
+//!   reason, when it would exceed the cap or close a cycle.
+//! - **Make stage B depend on stage A** and **Make stage A depend on stage B**, each
+//!   only when it keeps the graph acyclic; edits the Stage Map cell (`(none)` becomes
+//!   `A`, otherwise `, A` is appended).
 
 use super::{Context, Finding, Rule, Severity};
 
@@ -16,7 +54,9 @@ pub(crate) const RULE: Rule = Rule {
     code: "s9-possible-overlap",
     severity: Severity::Warning,
     summary: "two `depends-on (none)` stages overlap only through a folder or a glob, which S9's exact comparison misses",
+    source: "checker",
     check,
+    fix: Some(crate::check::fixes::overlap_repairs),
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {

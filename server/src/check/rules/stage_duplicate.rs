@@ -1,8 +1,23 @@
-//! `stage-duplicate` (error): a stage number appears twice in the Stage Map,
-//! or two stage sections share a number.
+//! ## What it checks
 //!
-//! Why: okstra keys runs, `consumers.jsonl` rows and depends-on by number.
-//! Fix: renumber one of them (and the depends-on cells that meant it).
+//! A stage number that appears in two Stage Map rows, or two stage sections with the
+//! same number. Each repetition is reported (on the second row's stage cell, or the
+//! second section's heading) with the first one as related information. Every other
+//! rule uses the first row and the first section of a number.
+//!
+//! ## Why it matters in okstra
+//!
+//! okstra keys everything by stage number: `depends-on` cells, the run batch
+//! ([plan-format §5](../plan-format.md#5-the-run-batch)) and the `"stage": N` rows of `consumers.jsonl` ([§6](../plan-format.md#6-consumersjsonl)) that record
+//! which stages were started and done. With two stages 2, a run could take one and mark
+//! "stage 2" done for both.
+//!
+//! ## How to fix
+//!
+//! Give the second stage a free number — in its row, its section heading, and every
+//! depends-on cell that meant it — or merge the two sections into one stage.
+//!
+//! **Code actions:** None.
 
 use super::{Context, Finding, Rule, Severity, finding, related};
 
@@ -10,7 +25,9 @@ pub(crate) const RULE: Rule = Rule {
     code: "stage-duplicate",
     severity: Severity::Error,
     summary: "a stage number appears twice in the Stage Map, or two stage sections share a number",
+    source: "checker",
     check,
+    fix: None,
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {

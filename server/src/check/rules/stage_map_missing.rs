@@ -1,12 +1,42 @@
-//! `stage-map-missing` (error): the document has stage sections that carry
-//! a plan subsection (`Stepwise Execution Order`, `Stage Exit Contract` or
-//! `Stage Validation`) but no `Stage Map` heading. A tutorial with
-//! `## Stage 1: Setup` headings and no plan subsection is ordinary markdown
-//! (plan-format §1).
+//! ## What it checks
 //!
-//! Why: okstra reads the stage order, depends-on and step counts from the
-//! Stage Map; without it no run can be batched.
-//! Fix: add a `## 4.5 Stage Map` table with one row per stage.
+//! The document has stage sections — headings such as `### Stage 1: …` or `### 4.5.1
+//! Stage 1 — …` — and at least one of them carries a plan subsection (`Stepwise
+//! Execution Order`, `Stage Exit Contract` or `Stage Validation`), but the document has
+//! no heading whose text is `Stage Map` (after an optional section number such as
+//! `4.5`). It is reported once, on the first stage heading, with the other stage
+//! headings as related information.
+//!
+//! A document without a Stage Map heading is not a plan ([plan-format
+//! §1](../plan-format.md#1-which-documents-are-plans)), so this is the only rule that
+//! runs on it: the other rules wait until the Stage Map exists. Stage headings alone
+//! are not enough: a tutorial or a build document with `## Stage 1: Setup` headings
+//! and no plan subsection is ordinary markdown, and nothing is reported on it.
+//!
+//! Headings match tolerantly: `## 4.5 Stage Map`, `### **Stage map:**`,
+//! `## Stage Map (depends-on DAG)`, `## Stage Map — v2` and any configured
+//! `labelAliases` for `"Stage Map"` all count.
+//!
+//! ## Why it matters in okstra
+//!
+//! okstra reads the order of the stages, their `depends-on` links and their step counts
+//! from the Stage Map ([plan-format §2](../plan-format.md#2-structure)), and the run batch walks its rows in order ([§5](../plan-format.md#5-the-run-batch)).
+//! Stage sections without a Stage Map cannot be scheduled at all — and a Stage Map
+//! table under some other heading (`## Stages`) is not read.
+//!
+//! ## How to fix
+//!
+//! Add the Stage Map, or rename the heading that holds it:
+//!
+//! ```markdown
+//! ## 4.5 Stage Map
+//!
+//! | Stage | Title | depends-on | Steps |
+//! |---|---|---|---|
+//! | 1 | Dump job | (none) | 1 |
+//! ```
+//!
+//! **Code actions:** None.
 
 use super::{Context, Finding, Rule, Severity, finding, related};
 
@@ -14,7 +44,9 @@ pub(crate) const RULE: Rule = Rule {
     code: "stage-map-missing",
     severity: Severity::Error,
     summary: "stage sections with plan subsections exist but no Stage Map heading",
+    source: "checker",
     check,
+    fix: None,
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {

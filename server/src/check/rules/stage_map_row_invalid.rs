@@ -1,19 +1,51 @@
-//! `stage-map-row-invalid` (error): a Stage Map row's stage number,
-//! depends-on or steps cell cannot be read, or the table lacks one of those
-//! columns.
+//! ## What it checks
 //!
-//! Why: okstra cannot order or budget a stage it cannot read.
-//! Fix: write the stage as a number, depends-on as `(none)` or stage numbers
-//! (`1, 3`), steps as a number.
+//! A Stage Map row whose stage number, `depends-on` or steps cell cannot be read. Also
+//! reported when the Stage Map heading has no table under it, or when the table has no
+//! stage, depends-on or steps column. The range is the exact token that could not be
+//! read (in `1, after 2` it is `after`), the end of a row that stops before the cell,
+//! or the table header.
+//!
+//! What can be read ([plan-format §2.6](../plan-format.md#26-the-stage-map-table)),
+//! names matched case-insensitively, ignoring `**`, backticks and a trailing `:`, with
+//! `-`, `_` and spaces read as the same, and a parenthesised remark allowed
+//! (`Steps (effective)`):
+//!
+//! - columns: stage (`Stage`, `#`, `No`), title (`Title`, `Name`), depends-on
+//!   (`depends-on`, `depends_on`, `depends on`, `deps`, `Dependencies`), steps
+//!   (`Steps`, `Step count`, `step_count`, `Effective steps`, `Effective step
+//!   count`); any order, other columns ignored;
+//! - stage cell: `3`, `Stage 3`, `S3`, `#3`, optionally in backticks or bold;
+//! - depends-on cell: `(none)`, `none`, `-`, `—` or empty for no dependency, also
+//!   after a leading `depends-on` word (`depends-on (none)`, `depends-on 1, 2`);
+//!   otherwise stage numbers separated by commas, spaces or `/`, each optionally
+//!   written `Stage 3`, `S3` or `#3`, optionally in backticks;
+//! - steps cell: a number, optionally in backticks or bold.
+//!
+//! ## Why it matters in okstra
+//!
+//! okstra orders stages, decides which are ready and fills the run's step budget from
+//! these cells ([plan-format §2](../plan-format.md#2-structure), [§5](../plan-format.md#5-the-run-batch)). A row it cannot read is a stage it cannot
+//! schedule. The other rules skip cells they cannot read, so fixing this one can reveal
+//! more findings.
+//!
+//! ## How to fix
+//!
+//! Write the stage as a number, depends-on as `(none)` or stage numbers (`1, 3`), and
+//! the steps as a number: `| 2 | API | 1 | 2 |`.
+//!
+//! **Code actions:** None.
 
 use super::{Context, Finding, Rule, Severity, finding};
-use crate::plan::model::Field;
+use crate::plan::model::{Field, MapTable, StageMapRow};
 
 pub(crate) const RULE: Rule = Rule {
     code: "stage-map-row-invalid",
     severity: Severity::Error,
     summary: "a Stage Map row's stage number, depends-on or steps cell cannot be read",
+    source: "okstra, spellings: checker",
     check,
+    fix: None,
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {
@@ -28,6 +60,14 @@ fn check(ctx: &Context, out: &mut Vec<Finding>) {
         ));
         return;
     };
+    missing_columns(table, out);
+    for row in &table.rows {
+        unreadable_cells(ctx, table, row, out);
+    }
+}
+
+/// The table lacks the Stage, depends-on or Steps column.
+fn missing_columns(table: &MapTable, out: &mut Vec<Finding>) {
     let mut missing = Vec::new();
     if table.columns.stage.is_none() {
         missing.push("Stage");
@@ -48,55 +88,57 @@ fn check(ctx: &Context, out: &mut Vec<Finding>) {
             ),
         ));
     }
-    for row in &table.rows {
-        if let Field::Invalid(span) = &row.stage {
-            out.push(finding(
-                &RULE,
-                span.clone(),
-                if span.is_empty() {
-                    "this row has no stage number: write a number such as `3`".into()
-                } else {
-                    format!(
-                        "cannot read the stage number `{}`: write a number such as `3`",
-                        ctx.text(span)
-                    )
-                },
-            ));
-        }
-        if let Field::Invalid(span) = &row.depends_on {
-            out.push(finding(
-                &RULE,
-                span.clone(),
-                if span.is_empty() {
-                    // Only a row that stops before the column: an empty cell reads as `(none)`.
-                    "this row has no depends-on cell: write `(none)` or stage numbers separated by commas, e.g. `1, 3`".into()
-                } else {
-                    let cell = table
-                        .columns
-                        .depends_on
-                        .and_then(|i| row.cells.get(i))
-                        .map_or("", |c| ctx.text(c));
-                    format!(
-                        "cannot read depends-on `{}` (in `{cell}`): write `(none)` or stage numbers separated by commas, e.g. `1, 3`",
-                        ctx.text(span)
-                    )
-                },
-            ));
-        }
-        if let Field::Invalid(span) = &row.steps {
-            out.push(finding(
-                &RULE,
-                span.clone(),
-                if span.is_empty() {
-                    "this row has no step count: write the number of effective steps".into()
-                } else {
-                    format!(
-                        "cannot read the step count `{}`: write the number of effective steps",
-                        ctx.text(span)
-                    )
-                },
-            ));
-        }
+}
+
+/// A row's stage number, depends-on or steps cell cannot be read.
+fn unreadable_cells(ctx: &Context, table: &MapTable, row: &StageMapRow, out: &mut Vec<Finding>) {
+    if let Field::Invalid(span) = &row.stage {
+        out.push(finding(
+            &RULE,
+            span.clone(),
+            if span.is_empty() {
+                "this row has no stage number: write a number such as `3`".into()
+            } else {
+                format!(
+                    "cannot read the stage number `{}`: write a number such as `3`",
+                    ctx.text(span)
+                )
+            },
+        ));
+    }
+    if let Field::Invalid(span) = &row.depends_on {
+        out.push(finding(
+            &RULE,
+            span.clone(),
+            if span.is_empty() {
+                // Only a row that stops before the column: an empty cell reads as `(none)`.
+                "this row has no depends-on cell: write `(none)` or stage numbers separated by commas, e.g. `1, 3`".into()
+            } else {
+                let cell = table
+                    .columns
+                    .depends_on
+                    .and_then(|i| row.cells.get(i))
+                    .map_or("", |c| ctx.text(c));
+                format!(
+                    "cannot read depends-on `{}` (in `{cell}`): write `(none)` or stage numbers separated by commas, e.g. `1, 3`",
+                    ctx.text(span)
+                )
+            },
+        ));
+    }
+    if let Field::Invalid(span) = &row.steps {
+        out.push(finding(
+            &RULE,
+            span.clone(),
+            if span.is_empty() {
+                "this row has no step count: write the number of effective steps".into()
+            } else {
+                format!(
+                    "cannot read the step count `{}`: write the number of effective steps",
+                    ctx.text(span)
+                )
+            },
+        ));
     }
 }
 

@@ -1,8 +1,20 @@
-//! `stage-missing-map-row` (error): a stage section has no Stage Map row.
+//! ## What it checks
 //!
-//! Why: okstra only runs stages listed in the Stage Map; an unlisted
-//! section is silently never executed.
-//! Fix: add `| N | title | depends-on | steps |` to the Stage Map.
+//! A stage section (`### Stage <N>: …`) whose number has no Stage Map row. Reported on
+//! the stage heading, with the Stage Map heading as related information. Not reported
+//! when the Stage Map has no table at all (`stage-map-row-invalid` says that instead).
+//!
+//! ## Why it matters in okstra
+//!
+//! okstra only runs the stages of the Stage Map: the run batch ([plan-format §5](../plan-format.md#5-the-run-batch)) walks
+//! its rows, and nothing else. A section without a row is silently never executed.
+//!
+//! ## How to fix
+//!
+//! Add `| 2 | API | 1 | 1 |` (its depends-on and its step count) to the Stage Map, or
+//! delete the section.
+//!
+//! **Code actions:** None.
 
 use super::{Context, Finding, Rule, Severity, finding, related};
 
@@ -10,7 +22,9 @@ pub(crate) const RULE: Rule = Rule {
     code: "stage-missing-map-row",
     severity: Severity::Error,
     summary: "a stage section has no Stage Map row",
+    source: "checker",
     check,
+    fix: None,
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {

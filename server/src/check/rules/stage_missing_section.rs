@@ -1,8 +1,27 @@
-//! `stage-missing-section` (error): a Stage Map row has no stage section.
+//! ## What it checks
 //!
-//! Why: the implementation run reads the stage's steps, exit contract and
-//! validation from its section; a row alone gives it nothing to execute.
-//! Fix: add `### Stage <N>: <title>` with its three subsections, or drop the row.
+//! A Stage Map row whose stage has no section: no heading `Stage <N>` in the stage
+//! region (at any level, with an optional number prefix such as `4.5.3`, optionally
+//! bold, and then the end of the heading or a separator among `:` `—` `–` `-` `.` `)`
+//! before the title). `### Stage 2 rollback`, with a bare space after the number, is
+//! not a stage heading, and neither is a `Stage 2: …` heading after the stage region
+//! has ended ([plan-format §2.3](../plan-format.md#23-stage-headings),
+//! [§2.4](../plan-format.md#24-the-stage-region)). Reported on the row's stage
+//! cell.
+//!
+//! ## Why it matters in okstra
+//!
+//! The implementation run executes a stage from its section: the Stepwise Execution
+//! Order, the Stage Exit Contract and the Stage Validation ([plan-format §2](../plan-format.md#2-structure)). The batch
+//! ([§5](../plan-format.md#5-the-run-batch)) still picks the row when it is ready, so a run would start a stage with nothing
+//! to do.
+//!
+//! ## How to fix
+//!
+//! Add `### Stage 2: API` with its three subsections, or remove the row (and the
+//! depends-on entries that name it).
+//!
+//! **Code actions:** None.
 
 use super::{Context, Finding, Rule, Severity, finding};
 
@@ -10,7 +29,9 @@ pub(crate) const RULE: Rule = Rule {
     code: "stage-missing-section",
     severity: Severity::Error,
     summary: "a Stage Map row has no stage section",
+    source: "checker",
     check,
+    fix: None,
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {

@@ -1,9 +1,36 @@
-//! `stage-missing-subsection` (error): a stage lacks its Stepwise Execution
-//! Order, Stage Exit Contract or Stage Validation subsection.
+//! ## What it checks
 //!
-//! Why: the implementation run executes the steps, checks the exit contract
-//! and runs the validation; each is part of okstra's stage contract.
-//! Fix: add the missing `#### …` subsection under the stage heading.
+//! A stage without one of its three subsections: `Stepwise Execution Order`, `Stage
+//! Exit Contract`, `Stage Validation`. Reported once per stage, on its heading, naming
+//! every missing one.
+//!
+//! A subsection belongs to the nearest stage heading before it, whether it is one level
+//! deeper or at the stage's own level, and also when its heading repeats the stage
+//! (`#### Stage 1 — Stage Exit Contract`). A stage runs to the next stage heading, the
+//! end of the stage region, or a heading shallower than the stage heading; other
+//! headings inside it (a `### Notes` between two subsections of a flat stage) stay
+//! inside it ([plan-format §2.5](../plan-format.md#25-a-stage-and-its-subsections)).
+//! Names match case-insensitively, ignoring surrounding whitespace, `**`, backticks and
+//! a trailing `:`, with `-`, `_` and spaces read as the same.
+//!
+//! ## Why it matters in okstra
+//!
+//! Each subsection is part of okstra's stage contract ([plan-format §2](../plan-format.md#2-structure)): the executor
+//! follows the steps, checks the Exit Contract (whose predicted files feed S9) and runs
+//! the pre/mid/post validation. A stage without one of them cannot be executed or
+//! verified as planned.
+//!
+//! ## How to fix
+//!
+//! Add the missing subsection under the stage heading, e.g.
+//!
+//! ```markdown
+//! #### Stage Validation
+//! - pre: `cargo test` green
+//! - post: `cargo test parse` passes
+//! ```
+//!
+//! **Code actions:** None.
 
 use super::{Context, Finding, Rule, Severity, finding};
 
@@ -11,7 +38,9 @@ pub(crate) const RULE: Rule = Rule {
     code: "stage-missing-subsection",
     severity: Severity::Error,
     summary: "a stage lacks Stepwise Execution Order, Stage Exit Contract or Stage Validation",
+    source: "okstra",
     check,
+    fix: None,
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {

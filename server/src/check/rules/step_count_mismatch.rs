@@ -1,16 +1,32 @@
-//! `step-count-mismatch` (error): the Stage Map's steps cell differs from the
-//! number of effective rows counted in the stage's step table.
+//! ## What it checks
 //!
-//! Why: okstra budgets runs (8 steps) from the Stage Map's count.
-//! Fix: set the cell to the counted value (a quick fix does it).
+//! The Stage Map's steps cell differs from the number of effective rows in the stage's
+//! step table (data rows that are not entirely blank; [plan-format §2](../plan-format.md#2-structure)). Reported on the
+//! steps cell, with the step table as related information.
+//!
+//! ## Why it matters in okstra
+//!
+//! okstra's validator requires the two to agree (its step-count cell check), and the
+//! run batch fills its budget of 8 steps ([plan-format §5](../plan-format.md#5-the-run-batch)) from the stages' step counts:
+//! a wrong cell makes a run take too much or too little.
+//!
+//! ## How to fix
+//!
+//! Set the cell to the counted value (or add the missing rows).
+//!
+//! **Code actions:** **Set stage N's step count to M** (preferred). It has one right
+//! answer, so `okstra-lsp fix` applies it too.
 
 use super::{Context, Finding, FixHint, Rule, Severity, finding, related};
+use crate::check::fixes::{Applicability, Fix, FixContext, FixKind};
 
 pub(crate) const RULE: Rule = Rule {
     code: "step-count-mismatch",
     severity: Severity::Error,
     summary: "the Stage Map steps cell differs from the counted effective rows",
+    source: "okstra",
     check,
+    fix: Some(fix),
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {
@@ -47,8 +63,33 @@ fn check(ctx: &Context, out: &mut Vec<Finding>) {
     }
 }
 
+/// The quick fix: the cell takes the counted value (safe: one right answer).
+fn fix(ctx: &FixContext, hint: &FixHint) -> Vec<Fix> {
+    match hint {
+        FixHint::StepCount { stage, counted } => {
+            set_step_count(ctx, *stage, *counted).into_iter().collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Sets the Stage Map steps cell of a stage to its counted effective steps.
+pub fn set_step_count(ctx: &FixContext, stage: u32, counted: usize) -> Option<Fix> {
+    let table = ctx.plan.stage_map.as_ref()?.table.as_ref()?;
+    let col = table.columns.steps?;
+    let row = ctx.plan.map_row(stage)?;
+    let edit = ctx.set_cell(&row.range, &row.cells, col, &counted.to_string())?;
+    Some(Fix::new(
+        format!("Set stage {stage}'s step count to {counted}"),
+        FixKind::QuickFix,
+        Applicability::Safe,
+        vec![edit],
+    ))
+}
+
 #[cfg(test)]
 mod tests {
+    use crate::check::fixes::test_support::{apply_and_check, ctx_fixes};
     use crate::check::rules::test_support::run;
 
     #[test]
@@ -58,5 +99,17 @@ mod tests {
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].0, "3");
         assert!(run(&super::RULE, &src.replace("| 3 |", "| 1 |")).is_empty());
+    }
+
+    #[test]
+    fn lf_and_crlf() {
+        let src = "## Stage Map\n| Stage | Title | depends-on | Steps |\n|---|---|---|---|\n| 1 | 한국어 😀 | (none) | 3 |\n### Stage 1: a\n#### Stepwise Execution Order\n| step | action | files | command | expected |\n|---|---|---|---|---|\n| 1 | a | f | c | e |\n#### Stage Exit Contract\n- Predicted files: `a`\n#### Stage Validation\n- ok\n";
+        for text in [src.to_string(), src.replace('\n', "\r\n")] {
+            let fixes = ctx_fixes(&text, "step-count-mismatch");
+            assert_eq!(fixes.len(), 1);
+            let (out, codes) = apply_and_check(&text, &fixes[0]);
+            assert!(codes.is_empty(), "{codes:?}");
+            assert!(out.contains("| (none) | 1 |"));
+        }
     }
 }

@@ -1,9 +1,22 @@
-//! `step-table-columns` (error): a Stepwise Execution Order table lacks one of
-//! the columns `step | action | files | command | expected`, or there is no
-//! table at all.
+//! ## What it checks
 //!
-//! Why: the executor follows the table column by column.
-//! Fix: add the missing column(s) to the header and the delimiter row.
+//! A stage's `Stepwise Execution Order` has no pipe table, or the table's header lacks
+//! one of the columns `step`, `action`, `files`, `command`, `expected` (matched
+//! case-insensitively, ignoring `**` and a trailing `:`; extra columns are allowed).
+//! Reported on the header row, or on the subsection heading when there is no table.
+//!
+//! ## Why it matters in okstra
+//!
+//! The executor follows the step table column by column: what to do, which files, which
+//! command, what to expect ([plan-format §2](../plan-format.md#2-structure)). The effective step count — the cap (6) and
+//! the run budget (8) — is counted from its rows.
+//!
+//! ## How to fix
+//!
+//! Rename or add the column (in the header and the delimiter row): `| step | action |
+//! files | command | expected |`.
+//!
+//! **Code actions:** None.
 
 use super::{Context, Finding, Rule, Severity, finding};
 
@@ -11,7 +24,9 @@ pub(crate) const RULE: Rule = Rule {
     code: "step-table-columns",
     severity: Severity::Error,
     summary: "the step table lacks one of step/action/files/command/expected",
+    source: "okstra",
     check,
+    fix: None,
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {

@@ -1,10 +1,43 @@
-//! `steps-over-cap` (error): a stage has more effective steps than the cap
-//! (okstra's `step ≤6 cap`; configurable as `cap`).
+//! ## What it checks
 //!
-//! Why: okstra's executor and verifiers are sized for at most 6 steps per
-//! stage; the validator rejects larger ones.
-//! Fix: split the stage (the steps past the cap move to a new stage that
-//! depends on this one), or fold steps together.
+//! A stage whose step table has more effective steps than the cap: 6 by default
+//! (okstra's `step ≤6 cap`), or the `cap` setting (`--cap` on the command line).
+//! Effective steps are the data rows that are not entirely blank ([plan-format §2](../plan-format.md#2-structure)). The
+//! range covers the rows beyond the cap; the stage heading is related.
+//!
+//! ## Why it matters in okstra
+//!
+//! okstra's validator (`validate-implementation-plan-stages.py`) rejects a stage with
+//! more than 6 effective steps, and its implementation-planning profile tells the
+//! planner to split a stage only when it would exceed that cap. The cap is an okstra
+//! constant that configuration may change, never silently ([plan-format §3](../plan-format.md#3-rules-and-their-diagnostic-codes)).
+//!
+//! ## How to fix
+//!
+//! Split the stage — the steps past the cap move to a new stage that depends on this
+//! one — or fold steps together.
+//!
+//! **Code actions:** **Split stage N: move K step(s) to a new stage M that depends on
+//! it** ([plan-format §4](../plan-format.md#4-code-actions)): the rows past the cap move to a new stage with the next free
+//! number, its own Stage Map row right after the original's, and empty Exit Contract
+//! and Validation subsections to fill in; stages that depended on the original now
+//! depend on the new one. The same split is offered as a refactor on an over-cap
+//! stage's heading. It involves a choice, so `okstra-lsp fix` does not apply it.
+//!
+//! ## Configuration
+//!
+//! Change its severity, or turn it off, with the `severityOverrides` setting (section
+//! `okstra`, through `workspace/configuration` or `initializationOptions`):
+//!
+//! ```json
+//! { "okstra": { "severityOverrides": { "steps-over-cap": "warning" } } }
+//! ```
+//!
+//! Values: `"error"`, `"warning"`, `"info"` (`"hint"` is shown as info) or `"off"`.
+//! `okstra-lsp check` always reports the default severities, and exits 1 only for
+//! errors.
+//!
+//! The cap itself is the `cap` setting (`--cap N` for `okstra-lsp check` and `fix`).
 
 use super::{Context, Finding, FixHint, Rule, Severity, finding, related};
 
@@ -12,7 +45,9 @@ pub(crate) const RULE: Rule = Rule {
     code: "steps-over-cap",
     severity: Severity::Error,
     summary: "a stage has more than 6 effective steps (the cap)",
+    source: "okstra",
     check,
+    fix: Some(crate::check::fixes::split_over_cap),
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {

@@ -10,10 +10,10 @@
 //! a fence silences nothing. Between two table rows a comment would end the
 //! table (GFM), so table rows are silenced with a region around the table.
 
-use super::{Finding, Severity, finding_with};
+use super::{Finding, finding_with};
 use crate::plan::model::Span;
 
-pub(crate) const UNUSED_SUPPRESSION: &str = "unused-suppression";
+use super::UNUSED_SUPPRESSION;
 
 const PREFIX: &str = "okstra-lsp-";
 
@@ -122,20 +122,9 @@ fn directives(src: &str, starts: &[usize]) -> Vec<Directive> {
     out
 }
 
-/// Drops the findings that a suppression comment silences and reports each
-/// comment (or code in it) that silenced nothing. `report_unused` is false
-/// for documents that are not plans (they get no plan diagnostics).
-pub fn apply(src: &str, findings: &mut Vec<Finding>, report_unused: bool) {
-    // Cheap test first: most plans have no directive at all.
-    if !src.contains(PREFIX) {
-        return;
-    }
-    let starts = line_starts(src);
-    let directives = directives(src, &starts);
-    if directives.is_empty() {
-        return;
-    }
-    // Regions: (first line, last line, directive index).
+/// The lines each directive silences: (first line, last line, directive
+/// index).
+fn regions(directives: &[Directive]) -> Vec<(usize, usize, usize)> {
     let mut regions: Vec<(usize, usize, usize)> = Vec::new();
     for (i, d) in directives.iter().enumerate() {
         match d.kind {
@@ -156,6 +145,79 @@ pub fn apply(src: &str, findings: &mut Vec<Finding>, report_unused: bool) {
             Kind::Enable => {}
         }
     }
+    regions
+}
+
+/// What `unused-suppression` says about a `disable` or `disable-next-line`
+/// comment, given which of its codes (or, without codes, whether it)
+/// silenced something; `None` when it all did.
+fn unused_message(d: &Directive, used: &[bool]) -> Option<String> {
+    let where_ = if d.kind == Kind::NextLine {
+        "on the next line"
+    } else {
+        "in its region"
+    };
+    let message = if d.codes.is_empty() {
+        if used[0] {
+            return None;
+        }
+        format!(
+            "`{}` silences nothing: no finding {where_}; remove the comment",
+            d.spelling()
+        )
+    } else {
+        let unused: Vec<String> = d
+            .codes
+            .iter()
+            .zip(used)
+            .filter(|(_, u)| !**u)
+            .map(|(c, _)| format!("`{c}`"))
+            .collect();
+        if unused.is_empty() {
+            return None;
+        }
+        let unknown: Vec<&String> = d.codes.iter().filter(|c| !super::is_code(c)).collect();
+        let note = if unknown.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " ({} {} no okstra-lsp code)",
+                unknown
+                    .iter()
+                    .map(|c| format!("`{c}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if unknown.len() == 1 { "is" } else { "are" }
+            )
+        };
+        format!(
+            "`{}` silences nothing for {}: no such finding {where_}{note}; remove {}",
+            d.spelling(),
+            unused.join(", "),
+            if unused.len() == d.codes.len() {
+                "the comment"
+            } else {
+                "those codes"
+            }
+        )
+    };
+    Some(message)
+}
+
+/// Drops the findings that a suppression comment silences and reports each
+/// comment (or code in it) that silenced nothing. `report_unused` is false
+/// for documents that are not plans (they get no plan diagnostics).
+pub fn apply(src: &str, findings: &mut Vec<Finding>, report_unused: bool) {
+    // Cheap test first: most plans have no directive at all.
+    if !src.contains(PREFIX) {
+        return;
+    }
+    let starts = line_starts(src);
+    let directives = directives(src, &starts);
+    if directives.is_empty() {
+        return;
+    }
+    let regions = regions(&directives);
     // Per directive, which of its codes (or, without codes, whether it) silenced something.
     let mut used: Vec<Vec<bool>> = directives
         .iter()
@@ -186,58 +248,12 @@ pub fn apply(src: &str, findings: &mut Vec<Finding>, report_unused: bool) {
         if d.kind == Kind::Enable {
             continue;
         }
-        let where_ = if d.kind == Kind::NextLine {
-            "on the next line"
-        } else {
-            "in its region"
-        };
-        let message = if d.codes.is_empty() {
-            if used[i][0] {
-                continue;
-            }
-            format!(
-                "`{}` silences nothing: no finding {where_}; remove the comment",
-                d.spelling()
-            )
-        } else {
-            let unused: Vec<String> = d
-                .codes
-                .iter()
-                .zip(&used[i])
-                .filter(|(_, u)| !**u)
-                .map(|(c, _)| format!("`{c}`"))
-                .collect();
-            if unused.is_empty() {
-                continue;
-            }
-            let unknown: Vec<&String> = d.codes.iter().filter(|c| !super::is_code(c)).collect();
-            let note = if unknown.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    " ({} {} no okstra-lsp code)",
-                    unknown
-                        .iter()
-                        .map(|c| format!("`{c}`"))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    if unknown.len() == 1 { "is" } else { "are" }
-                )
-            };
-            format!(
-                "`{}` silences nothing for {}: no such finding {where_}{note}; remove {}",
-                d.spelling(),
-                unused.join(", "),
-                if unused.len() == d.codes.len() {
-                    "the comment"
-                } else {
-                    "those codes"
-                }
-            )
+        let Some(message) = unused_message(d, &used[i]) else {
+            continue;
         };
         findings.push(finding_with(
             UNUSED_SUPPRESSION,
-            Severity::Warning,
+            super::unused_suppression::RULE.severity,
             d.range.clone(),
             message,
         ));
