@@ -770,7 +770,82 @@ errors.",
             let old = std::fs::read_to_string(root.join(rel)).map_err(|e| format!("{rel}: {e}"))?;
             out.push((PathBuf::from(rel), with_table(rel, &old, &table)?));
         }
+        let rel = "server/src/check/rules/mod.rs";
+        let old = std::fs::read_to_string(root.join(rel)).map_err(|e| format!("{rel}: {e}"))?;
+        out.push((PathBuf::from(rel), registry(&old, &rule_files()?)?));
         Ok(out)
+    }
+
+    /// The rule files of `server/src/check/rules/` by module name (not the
+    /// registry itself nor the suppression machinery), sorted.
+    fn rule_files() -> Result<Vec<String>, String> {
+        let dir = root().join("server/src/check/rules");
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .map_err(|e| format!("{}: {e}", dir.display()))?
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                name.strip_suffix(".rs").map(str::to_string)
+            })
+            .filter(|n| n != "mod" && n != "suppress")
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// Codes reported apart from `RULES` (not rules of the model).
+    const NOT_IN_RULES: [&str; 2] = ["document_too_large", "unused_suppression"];
+
+    /// `rules/mod.rs` with its registry written from the rule files: a
+    /// `mod` line each, and `RULES` in its present order with rules that no
+    /// longer have a file left out and new files' rules at the end.
+    fn registry(old: &str, files: &[String]) -> Result<String, String> {
+        let between = |text: &str, begin: &str, end: &str| -> Result<(usize, usize), String> {
+            let a = text
+                .find(begin)
+                .ok_or(format!("rules/mod.rs: no `{begin}` marker"))?;
+            let a = a + text[a..].find('\n').unwrap_or(0) + 1;
+            let b = a + text[a..]
+                .find(end)
+                .ok_or(format!("rules/mod.rs: no `{end}` marker"))?;
+            let b = text[..b].rfind('\n').map_or(b, |i| i + 1);
+            Ok((a, b))
+        };
+        let (ma, mb) = between(old, "// registry: modules", "// /registry: modules")?;
+        let mods: String = files.iter().map(|f| format!("mod {f};\n")).collect();
+        let text = format!("{}{mods}{}", &old[..ma], &old[mb..]);
+        let (ra, rb) = between(&text, "// registry: rules", "// /registry: rules")?;
+        let mut order: Vec<String> = text[ra..rb]
+            .lines()
+            .filter_map(|l| {
+                let l = l.trim().strip_prefix('&')?;
+                l.strip_suffix("::RULE,").map(str::to_string)
+            })
+            .filter(|m| files.contains(m))
+            .collect();
+        for f in files {
+            if !order.contains(f) && !NOT_IN_RULES.contains(&f.as_str()) {
+                order.push(f.clone());
+            }
+        }
+        let rules: String = order.iter().map(|m| format!("    &{m}::RULE,\n")).collect();
+        Ok(format!("{}{rules}{}", &text[..ra], &text[rb..]))
+    }
+
+    #[test]
+    fn the_registry_follows_the_folder() {
+        let old = "a\n// registry: modules\nmod x;\n// /registry: modules\nb\nconst RULES = &[\n    // registry: rules\n    &x::RULE,\n    &gone::RULE,\n    // /registry: rules\n];\n";
+        let files = [
+            "document_too_large".to_string(),
+            "new_rule".into(),
+            "x".into(),
+        ];
+        let new = registry(old, &files).expect("markers");
+        assert_eq!(
+            new,
+            "a\n// registry: modules\nmod document_too_large;\nmod new_rule;\nmod x;\n// /registry: modules\nb\nconst RULES = &[\n    // registry: rules\n    &x::RULE,\n    &new_rule::RULE,\n    // /registry: rules\n];\n"
+        );
+        assert!(registry("no markers", &files).is_err());
     }
 
     #[test]
@@ -778,7 +853,7 @@ errors.",
         let root = root();
         let update = std::env::var_os("UPDATE_DOCS").is_some_and(|v| v == "1");
         let files = generated().unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(files.len(), all_codes().len() + 2);
+        assert_eq!(files.len(), all_codes().len() + 3);
         let mut stale = Vec::new();
         for (rel, want) in files {
             let have = std::fs::read_to_string(root.join(&rel)).unwrap_or_default();
@@ -851,7 +926,7 @@ errors.",
         let codes: BTreeSet<String> = all_codes().into_iter().map(String::from).collect();
         assert_eq!(
             files, codes,
-            "each server/src/check/rules/<code>.rs needs `mod <code>;` and `&<code>::RULE` in `RULES` (server/src/check/rules/mod.rs)"
+            "the rule files and the registry differ: run `{REGENERATE}` (it writes the `mod` lines and `RULES` in server/src/check/rules/mod.rs; a new rule's page is written by the run after that)"
         );
     }
 }

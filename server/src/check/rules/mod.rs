@@ -20,9 +20,11 @@ use crate::check::fixes::{Fix, FixContext};
 use crate::plan::config::Config;
 use crate::plan::model::{Plan, Span};
 
-// The registry: a `mod` line here and a line in `RULES` per rule file. The
-// tidy test `tidy_rule_files_are_the_codes` (server/tests/fixtures.rs) lists
-// this folder and fails on a file whose code `codes()` does not know.
+// The registry is generated from the files of this folder by
+// `UPDATE_DOCS=1 cargo test --test fixtures rule_docs` (a new file's rule
+// goes at the end of `RULES`); the tidy test `tidy_rule_files_are_the_codes`
+// fails until it is run. Do not edit between the markers.
+// registry: modules
 mod clarification_duplicate_id;
 mod clarification_no_evidence;
 mod clarification_no_recommendation;
@@ -48,8 +50,9 @@ mod stage_missing_subsection;
 mod step_count_mismatch;
 mod step_table_columns;
 mod steps_over_cap;
-pub mod suppress;
 mod unused_suppression;
+// /registry: modules
+pub mod suppress;
 
 /// Severities are settings too (`severityOverrides`), so they live with
 /// the settings, below the rules.
@@ -77,6 +80,7 @@ pub type Repair = fn(&FixContext, &FixHint) -> Vec<Fix>;
 
 /// Every rule, in the order of plan-format §3.
 pub(crate) const RULES: &[&Rule] = &[
+    // registry: rules
     &stage_map_missing::RULE,
     &stage_map_row_invalid::RULE,
     &stage_duplicate::RULE,
@@ -101,6 +105,7 @@ pub(crate) const RULES: &[&Rule] = &[
     &clarification_no_evidence::RULE,
     &clarification_no_recommendation::RULE,
     &open_questions_block::RULE,
+    // /registry: rules
 ];
 
 pub use clarification_orphan_ref::add_clarification_row;
