@@ -288,15 +288,7 @@ pub(super) async fn execute(
     let command = params.command.as_str();
     if command == DEBUG_PANIC && std::env::var_os("OKSTRA_LSP_TEST_HOOKS").is_some_and(|v| v == "1")
     {
-        let uri = params
-            .arguments
-            .first()
-            .and_then(|a| a.get("uri"))
-            .and_then(|u| serde_json::from_value::<Uri>(u.clone()).ok());
-        if let Some(uri) = uri {
-            backend.with_doc::<()>(&uri, |_, _| panic!("okstra.debugPanic test hook"));
-        }
-        panic!("okstra.debugPanic test hook");
+        debug_panic(backend, &params);
     }
     if !COMMANDS.contains(&command) {
         return Err(invalid_params(format!("unknown command {command}")));
@@ -319,56 +311,80 @@ pub(super) async fn execute(
     // Paths are resolved and files read (the plan when it is not open,
     // consumers.jsonl, git for the reservation's head_commit): off the
     // runtime's threads.
-    guard::blocking(move || -> Result<Option<Value>> {
-        // The plan must be inside the workspace, even when it is open; its
-        // run root (two folders up, where consumers.jsonl is) is the one
-        // place beyond it that the server touches, and only when that too
-        // is inside the workspace (SECURITY.md, plan-format §6).
-        let path = file_path(&args.uri).map_err(with_kind(ErrorKind::NotALocalFile))?;
-        me.check_allowed(&path)
-            .map_err(with_kind(ErrorKind::OutsideWorkspace))?;
-        // An open document's plan is current (it is analysed as it
-        // changes): read it in place rather than parse the text again.
-        let read = |plan: &Plan| (batch::stages(plan), plan.stage_map.is_some());
-        let open = me.docs.get(&args.uri).map(|open| read(open.doc.plan()));
-        let (stages, is_plan) = match open {
-            Some(read) => read,
-            None => read(plan_on_disk(&args.uri, &settings)?.plan()),
-        };
-        if !is_plan {
-            return Err(run_error(RunError::new(
-                ErrorKind::NotAPlan,
-                format!("{} is not a plan: it has no Stage Map", args.uri.as_str()),
-            )));
-        }
-        let path = consumers_path(&args.uri, &settings.roots)?;
-        let request = service::Request {
-            stages: &stages,
-            options,
-            consumers_path: &path,
-        };
-        let key = args.impl_task_key.clone().unwrap_or_default();
-        if !preview && key.trim().is_empty() {
-            return Err(run_error(RunError::new(
-                ErrorKind::MissingImplKey,
-                "okstra.reserveRunBatch needs implTaskKey",
-            )));
-        }
-        let value = if preview {
-            let disk = consumers::Disk::cached(&me.consumers);
-            serde_json::to_value(service::preview(&disk, &request).map_err(run_error)?)
-        } else {
-            // Never from the cache: the file is read again under the lock.
-            let disk = consumers::Disk::default();
-            serde_json::to_value(service::reserve(&disk, &request, &key).map_err(run_error)?)
-        };
-        value.map(Some).map_err(|e| jsonrpc::Error {
-            code: jsonrpc::ErrorCode::InternalError,
-            message: e.to_string().into(),
-            data: None,
-        })
+    guard::blocking(move || run(&me, &args, options, &settings, preview)).await?
+}
+
+/// The test hook `okstra.debugPanic`: panics, inside the document map's
+/// guard when a `uri` is given (so a test sees the map survive it).
+fn debug_panic(backend: &Backend, params: &lsp::ExecuteCommandParams) -> ! {
+    let uri = params
+        .arguments
+        .first()
+        .and_then(|a| a.get("uri"))
+        .and_then(|u| serde_json::from_value::<Uri>(u.clone()).ok());
+    if let Some(uri) = uri {
+        backend.with_doc::<()>(&uri, |_, _| panic!("okstra.debugPanic test hook"));
+    }
+    panic!("okstra.debugPanic test hook");
+}
+
+/// Previews or reserves the run batch of `args.uri`. Resolves paths and
+/// reads files (the plan when it is not open, consumers.jsonl, git for the
+/// reservation's head_commit): call it off the runtime's threads.
+fn run(
+    me: &Backend,
+    args: &BatchArgs,
+    options: Options,
+    settings: &Settings,
+    preview: bool,
+) -> Result<Option<Value>> {
+    // The plan must be inside the workspace, even when it is open; its
+    // run root (two folders up, where consumers.jsonl is) is the one
+    // place beyond it that the server touches, and only when that too
+    // is inside the workspace (SECURITY.md, plan-format §6).
+    let path = file_path(&args.uri).map_err(with_kind(ErrorKind::NotALocalFile))?;
+    me.check_allowed(&path)
+        .map_err(with_kind(ErrorKind::OutsideWorkspace))?;
+    // An open document's plan is current (it is analysed as it
+    // changes): read it in place rather than parse the text again.
+    let read = |plan: &Plan| (batch::stages(plan), plan.stage_map.is_some());
+    let open = me.docs.get(&args.uri).map(|open| read(open.doc.plan()));
+    let (stages, is_plan) = match open {
+        Some(read) => read,
+        None => read(plan_on_disk(&args.uri, &settings)?.plan()),
+    };
+    if !is_plan {
+        return Err(run_error(RunError::new(
+            ErrorKind::NotAPlan,
+            format!("{} is not a plan: it has no Stage Map", args.uri.as_str()),
+        )));
+    }
+    let path = consumers_path(&args.uri, &settings.roots)?;
+    let request = service::Request {
+        stages: &stages,
+        options,
+        consumers_path: &path,
+    };
+    let key = args.impl_task_key.clone().unwrap_or_default();
+    if !preview && key.trim().is_empty() {
+        return Err(run_error(RunError::new(
+            ErrorKind::MissingImplKey,
+            "okstra.reserveRunBatch needs implTaskKey",
+        )));
+    }
+    let value = if preview {
+        let disk = consumers::Disk::cached(&me.consumers);
+        serde_json::to_value(service::preview(&disk, &request).map_err(run_error)?)
+    } else {
+        // Never from the cache: the file is read again under the lock.
+        let disk = consumers::Disk::default();
+        serde_json::to_value(service::reserve(&disk, &request, &key).map_err(run_error)?)
+    };
+    value.map(Some).map_err(|e| jsonrpc::Error {
+        code: jsonrpc::ErrorCode::InternalError,
+        message: e.to_string().into(),
+        data: None,
     })
-    .await?
 }
 
 #[cfg(test)]
