@@ -17,10 +17,10 @@ pub fn typical(i: usize) -> Spec {
     Spec {
         stages: 14 + i % 7,
         seed: i as u64 + 1,
-        overlap_every: if i % 10 == 0 { 5 } else { 0 },
-        cycle: i % 25 == 0,
-        over_cap_every: if i % 7 == 0 { 6 } else { 0 },
-        orphan_ref: i % 13 == 0,
+        overlap_every: if i.is_multiple_of(10) { 5 } else { 0 },
+        cycle: i.is_multiple_of(25),
+        over_cap_every: if i.is_multiple_of(7) { 6 } else { 0 },
+        orphan_ref: i.is_multiple_of(13),
     }
 }
 

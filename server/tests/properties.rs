@@ -98,7 +98,7 @@ fn incremental_edits_equal_a_fresh_parse() {
                     }
                     // Analyse after most edits (the one-edit fast path),
                     // sometimes only after several (the full rebuild path).
-                    if shadow.len() % 3 != 0 {
+                    if !shadow.len().is_multiple_of(3) {
                         doc.reanalyze(&config);
                         let diff = first_diff(doc.plan(), &model::parse(&shadow, &config));
                         prop_assert!(

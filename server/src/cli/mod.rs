@@ -349,10 +349,10 @@ pub fn check(args: &CheckArgs) -> ExitCode {
             .iter()
             .try_for_each(|d| writeln!(out, "{}", report::to_text(d))),
     };
-    if let Err(e) = written.and_then(|_| out.flush()) {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            return fail(CliError(format!("writing the report: {e}")));
-        }
+    if let Err(e) = written.and_then(|_| out.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        return fail(CliError(format!("writing the report: {e}")));
     }
     if args.format == Format::Text && (!all.is_empty() || failed > 0) {
         let failed_note = if failed > 0 {

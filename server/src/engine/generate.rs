@@ -63,6 +63,8 @@ impl Rng {
 ///
 /// Long on purpose: one template, written out in document order, so what a
 /// generated plan looks like can be read top to bottom.
+// Stage i's number, depends-on and steps are read together by index.
+#[allow(clippy::needless_range_loop)]
 pub fn plan(spec: &Spec) -> String {
     let mut rng = Rng::new(spec.seed);
     let n = spec.stages.max(1);

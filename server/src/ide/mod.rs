@@ -44,14 +44,14 @@ pub fn at(plan: &Plan, offset: usize) -> Option<Hit> {
         if !contains(&row.range, offset) {
             continue;
         }
-        if let (Some(&n), Some(span)) = (row.stage.value(), row.stage.span()) {
-            if contains(&span, offset) {
-                return Some(Hit {
-                    target: Target::Stage(n),
-                    range: span,
-                    place: Place::MapStageCell,
-                });
-            }
+        if let (Some(&n), Some(span)) = (row.stage.value(), row.stage.span())
+            && contains(&span, offset)
+        {
+            return Some(Hit {
+                target: Target::Stage(n),
+                range: span,
+                place: Place::MapStageCell,
+            });
         }
         for d in row.deps() {
             if contains(&d.range, offset) {
@@ -87,14 +87,14 @@ pub fn at(plan: &Plan, offset: usize) -> Option<Hit> {
     }
     if let Some(t) = plan.clarifications.as_ref().and_then(|c| c.table.as_ref()) {
         for row in &t.rows {
-            if let (Some(&id), Some(span)) = (row.id.value(), row.id.span()) {
-                if contains(&span, offset) {
-                    return Some(Hit {
-                        target: Target::Clarification(id),
-                        range: span,
-                        place: Place::ClarificationId,
-                    });
-                }
+            if let (Some(&id), Some(span)) = (row.id.value(), row.id.span())
+                && contains(&span, offset)
+            {
+                return Some(Hit {
+                    target: Target::Clarification(id),
+                    range: span,
+                    place: Place::ClarificationId,
+                });
             }
         }
     }
@@ -168,15 +168,15 @@ pub fn references(plan: &Plan, offset: usize, include_declaration: bool) -> Vec<
         }
         Target::Clarification(id) => {
             out.extend(clarification_refs(plan, id));
-            if include_declaration {
-                if let Some(t) = plan.clarifications.as_ref().and_then(|c| c.table.as_ref()) {
-                    out.extend(
-                        t.rows
-                            .iter()
-                            .filter(|r| r.id.value() == Some(&id))
-                            .filter_map(|r| r.id.span()),
-                    );
-                }
+            if include_declaration
+                && let Some(t) = plan.clarifications.as_ref().and_then(|c| c.table.as_ref())
+            {
+                out.extend(
+                    t.rows
+                        .iter()
+                        .filter(|r| r.id.value() == Some(&id))
+                        .filter_map(|r| r.id.span()),
+                );
             }
         }
     }
@@ -392,63 +392,61 @@ fn column_at(src: &str, row: &Range<usize>, offset: usize) -> Option<usize> {
 /// Completion in a Stage Map depends-on cell (stage numbers) and in a 4.5.9
 /// Classification cell (`C-<N>` ids, plus the next free one).
 pub fn completions(src: &str, plan: &Plan, offset: usize) -> Vec<Completion> {
-    if let Some(t) = plan.stage_map.as_ref().and_then(|m| m.table.as_ref()) {
-        if let Some(row) = t.rows.iter().find(|r| contains(&r.range, offset)) {
-            if column_at(src, &row.range, offset) == t.columns.depends_on
-                && t.columns.depends_on.is_some()
-            {
-                let own = row.stage.value().copied();
-                let taken: Vec<u32> = row.deps().iter().map(|d| d.stage).collect();
-                return plan
-                    .map_rows()
-                    .iter()
-                    .filter_map(|r| r.stage.value().map(|n| (*n, r)))
-                    .filter(|(n, _)| Some(*n) != own && !taken.contains(n))
-                    .map(|(n, r)| Completion {
-                        label: n.to_string(),
-                        detail: r.title.as_ref().map_or(String::new(), |t| {
-                            src.get(t.clone()).unwrap_or("").to_string()
-                        }),
-                    })
-                    .collect();
-            }
-        }
+    if let Some(t) = plan.stage_map.as_ref().and_then(|m| m.table.as_ref())
+        && let Some(row) = t.rows.iter().find(|r| contains(&r.range, offset))
+        && column_at(src, &row.range, offset) == t.columns.depends_on
+        && t.columns.depends_on.is_some()
+    {
+        let own = row.stage.value().copied();
+        let taken: Vec<u32> = row.deps().iter().map(|d| d.stage).collect();
+        return plan
+            .map_rows()
+            .iter()
+            .filter_map(|r| r.stage.value().map(|n| (*n, r)))
+            .filter(|(n, _)| Some(*n) != own && !taken.contains(n))
+            .map(|(n, r)| Completion {
+                label: n.to_string(),
+                detail: r.title.as_ref().map_or(String::new(), |t| {
+                    src.get(t.clone()).unwrap_or("").to_string()
+                }),
+            })
+            .collect();
     }
-    if let Some(v) = &plan.verification {
-        if let Some(row) = v.rows.iter().find(|r| contains(&r.range, offset)) {
-            let in_class = row.classification.as_ref().is_some_and(|c| {
-                let cols = syntax::split_row(src, row.range.clone());
-                let idx = column_at(src, &row.range, offset);
-                idx.is_some()
-                    && idx
-                        .and_then(|i| cols.get(i))
-                        .is_some_and(|cell| cell.start <= c.start && c.end <= cell.end)
-            });
-            if in_class {
-                let rows = plan.clarifications.as_ref().and_then(|c| c.table.as_ref());
-                let mut out: Vec<Completion> = rows
-                    .iter()
-                    .flat_map(|t| t.rows.iter())
-                    .filter_map(|r| {
-                        let id = *r.id.value()?;
-                        let statement = r
-                            .statement
-                            .as_ref()
-                            .and_then(|s| src.get(s.clone()))
-                            .unwrap_or("");
-                        Some(Completion {
-                            label: format!("C-{id}"),
-                            detail: statement.chars().take(80).collect(),
-                        })
+    if let Some(v) = &plan.verification
+        && let Some(row) = v.rows.iter().find(|r| contains(&r.range, offset))
+    {
+        let in_class = row.classification.as_ref().is_some_and(|c| {
+            let cols = syntax::split_row(src, row.range.clone());
+            let idx = column_at(src, &row.range, offset);
+            idx.is_some()
+                && idx
+                    .and_then(|i| cols.get(i))
+                    .is_some_and(|cell| cell.start <= c.start && c.end <= cell.end)
+        });
+        if in_class {
+            let rows = plan.clarifications.as_ref().and_then(|c| c.table.as_ref());
+            let mut out: Vec<Completion> = rows
+                .iter()
+                .flat_map(|t| t.rows.iter())
+                .filter_map(|r| {
+                    let id = *r.id.value()?;
+                    let statement = r
+                        .statement
+                        .as_ref()
+                        .and_then(|s| src.get(s.clone()))
+                        .unwrap_or("");
+                    Some(Completion {
+                        label: format!("C-{id}"),
+                        detail: statement.chars().take(80).collect(),
                     })
-                    .collect();
-                let next = next_clarification_id(plan);
-                out.push(Completion {
-                    label: format!("C-{next}"),
-                    detail: "new clarification (add its §5 row)".into(),
-                });
-                return out;
-            }
+                })
+                .collect();
+            let next = next_clarification_id(plan);
+            out.push(Completion {
+                label: format!("C-{next}"),
+                detail: "new clarification (add its §5 row)".into(),
+            });
+            return out;
         }
     }
     Vec::new()

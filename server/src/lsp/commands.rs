@@ -351,7 +351,7 @@ fn run(
     let open = me.docs.get(&args.uri).map(|open| read(open.doc.plan()));
     let (stages, is_plan) = match open {
         Some(read) => read,
-        None => read(plan_on_disk(&args.uri, &settings)?.plan()),
+        None => read(plan_on_disk(&args.uri, settings)?.plan()),
     };
     if !is_plan {
         return Err(run_error(RunError::new(

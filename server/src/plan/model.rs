@@ -304,12 +304,12 @@ impl Plan {
         let new_len = src.len();
         // A Stage Map that ends before the edit does not move (its 1,000
         // rows need not be looked at).
-        if except != Some(Part::Map) {
-            if let Some(m) = self.stage_map.as_mut().filter(|m| m.scope.end >= e.start) {
-                let end = scope_end_after(m.scope.end, e, new_len);
-                m.shift(e);
-                m.scope.end = end;
-            }
+        if except != Some(Part::Map)
+            && let Some(m) = self.stage_map.as_mut().filter(|m| m.scope.end >= e.start)
+        {
+            let end = scope_end_after(m.scope.end, e, new_len);
+            m.shift(e);
+            m.scope.end = end;
         }
         for (i, s) in self.stages.iter_mut().enumerate() {
             if except != Some(Part::Stage(i)) && s.section.end >= e.start {
@@ -321,19 +321,19 @@ impl Plan {
         if let Some(last) = self.stages.last_mut().filter(|s| s.to_document_end) {
             last.section.end = trimmed_end(src).max(last.section.start);
         }
-        if except != Some(Part::Verification) {
-            if let Some(v) = self.verification.as_mut() {
-                let end = scope_end_after(v.scope.end, e, new_len);
-                v.shift(e);
-                v.scope.end = end;
-            }
+        if except != Some(Part::Verification)
+            && let Some(v) = self.verification.as_mut()
+        {
+            let end = scope_end_after(v.scope.end, e, new_len);
+            v.shift(e);
+            v.scope.end = end;
         }
-        if except != Some(Part::Clarifications) {
-            if let Some(c) = self.clarifications.as_mut() {
-                let end = scope_end_after(c.scope.end, e, new_len);
-                c.shift(e);
-                c.scope.end = end;
-            }
+        if except != Some(Part::Clarifications)
+            && let Some(c) = self.clarifications.as_mut()
+        {
+            let end = scope_end_after(c.scope.end, e, new_len);
+            c.shift(e);
+            c.scope.end = end;
         }
         self.open_questions.shift(e);
     }
@@ -960,10 +960,10 @@ impl Builder<'_> {
     }
 
     fn close_stage(&mut self, at: usize) {
-        if let Some(i) = self.open_stage.take() {
-            if let Some(s) = self.plan.stages.get_mut(i) {
-                s.section.end = at.max(s.section.start);
-            }
+        if let Some(i) = self.open_stage.take()
+            && let Some(s) = self.plan.stages.get_mut(i)
+        {
+            s.section.end = at.max(s.section.start);
         }
     }
 
@@ -1180,10 +1180,10 @@ impl Builder<'_> {
     /// ended its line.
     fn list(&mut self, l: &List, follows: bool) {
         let (src, config) = (self.src, self.config);
-        if let Scope::Clarifications(_) = self.scope {
-            if let Some(c) = self.plan.clarifications.as_mut() {
-                c.content_end = c.content_end.max(l.range.end);
-            }
+        if let Scope::Clarifications(_) = self.scope
+            && let Some(c) = self.plan.clarifications.as_mut()
+        {
+            c.content_end = c.content_end.max(l.range.end);
         }
         let Scope::Stage {
             sub: Some((sub, _)),
@@ -1243,12 +1243,12 @@ impl Builder<'_> {
             return;
         };
         c.content_end = c.content_end.max(p.end);
-        if c.predicted.is_none() {
-            if let Some((found, at_label)) = predicted_in_paragraph(src, p, config) {
-                c.predicted = Some(found);
-                if at_label {
-                    self.paths_follow = Some(i);
-                }
+        if c.predicted.is_none()
+            && let Some((found, at_label)) = predicted_in_paragraph(src, p, config)
+        {
+            c.predicted = Some(found);
+            if at_label {
+                self.paths_follow = Some(i);
             }
         }
     }

@@ -277,7 +277,7 @@ fn take_ready(batch: &mut RunBatch, stages: &[BatchStage], budget: usize) -> Res
         batch.total_steps = total.unwrap_or(usize::MAX);
     }
     if batch.stages.is_empty() {
-        return Err(no_stage_ready(&batch, stages.len()));
+        return Err(no_stage_ready(batch, stages.len()));
     }
     Ok(())
 }

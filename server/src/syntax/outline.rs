@@ -152,10 +152,10 @@ impl Outline {
             for t in 1..threads {
                 let target = src.len() * t / threads;
                 let i = cands.partition_point(|&c| c < target);
-                if let Some(&c) = cands.get(i) {
-                    if c > *seams.last().unwrap_or(&0) {
-                        seams.push(c);
-                    }
+                if let Some(&c) = cands.get(i)
+                    && c > *seams.last().unwrap_or(&0)
+                {
+                    seams.push(c);
                 }
             }
             seams.push(src.len());
@@ -236,10 +236,10 @@ impl Outline {
         let from = self.starts[first];
 
         // Inside one chunk that kept its tree: an incremental reparse.
-        if next == first + 1 {
-            if let Some(r) = self.edit_kept(src, first, e) {
-                return r;
-            }
+        if next == first + 1
+            && let Some(r) = self.edit_kept(src, first, e)
+        {
+            return r;
         }
 
         let mut to_old = next;
@@ -346,10 +346,10 @@ impl Outline {
     fn forget_old_trees(&mut self) {
         while self.recent.len() > RECENT_TREES {
             let start = self.recent.remove(0);
-            if let Ok(i) = self.starts.binary_search(&start) {
-                if self.end(i) - start < KEEP_TREE_BYTES {
-                    self.chunks[i].tree = None;
-                }
+            if let Ok(i) = self.starts.binary_search(&start)
+                && self.end(i) - start < KEEP_TREE_BYTES
+            {
+                self.chunks[i].tree = None;
             }
         }
     }

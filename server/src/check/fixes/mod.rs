@@ -195,10 +195,10 @@ impl<'a> FixContext<'a> {
             .and_then(|t| t.columns.depends_on);
         for row in self.plan.map_rows() {
             if let (Some(model::Field::Ok(v, span)), true) = (Some(&row.depends_on), col.is_some())
+                && v.is_empty()
+                && !self.text(span).trim().is_empty()
             {
-                if v.is_empty() && !self.text(span).trim().is_empty() {
-                    return self.text(span).trim().to_string();
-                }
+                return self.text(span).trim().to_string();
             }
         }
         "(none)".to_string()

@@ -203,10 +203,10 @@ fn renumber_prefix(prefix: &str, old: u32, new: u32) -> String {
     let old_s = old.to_string();
     let trimmed = prefix.trim_end_matches(|c: char| c.is_alphabetic() || c.is_whitespace());
     let rest = &prefix[trimmed.len()..];
-    if let Some(head) = trimmed.strip_suffix(old_s.as_str()) {
-        if head.ends_with('.') {
-            return format!("{head}{new}{rest}");
-        }
+    if let Some(head) = trimmed.strip_suffix(old_s.as_str())
+        && head.ends_with('.')
+    {
+        return format!("{head}{new}{rest}");
     }
     prefix.to_string()
 }

@@ -75,11 +75,11 @@ fn check(ctx: &Context, out: &mut Vec<Finding>) {
         return;
     };
     let Some(t) = &c.table else { return };
-    if !ctx
+    if ctx
         .plan
         .verification
         .as_ref()
-        .is_some_and(|v| v.table.is_some())
+        .is_none_or(|v| v.table.is_none())
     {
         return;
     }
