@@ -26,6 +26,10 @@ pub fn analyze(src: &str, config: &Config) -> Vec<Finding> {
     if src.len() > config.max_document_bytes {
         return rules::too_large(src, config);
     }
+    if !model::may_be_plan(src, config) {
+        // Ordinary markdown: nothing to report, nothing to parse.
+        return Vec::new();
+    }
     // The outline as an open document has it, in large chunks (one for a
     // typical plan; `model::parse` is the one-tree reference the tests
     // compare with).

@@ -1159,3 +1159,67 @@ mod annotated {
         );
     }
 }
+
+/// The label test that lets `check` skip ordinary markdown never skips a
+/// document the full analysis reports anything on: every fixture, every
+/// document of the corpus, generated plans and ordinary markdown, with and
+/// without label aliases.
+#[test]
+fn the_cheap_plan_test_never_skips_a_finding() {
+    use okstra_lsp::check::rules;
+    use okstra_lsp::plan::model;
+    let mut texts: Vec<(String, String)> = Vec::new();
+    let mut files = Vec::new();
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "md") {
+                out.push(p);
+            }
+        }
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for dir in ["fixtures", "docs", "editors", "README.md"] {
+        let p = root.join(dir);
+        if p.is_file() {
+            files.push(p);
+        } else {
+            walk(&p, &mut files);
+        }
+    }
+    for f in files {
+        if let Ok(text) = std::fs::read_to_string(&f) {
+            texts.push((f.display().to_string(), text));
+        }
+    }
+    let mut skipped = 0;
+    let aliased = Config {
+        label_aliases: [("Stage Map".to_string(), vec!["단계 지도".to_string()])].into(),
+        ..Config::default()
+    };
+    for config in [Config::default(), aliased] {
+        for (name, text) in &texts {
+            for text in [text.clone(), text.replace("Stage Map", "단계 지도")] {
+                let plan = model::parse(&text, &config);
+                let full = rules::check(&text, &plan, &config);
+                if !model::may_be_plan(&text, &config) {
+                    skipped += 1;
+                    assert!(
+                        full.is_empty(),
+                        "{name}: skipped, but reports {:?}",
+                        full.iter().map(|f| f.code).collect::<Vec<_>>()
+                    );
+                    assert!(okstra_lsp::analyze(&text, &config).is_empty());
+                } else {
+                    assert_eq!(okstra_lsp::analyze(&text, &config), full, "{name}");
+                }
+            }
+        }
+    }
+    assert!(skipped > 20, "ordinary markdown is skipped ({skipped})");
+}

@@ -153,6 +153,12 @@ pub(crate) fn disk_diagnostics(
 ) -> std::result::Result<(Vec<lsp::Diagnostic>, bool), String> {
     Ok(
         match crate::io::files::read_document(path, s.config.max_document_bytes)? {
+            // Ordinary markdown is not parsed (as `check` does not).
+            crate::io::files::Document::Text(text)
+                if !crate::plan::model::may_be_plan(&text, &s.config) =>
+            {
+                (Vec::new(), false)
+            }
             crate::io::files::Document::Text(text) => {
                 let doc = Document::new(text, &s.config);
                 let items = convert::diagnostics(doc.rope(), uri, doc.findings(), s.encoding);

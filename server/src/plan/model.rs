@@ -600,6 +600,85 @@ pub(crate) enum HeadingKind {
     Other,
 }
 
+/// Whether `src` could be a plan or a `stage-map-missing` document: some
+/// text in it, folded the way labels are (case, emphasis, backticks, `-`,
+/// `_`, spaces), names the Stage Map or a stage subsection, or a configured
+/// alias of one. A plan always passes (its headings hold those labels);
+/// ordinary markdown almost never does, and is then not parsed at all. One
+/// pass over the text, no parse (plan-format §1 is what decides).
+pub fn may_be_plan(src: &str, config: &Config) -> bool {
+    const LABELS: [&str; 4] = [
+        "Stage Map",
+        "Stepwise Execution Order",
+        "Stage Exit Contract",
+        "Stage Validation",
+    ];
+    if mentions_a_label(src.as_bytes()) {
+        return true;
+    }
+    // Configured aliases (any script): the slower fold of the whole text.
+    let aliases: Vec<String> = LABELS
+        .iter()
+        .flat_map(|label| config.aliases(label))
+        .filter(|a| !a.trim().is_empty())
+        .collect();
+    if aliases.is_empty() {
+        return false;
+    }
+    fn fold(text: &str) -> String {
+        text.chars()
+            .filter(|c| !matches!(c, '*' | '_' | '`' | '-') && !c.is_whitespace())
+            .flat_map(char::to_lowercase)
+            .collect()
+    }
+    let folded = fold(src);
+    aliases.iter().any(|alias| folded.contains(&fold(alias)))
+}
+
+/// Whether `text` names one of the labels `may_be_plan` looks for: at an
+/// `s`, any case, the letters of `stage` then `map`, `exitcontract` or
+/// `validation`, or of `stepwiseexecutionorder`, with only separators between
+/// them (`*`, `_`, `` ` ``, `-`, whitespace; any non-ASCII byte too, which
+/// covers Unicode spaces and errs towards parsing). One pass.
+fn mentions_a_label(text: &[u8]) -> bool {
+    let separator =
+        |b: u8| matches!(b, b'*' | b'_' | b'`' | b'-') || b.is_ascii_whitespace() || b >= 0x80;
+    // Where the letters of `word` end when they start at `i`.
+    let spelled = |mut i: usize, word: &[u8]| -> Option<usize> {
+        let mut k = 0;
+        while k < word.len() {
+            let b = *text.get(i)?;
+            if b.to_ascii_lowercase() == word[k] {
+                k += 1;
+            } else if !(k > 0 && separator(b)) {
+                return None;
+            }
+            i += 1;
+        }
+        Some(i)
+    };
+    let skip = |mut i: usize| {
+        while text.get(i).is_some_and(|&b| separator(b)) {
+            i += 1;
+        }
+        i
+    };
+    for at in memchr::memchr2_iter(b's', b'S', text) {
+        if let Some(after) = spelled(at, b"stage") {
+            let after = skip(after);
+            if [&b"map"[..], b"exitcontract", b"validation"]
+                .iter()
+                .any(|w| spelled(after, w).is_some())
+            {
+                return true;
+            }
+        } else if spelled(at, b"stepwiseexecutionorder").is_some() {
+            return true;
+        }
+    }
+    false
+}
+
 /// The key a label is matched by (plan-format §2): lower-cased, without
 /// surrounding whitespace, `**`, `__`, backticks, a trailing `:` or `：`, or a
 /// trailing parenthesised remark (`Steps (effective)`); `-`, `_` and runs of
