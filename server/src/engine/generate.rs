@@ -166,8 +166,10 @@ use crate::engine::document::Document;
 use crate::plan::config::Config;
 use crate::{plan::model, syntax};
 
-/// What the fuzz input inserts.
-const PIECES: &[&str] = &[
+/// What the fuzz input and the property tests insert: table and heading
+/// syntax, code spans, line breaks of both kinds, multi-byte text, whole
+/// rows.
+pub const PIECES: &[&str] = &[
     "|",
     "||",
     "#",

@@ -23,34 +23,5 @@ pub fn boundary(s: &str, mut i: usize) -> usize {
     i
 }
 
-/// Pieces an edit inserts: table and heading syntax, code spans, line breaks
-/// of both kinds, multi-byte text, whole rows.
-pub const PIECES: &[&str] = &[
-    "|",
-    "||",
-    "#",
-    "## ",
-    "`",
-    "```\n",
-    "\n",
-    "\r\n",
-    "-",
-    " ",
-    "가",
-    "😀",
-    "é",
-    "\\|",
-    "1",
-    "7",
-    "(none)",
-    ", 3",
-    "C-9",
-    "| 9 | x | y | z | w |\n",
-    "|  |  |  |  |  |\n",
-    "| |",
-    "### Stage 42: new\n",
-    "<!--",
-    "-->",
-    "> ",
-    "**",
-];
+/// Pieces an edit inserts (the fuzz target's, so both explore the same edits).
+pub use okstra_lsp::engine::generate::PIECES;

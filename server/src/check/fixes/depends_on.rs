@@ -65,23 +65,11 @@ pub(crate) fn remove_dep_edit(ctx: &FixContext, from: u32, to: u32) -> Option<Te
 
 #[cfg(test)]
 mod tests {
-    use crate::check::fixes::test_support::{apply_and_check, ctx_fixes};
-
-    fn plan(dep1: &str, dep2: &str, dep3: &str) -> String {
-        let mut s = format!(
-            "## Stage Map\n| Stage | Title | depends-on | Steps |\n|---|---|---|---|\n| 1 | a | {dep1} | 0 |\n| 2 | b | {dep2} | 0 |\n| 3 | c | {dep3} | 0 |\n"
-        );
-        for n in 1..=3 {
-            s.push_str(&format!(
-                "### Stage {n}: x\n#### Stepwise Execution Order\n| step | action | files | command | expected |\n|---|---|---|---|---|\n#### Stage Exit Contract\n- Predicted files: `same.rs`\n#### Stage Validation\n- ok\n"
-            ));
-        }
-        s
-    }
+    use crate::check::fixes::test_support::{apply_and_check, ctx_fixes, three_stages};
 
     #[test]
     fn both_directions_offered_for_roots_and_each_fixes_s9() {
-        let src = plan("(none)", "(none)", "Stage 1, Stage 2");
+        let src = three_stages("(none)", "(none)", "Stage 1, Stage 2");
         let fixes = ctx_fixes(&src, "s9-file-overlap");
         let titles: Vec<&str> = fixes.iter().map(|f| f.title.as_str()).collect();
         assert!(

@@ -405,6 +405,19 @@ fn overlaps(a: &Range<usize>, b: &Range<usize>) -> bool {
 pub(crate) mod test_support {
     use super::*;
 
+    /// Three stages that all predict `same.rs`, with these depends-on cells.
+    pub fn three_stages(dep1: &str, dep2: &str, dep3: &str) -> String {
+        let mut s = format!(
+            "## Stage Map\n| Stage | Title | depends-on | Steps |\n|---|---|---|---|\n| 1 | a | {dep1} | 0 |\n| 2 | b | {dep2} | 0 |\n| 3 | c | {dep3} | 0 |\n"
+        );
+        for n in 1..=3 {
+            s.push_str(&format!(
+                "### Stage {n}: x\n#### Stepwise Execution Order\n| step | action | files | command | expected |\n|---|---|---|---|---|\n#### Stage Exit Contract\n- Predicted files: `same.rs`\n#### Stage Validation\n- ok\n"
+            ));
+        }
+        s
+    }
+
     /// Applies `fix` to `src`, re-checks, and returns the new text and codes.
     pub(crate) fn apply_and_check(src: &str, fix: &Fix) -> (String, Vec<&'static str>) {
         assert!(

@@ -127,21 +127,8 @@ pub fn remove_dependency(ctx: &FixContext, from: u32, to: u32) -> Option<Fix> {
 
 #[cfg(test)]
 mod tests {
-    use crate::check::fixes::test_support::{apply_and_check, ctx_fixes};
+    use crate::check::fixes::test_support::{apply_and_check, ctx_fixes, three_stages};
     use crate::check::rules::test_support::run;
-
-    /// Three stages predicting the same file, with these depends-on cells.
-    fn three_stages(dep1: &str, dep2: &str, dep3: &str) -> String {
-        let mut s = format!(
-            "## Stage Map\n| Stage | Title | depends-on | Steps |\n|---|---|---|---|\n| 1 | a | {dep1} | 0 |\n| 2 | b | {dep2} | 0 |\n| 3 | c | {dep3} | 0 |\n"
-        );
-        for n in 1..=3 {
-            s.push_str(&format!(
-                "### Stage {n}: x\n#### Stepwise Execution Order\n| step | action | files | command | expected |\n|---|---|---|---|---|\n#### Stage Exit Contract\n- Predicted files: `same.rs`\n#### Stage Validation\n- ok\n"
-            ));
-        }
-        s
-    }
 
     #[test]
     fn one_per_edge_naming_the_cycle() {
