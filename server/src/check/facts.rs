@@ -394,6 +394,10 @@ struct PathIndex<'p> {
     /// Per file key, per folder key and per glob: the globs that overlap it.
     glob_files: FastMap<&'p str, Vec<Entry>>,
     glob_dirs: FastMap<&'p str, Vec<Entry>>,
+    /// Per glob, the other globs: the identical strings and those that only
+    /// meet it apart, because every list must be all exact or all not (the
+    /// nearest root of a mixed list could hide an S9 pair behind a warning).
+    glob_same: Vec<Vec<Entry>>,
     glob_globs: Vec<Vec<Entry>>,
 }
 
@@ -407,6 +411,7 @@ impl<'p> PathIndex<'p> {
             globs: Vec::new(),
             glob_files: FastMap::default(),
             glob_dirs: FastMap::default(),
+            glob_same: Vec::new(),
             glob_globs: Vec::new(),
         };
         for (order, s) in plan.stages.iter().enumerate() {
@@ -435,6 +440,7 @@ impl<'p> PathIndex<'p> {
         index.sorted.dedup();
         // Globs are rare: each is compared with every key and other glob.
         index.glob_globs = vec![Vec::new(); index.globs.len()];
+        index.glob_same = vec![Vec::new(); index.globs.len()];
         for (gi, (g, pattern)) in index.globs.iter().enumerate() {
             for key in index.files.keys() {
                 if pattern.matches(key) {
@@ -447,7 +453,10 @@ impl<'p> PathIndex<'p> {
                 }
             }
             for (hi, (h, other)) in index.globs.iter().enumerate().skip(gi + 1) {
-                if index.path(*g) == index.path(*h) || pattern.meets(other) {
+                if index.path(*g) == index.path(*h) {
+                    index.glob_same[gi].push(*h);
+                    index.glob_same[hi].push(*g);
+                } else if pattern.meets(other) {
                     index.glob_globs[gi].push(*h);
                     index.glob_globs[hi].push(*g);
                 }
@@ -460,7 +469,7 @@ impl<'p> PathIndex<'p> {
         {
             list.sort_unstable();
         }
-        for list in &mut index.glob_globs {
+        for list in index.glob_globs.iter_mut().chain(&mut index.glob_same) {
             list.sort_unstable();
         }
         index
@@ -494,6 +503,7 @@ impl<'p> PathIndex<'p> {
                         visit(holders);
                     }
                 }
+                visit(&self.glob_same[gi]);
                 visit(&self.glob_globs[gi]);
                 return;
             }
@@ -1001,6 +1011,9 @@ mod tests {
             "**/*.md",
             "src/a.rs/",
             "lib.rs",
+            "src/a*.rs",
+            "app/[id]/x.tsx",
+            "app/[slug]/x.tsx",
         ];
         let mut rng = crate::engine::generate::Rng::new(11);
         for round in 0..320 {
@@ -1091,10 +1104,23 @@ mod tests {
                 let listed: BTreeSet<(usize, usize)> = o.paths.iter().map(|p| (p.a, p.b)).collect();
                 assert_eq!(Some(&listed), all.get(&(x, y)), "round {round}\n{text}");
             }
+            // Roots sharing an identical path (S9's error, which must not hide
+            // behind a nearer root that only overlaps through a glob).
+            let same_path = |x: usize, y: usize| {
+                all.get(&(x, y)).is_some_and(|pairs| {
+                    pairs.iter().any(|&(h, k)| {
+                        plan.stages[x].predicted()[h].path == plan.stages[y].predicted()[k].path
+                    })
+                })
+            };
+            let position = |n: u32| stages.iter().position(|&s| s == n).unwrap();
+            let exact_roots =
+                |a: u32, b: u32| root_pair(a, b) && same_path(position(a), position(b));
             for &(x, y) in all.keys() {
                 let (a, b) = (stages[x], stages[y]);
                 for (class, holds) in [
                     ("roots", &root_pair as &dyn Fn(u32, u32) -> bool),
+                    ("roots, same path", &exact_roots),
                     ("parallel", &parallel),
                 ] {
                     if !holds(a, b) {

@@ -138,6 +138,19 @@ pub(crate) mod tests {
         assert!(!hits[0].1.contains("docs"), "{}", hits[0].1);
     }
 
+    /// A nearer root whose glob only overlaps does not hide an earlier root
+    /// with the identical glob: S9 compares exact strings.
+    #[test]
+    fn an_identical_glob_behind_a_nearer_overlapping_one() {
+        let src = "## Stage Map\n| Stage | Title | depends-on | Steps |\n|---|---|---|---|\n| 1 | a | (none) | 0 |\n| 2 | b | (none) | 0 |\n| 3 | c | (none) | 0 |\n\
+             ### Stage 1: a\n#### Stage Exit Contract\n- Predicted files: `app/[id]/page.tsx`\n\
+             ### Stage 2: b\n#### Stage Exit Contract\n- Predicted files: `app/[slug]/page.tsx`\n\
+             ### Stage 3: c\n#### Stage Exit Contract\n- Predicted files: `app/[id]/page.tsx`\n";
+        let hits = run(&super::RULE, src);
+        assert_eq!(hits.len(), 1, "{hits:?}");
+        assert!(hits[0].1.contains("stages 1 and 3"), "{}", hits[0].1);
+    }
+
     #[test]
     fn ordered_stages_do_not_fire() {
         assert!(run(&super::RULE, &plan("1", "`src/a.rs`", "`src/a.rs`")).is_empty());
