@@ -539,13 +539,26 @@ mod grammar_workarounds {
     /// what its cells read, and still trips the grammar.
     #[test]
     fn bare_pipe_rows_are_not_steps() {
-        for bare in ["||||||", "|||", "  ||||||  "] {
+        for bare in ["||||||", "|||", "  ||||||  ", "| |||||"] {
             let src = STAGE.replace("|  |  |  |  |  |", bare);
             let diags = check_text(Path::new("x.md"), &src, &Config::default());
             assert!(diags.is_empty(), "{bare}: {:?}", codes(&diags));
             let crlf = src.replace('\n', "\r\n");
             let diags = check_text(Path::new("x.md"), &crlf, &Config::default());
             assert!(diags.is_empty(), "{bare} (CRLF): {:?}", codes(&diags));
+        }
+    }
+
+    /// A row whose last cells are empty without a space (`| 2 | x |||`) is
+    /// the row it reads as, and the headings after the table stay headings.
+    #[test]
+    fn rows_ending_in_empty_cells_keep_the_headings_after_them() {
+        for row in ["| 2 | b |||", "| 2 |||||", "|2|b||||", "| 2 | b | `a` |||"] {
+            let src = STAGE.replace("| 2 | b | `a` | c | e |\n|  |  |  |  |  |", row);
+            for text in [src.clone(), src.replace('\n', "\r\n")] {
+                let diags = check_text(Path::new("x.md"), &text, &Config::default());
+                assert!(diags.is_empty(), "{row}: {:?}", codes(&diags));
+            }
         }
     }
 

@@ -90,21 +90,30 @@ fn chunk(text: &str, byte: usize) -> std::borrow::Cow<'_, [u8]> {
             .iter()
             .position(|&b| b == b'\n')
             .map_or(bytes.len(), |i| start + i + 1);
-        if let Some(fill) = blank_row_fill(&bytes[start..end]) {
+        let fill = blank_row_fill(&bytes[start..end]);
+        let tail = trailing_pipes(&bytes[start..end]);
+        if fill.is_some() || tail.is_some() {
             if start > byte {
                 return Cow::Borrowed(&bytes[byte..start]);
             }
             let mut line = bytes[start..end].to_vec();
             match fill {
-                Fill::Blank(i) => line[i] = b'x',
+                Some(Fill::Blank(i)) => line[i] = b'x',
                 // `||||||` → `x|x|x|`: the grammar trips on `||` as well.
-                Fill::BarePipes(from) => {
+                Some(Fill::BarePipes(from)) => {
                     for b in line[from..].iter_mut().step_by(2) {
                         if *b == b'|' {
                             *b = b'x';
                         }
                     }
                 }
+                None => {}
+            }
+            // `| 2 | x |||` → `| 2 | x || `: the same cells (a trailing pipe
+            // is optional, a trailing blank cell is blank), and no run of
+            // pipes at the end, which the grammar trips on too.
+            if let Some(i) = tail.filter(|&i| line[i] == b'|') {
+                line[i] = b' ';
             }
             return Cow::Owned(line[byte - start..].to_vec());
         }
@@ -113,6 +122,20 @@ fn chunk(text: &str, byte: usize) -> std::borrow::Cow<'_, [u8]> {
         }
         start = end;
     }
+}
+
+/// For a line that looks like a table row (`|` after at most three spaces)
+/// and ends in three or more pipes (`| 2 | x |||`), the index of its last
+/// pipe.
+fn trailing_pipes(line: &[u8]) -> Option<usize> {
+    let indent = line.iter().take(4).take_while(|&&b| b == b' ').count();
+    if indent > 3 || line.get(indent) != Some(&b'|') {
+        return None;
+    }
+    let body = line.strip_suffix(b"\n").unwrap_or(line);
+    let body = body.strip_suffix(b"\r").unwrap_or(body);
+    let run = body.iter().rev().take_while(|&&b| b == b'|').count();
+    (run >= 3 && body.len() > indent + run - 1).then(|| body.len() - 1)
 }
 
 /// How a row of blank cells is shown to the parser.
