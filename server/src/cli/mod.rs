@@ -394,26 +394,41 @@ fn check_files(files: &[PathBuf], config: &Config) -> Result<Vec<Checked>, CliEr
     .ok_or_else(|| CliError("internal error while checking (a bug: please report it)".into()))
 }
 
-/// `f` of every file, in the files' order, computed on every available core
-/// (one run of files per core); `None` when `f` panicked. `check` and the
-/// benchmark of its parse floor (`examples/parse_floor.rs`) share it, so the
-/// floor is measured on the same threads.
+/// `f` of every file, in the files' order, computed on every available core;
+/// `None` when `f` panicked. Each thread takes the next file from a shared
+/// counter, so a few large plans among many small files (a repository's
+/// `runs/`, all next to each other in path order) do not all land on one
+/// core. `check` and the benchmark of its parse floor
+/// (`examples/parse_floor.rs`) share it, so the floor is measured on the
+/// same threads.
 pub fn on_all_cores<T: Send>(files: &[PathBuf], f: impl Fn(&Path) -> T + Sync) -> Option<Vec<T>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(files.len().max(1));
-    let chunk = files.len().div_ceil(threads).max(1);
-    let f = &f;
+    let next = AtomicUsize::new(0);
+    let (f, next) = (&f, &next);
     std::thread::scope(|scope| {
-        let handles: Vec<_> = files
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(|p| f(p)).collect::<Vec<T>>()))
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(move || {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(path) = files.get(i) else {
+                            return done;
+                        };
+                        done.push((i, f(path)));
+                    }
+                })
+            })
             .collect();
-        let mut all = Vec::with_capacity(files.len());
+        let mut all: Vec<(usize, T)> = Vec::with_capacity(files.len());
         for h in handles {
             all.extend(h.join().ok()?);
         }
-        Some(all)
+        all.sort_by_key(|(i, _)| *i);
+        Some(all.into_iter().map(|(_, t)| t).collect())
     })
 }
 
