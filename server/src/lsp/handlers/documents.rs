@@ -28,7 +28,18 @@ impl Backend {
         }
         let open = OpenDoc { doc, version };
         self.queue(&uri, &open, s.encoding);
-        self.docs.insert(uri, open);
+        self.docs.insert(uri.clone(), open);
+        // Settings pulled while the document was being built were applied
+        // by `reanalyze_all` to the documents already open, not to this one:
+        // check it again with them. (Read after the insert, so a change
+        // that comes later finds the document in the map.)
+        let now = self.settings();
+        if now.config != s.config
+            && let Some(mut open) = self.docs.get_mut(&uri)
+            && guard::catch(|| open.doc.reanalyze(&now.config)).is_ok()
+        {
+            self.queue(&uri, &open, now.encoding);
+        }
     }
 
     pub(crate) async fn on_did_change(&self, params: lsp::DidChangeTextDocumentParams) {
