@@ -582,6 +582,16 @@ pub struct Clarification {
     pub blocks: Option<Span>,
 }
 
+impl Clarification {
+    /// How a message names the row: `C-3`, or `this row` when its ID
+    /// cannot be read.
+    pub(crate) fn name(&self) -> String {
+        self.id
+            .value()
+            .map_or("this row".to_string(), |n| format!("C-{n}"))
+    }
+}
+
 /// What a heading is, for the plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum HeadingKind {

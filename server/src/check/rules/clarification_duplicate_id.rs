@@ -28,16 +28,8 @@ pub(crate) const RULE: Rule = Rule {
 };
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {
-    let Some(t) = ctx
-        .plan
-        .clarifications
-        .as_ref()
-        .and_then(|c| c.table.as_ref())
-    else {
-        return;
-    };
     let mut first = HashMap::new();
-    for row in &t.rows {
+    for row in ctx.clarification_rows() {
         let (Some(&id), Some(span)) = (row.id.value(), row.id.span()) else {
             continue;
         };

@@ -63,21 +63,10 @@ pub(crate) fn has_evidence(text: &str) -> bool {
 }
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {
-    let Some(t) = ctx
-        .plan
-        .clarifications
-        .as_ref()
-        .and_then(|c| c.table.as_ref())
-    else {
-        return;
-    };
-    for row in &t.rows {
+    for row in ctx.clarification_rows() {
         let range = row.statement.clone().unwrap_or(row.range.clone());
         if !has_evidence(ctx.text(&range)) {
-            let id = row
-                .id
-                .value()
-                .map_or("this row".to_string(), |n| format!("C-{n}"));
+            let id = row.name();
             out.push(finding(
                 &RULE,
                 range,

@@ -230,6 +230,15 @@ impl<'a> Context<'a> {
         &self.facts.overlaps
     }
 
+    /// The rows of the §5 table (none without one).
+    pub(crate) fn clarification_rows(&self) -> &'a [crate::plan::model::Clarification] {
+        self.plan
+            .clarifications
+            .as_ref()
+            .and_then(|c| c.table.as_ref())
+            .map_or(&[], |t| &t.rows)
+    }
+
     /// Stage `n`'s depends-on is readable and empty (`(none)`).
     pub(crate) fn is_root(&self, n: u32) -> bool {
         self.plan.map_row(n).is_some_and(
