@@ -81,27 +81,41 @@ pub fn diagnostics(
 ) -> Vec<lsp::Diagnostic> {
     findings
         .iter()
-        .map(|f| lsp::Diagnostic {
-            range: range(rope, &f.range, enc),
-            severity: Some(severity(f.severity)),
-            code: Some(lsp::NumberOrString::String(f.code.to_string())),
-            code_description: docs_url(f.code).map(|href| lsp::CodeDescription { href }),
-            source: Some("okstra".to_string()),
-            message: f.message.clone(),
-            related_information: (!f.related.is_empty()).then(|| {
-                f.related
-                    .iter()
-                    .map(|r| lsp::DiagnosticRelatedInformation {
-                        location: lsp::Location {
-                            uri: uri.clone(),
-                            range: range(rope, &r.range, enc),
-                        },
-                        message: r.message.clone(),
-                    })
-                    .collect()
-            }),
-            tags: None,
-            data: f.fix.as_ref().and_then(|h| serde_json::to_value(h).ok()),
+        .map(|f| {
+            let ranges: Vec<lsp::Range> = std::iter::once(&f.range)
+                .chain(f.related.iter().map(|r| &r.range))
+                .map(|span| range(rope, span, enc))
+                .collect();
+            diagnostic(uri, f, &ranges)
         })
         .collect()
+}
+
+/// One finding as a diagnostic; `ranges` are its range, then its related
+/// ranges, already converted.
+pub(crate) fn diagnostic(uri: &lsp::Uri, f: &Finding, ranges: &[lsp::Range]) -> lsp::Diagnostic {
+    let at = |i: usize| ranges.get(i).copied().unwrap_or_default();
+    lsp::Diagnostic {
+        range: at(0),
+        severity: Some(severity(f.severity)),
+        code: Some(lsp::NumberOrString::String(f.code.to_string())),
+        code_description: docs_url(f.code).map(|href| lsp::CodeDescription { href }),
+        source: Some("okstra".to_string()),
+        message: f.message.clone(),
+        related_information: (!f.related.is_empty()).then(|| {
+            f.related
+                .iter()
+                .enumerate()
+                .map(|(i, r)| lsp::DiagnosticRelatedInformation {
+                    location: lsp::Location {
+                        uri: uri.clone(),
+                        range: at(i + 1),
+                    },
+                    message: r.message.clone(),
+                })
+                .collect()
+        }),
+        tags: None,
+        data: f.fix.as_ref().and_then(|h| serde_json::to_value(h).ok()),
+    }
 }

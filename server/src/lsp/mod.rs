@@ -20,6 +20,7 @@ mod commands;
 pub(crate) mod convert;
 mod guard;
 mod handlers;
+mod published;
 mod session;
 mod transport;
 mod workspace;
@@ -47,8 +48,9 @@ pub(crate) use workspace::*;
 /// through `transport`: a malformed message cannot end the session, and it is
 /// answered as JSON-RPC says.
 pub(crate) async fn run_stdio() {
-    let (service, socket) = LspService::new(Backend::new);
     let stdio = transport::stdio();
+    let frames = stdio.frames.clone();
+    let (service, socket) = LspService::new(move |client| Backend::new(client, frames));
     Server::new(stdio.input, stdio.output, socket)
         .serve(service)
         .await;

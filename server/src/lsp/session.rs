@@ -1,12 +1,33 @@
 //! The server's state: open documents, negotiated settings, the publisher
 //! task that sends diagnostics in version order.
 
+use super::published::Converted;
+use super::transport::Frames;
 use super::*;
 
 /// An open document and the version the client gave it.
 pub(crate) struct OpenDoc {
     pub doc: Document,
     pub version: i32,
+    /// Its diagnostics as last converted for the client.
+    pub converted: Converted,
+}
+
+impl OpenDoc {
+    pub(crate) fn new(doc: Document, version: i32) -> OpenDoc {
+        OpenDoc {
+            doc,
+            version,
+            converted: Converted::default(),
+        }
+    }
+
+    /// Its diagnostics in the client's terms, converted where they changed.
+    pub(crate) fn diagnostics(&mut self, uri: &Uri, enc: Encoding) -> Vec<lsp::Diagnostic> {
+        self.converted
+            .update(self.doc.rope(), uri, self.doc.findings(), enc);
+        self.converted.diagnostics()
+    }
 }
 
 /// What initialize and configuration negotiated.
@@ -84,8 +105,8 @@ impl DiagnosticMode {
 
 pub(crate) struct Publish {
     pub(crate) uri: Uri,
-    pub(crate) version: Option<i32>,
-    pub(crate) diagnostics: Vec<lsp::Diagnostic>,
+    /// The whole `textDocument/publishDiagnostics` message.
+    pub(crate) body: Vec<u8>,
 }
 
 pub(crate) struct Backend {
@@ -102,9 +123,9 @@ pub(crate) struct Backend {
 }
 
 impl Backend {
-    pub fn new(client: Client) -> Backend {
+    pub(crate) fn new(client: Client, frames: Frames) -> Backend {
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(publisher(client.clone(), rx));
+        tokio::spawn(publisher(frames, rx));
         Backend {
             client,
             docs: Arc::new(DashMap::new()),
@@ -121,15 +142,15 @@ impl Backend {
 
     /// Converts and queues a document's diagnostics (call with the document
     /// still borrowed, so the queue order is the version order).
-    pub(crate) fn queue(&self, uri: &Uri, open: &OpenDoc, enc: Encoding) {
+    pub(crate) fn queue(&self, uri: &Uri, open: &mut OpenDoc, enc: Encoding) {
         if !self.settings().diagnostics.pushes() {
             return;
         }
-        let diagnostics = convert::diagnostics(open.doc.rope(), uri, open.doc.findings(), enc);
+        open.converted
+            .update(open.doc.rope(), uri, open.doc.findings(), enc);
         let _ = self.publisher.send(Publish {
             uri: uri.clone(),
-            version: Some(open.version),
-            diagnostics,
+            body: open.converted.publish_body(uri, Some(open.version)),
         });
     }
 
@@ -250,7 +271,7 @@ pub(crate) fn file_path(uri: &Uri) -> std::result::Result<PathBuf, jsonrpc::Erro
 
 /// Sends queued diagnostics in order; when several are waiting for one
 /// document, only the newest goes out.
-pub(crate) async fn publisher(client: Client, mut rx: mpsc::UnboundedReceiver<Publish>) {
+pub(crate) async fn publisher(frames: Frames, mut rx: mpsc::UnboundedReceiver<Publish>) {
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         while let Ok(next) = rx.try_recv() {
@@ -261,10 +282,8 @@ pub(crate) async fn publisher(client: Client, mut rx: mpsc::UnboundedReceiver<Pu
             newest.insert(p.uri.clone(), i);
         }
         for (i, p) in batch.into_iter().enumerate() {
-            if newest.get(&p.uri) == Some(&i) {
-                client
-                    .publish_diagnostics(p.uri, p.diagnostics, p.version)
-                    .await;
+            if newest.get(&p.uri) == Some(&i) && !frames.send(&p.body).await {
+                return;
             }
         }
     }

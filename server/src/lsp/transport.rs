@@ -60,6 +60,23 @@ pub(super) struct Stdio {
     pub output: tokio::io::DuplexStream,
     /// The writer task; ends after the last frame once `output` is dropped.
     pub writer: tokio::task::JoinHandle<()>,
+    /// Frames the server writes itself (published diagnostics).
+    pub frames: Frames,
+}
+
+/// The server's own way to the writer, beside tower-lsp-server: a publish of
+/// hundreds of diagnostics is sent as the JSON kept for them
+/// (`published::Converted`) instead of being serialized again, twice, by
+/// tower-lsp-server. Notifications only: their order relative to
+/// tower-lsp-server's output is not promised by LSP either.
+#[derive(Clone)]
+pub(crate) struct Frames(mpsc::Sender<Out>);
+
+impl Frames {
+    /// Writes one message; false when the session's output is gone.
+    pub(crate) async fn send(&self, body: &[u8]) -> bool {
+        self.0.send(Out::Frame(framed(body))).await.is_ok()
+    }
 }
 
 /// Starts the stdin reader thread, the framer and the writer task.
@@ -84,9 +101,11 @@ pub(super) fn stdio() -> Stdio {
         error!("cannot start the stdin reader: {e}");
     }
     let (output, pipe) = tokio::io::duplex(64 * 1024);
+    let frames = Frames(out_tx.clone());
     tokio::spawn(framer(pipe, out_tx));
     let writer = tokio::spawn(writer(out_rx, tokio::io::stdout()));
     Stdio {
+        frames,
         input: Input {
             rx,
             pending: Vec::new(),

@@ -48,20 +48,50 @@ pub(crate) fn to_line_col(rope: &Rope, offset: usize, enc: Encoding) -> LineCol 
     let offset = offset.min(rope.len_bytes());
     let line = rope.byte_to_line(offset);
     let line_start = rope.line_to_byte(line);
+    // Most positions share a rope chunk with their line's start: then the
+    // column is counted in that chunk's text, with no more tree descents
+    // (a publish converts hundreds of them on every keystroke).
+    let (chunk, chunk_start, _, _) = rope.chunk_at_byte(offset);
+    let col = if line_start >= chunk_start {
+        let from = line_start - chunk_start;
+        let to = super::floor_char_boundary(chunk, offset - chunk_start).max(from);
+        // The line before `offset` holds no line break but, when `offset`
+        // is on the `\n` of a CRLF, that `\r`: never counted.
+        let before = chunk[from..to]
+            .strip_suffix('\r')
+            .unwrap_or(&chunk[from..to]);
+        match enc {
+            Encoding::Utf8 => before.len(),
+            Encoding::Utf16 => before.chars().map(char::len_utf16).sum(),
+            Encoding::Utf32 => before.chars().count(),
+        }
+    } else {
+        col_across_chunks(rope, line, line_start, offset, enc)
+    };
+    LineCol {
+        line: line as u32,
+        col: col as u32,
+    }
+}
+
+/// `to_line_col`'s column when the line starts in an earlier rope chunk.
+fn col_across_chunks(
+    rope: &Rope,
+    line: usize,
+    line_start: usize,
+    offset: usize,
+    enc: Encoding,
+) -> usize {
     // Never count into a line break (`\r|\n` boundaries).
     let offset = offset.min(line_start + line_content_bytes(rope, line));
     let ch = rope.byte_to_char(offset);
     let char_start = rope.char_to_byte(ch);
-    let col = match enc {
+    match enc {
         Encoding::Utf8 => char_start - line_start,
         Encoding::Utf16 => {
             rope.char_to_utf16_cu(ch) - rope.char_to_utf16_cu(rope.line_to_char(line))
         }
         Encoding::Utf32 => ch - rope.line_to_char(line),
-    };
-    LineCol {
-        line: line as u32,
-        col: col as u32,
     }
 }
 
@@ -170,5 +200,30 @@ mod tests {
             to_line_col(&rope, rope.len_bytes(), Encoding::Utf32),
             lc(1, 1)
         );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+        /// The in-chunk column agrees with the rope's own metrics at every
+        /// offset, across chunk boundaries, CRLF, lone CR and wide characters.
+        #[test]
+        fn columns_agree_with_the_rope_metrics(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec!["a", "가", "😀", "e\u{301}", "\n", "\r\n", "\r", " ", "||"]),
+                0..3000,
+            ),
+        ) {
+            let text: String = parts.concat();
+            let rope = Rope::from_str(&text);
+            for offset in (0..=text.len() + 2).step_by(3) {
+                let line = rope.byte_to_line(offset.min(text.len()));
+                let start = rope.line_to_byte(line);
+                for enc in [Encoding::Utf8, Encoding::Utf16, Encoding::Utf32] {
+                    let want = col_across_chunks(&rope, line, start, offset.min(text.len()), enc);
+                    let got = to_line_col(&rope, offset, enc);
+                    proptest::prop_assert_eq!((got.line as usize, got.col as usize), (line, want), "offset {} {:?}", offset, enc);
+                }
+            }
+        }
     }
 }

@@ -171,7 +171,7 @@ pub struct Related {
 }
 
 /// The subject of a finding, for the code actions that repair it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum FixHint {
     Overlap { a: u32, b: u32 },

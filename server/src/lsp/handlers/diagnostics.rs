@@ -10,12 +10,10 @@ impl Backend {
         let uri = params.text_document.uri;
         let enc = self.settings().encoding;
         // An open document was analysed when it changed: answer from that.
-        let open = self.with_doc(&uri, |open, _| {
-            (
-                convert::diagnostics(open.doc.rope(), &uri, open.doc.findings(), enc),
-                open.version,
-            )
-        });
+        let open = self
+            .docs
+            .get_mut(&uri)
+            .map(|mut open| (open.diagnostics(&uri, enc), open.version));
         let (items, version) = match open {
             Some((items, version)) => (items, Some(version)),
             None => {

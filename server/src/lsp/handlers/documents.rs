@@ -26,8 +26,8 @@ impl Backend {
                 "didOpen for a document already open: replacing it"
             );
         }
-        let open = OpenDoc { doc, version };
-        self.queue(&uri, &open, s.encoding);
+        let mut open = OpenDoc::new(doc, version);
+        self.queue(&uri, &mut open, s.encoding);
         self.docs.insert(uri.clone(), open);
         // Settings pulled while the document was being built were applied
         // by `reanalyze_all` to the documents already open, not to this one:
@@ -38,7 +38,7 @@ impl Backend {
             && let Some(mut open) = self.docs.get_mut(&uri)
             && guard::catch(|| open.doc.reanalyze(&now.config)).is_ok()
         {
-            self.queue(&uri, &open, now.encoding);
+            self.queue(&uri, &mut open, now.encoding);
         }
     }
 
@@ -60,8 +60,8 @@ impl Backend {
                         "didChange before didOpen: using its full text"
                     );
                     let doc = Document::new(full.text, &s.config);
-                    let open = OpenDoc { doc, version };
-                    self.queue(&uri, &open, s.encoding);
+                    let mut open = OpenDoc::new(doc, version);
+                    self.queue(&uri, &mut open, s.encoding);
                     self.docs.insert(uri, open);
                 }
                 None => warn!(
@@ -128,11 +128,8 @@ impl Backend {
         if !self.settings().diagnostics.pushes() {
             return;
         }
-        let _ = self.publisher.send(Publish {
-            uri,
-            version: None,
-            diagnostics: Vec::new(),
-        });
+        let body = published::publish_nothing(&uri);
+        let _ = self.publisher.send(Publish { uri, body });
     }
 
     pub(crate) async fn on_did_change_configuration(
