@@ -100,6 +100,15 @@ fn incremental_edits_equal_a_fresh_parse() {
                     // sometimes only after several (the full rebuild path).
                     if !shadow.len().is_multiple_of(3) {
                         doc.reanalyze(&config);
+                        let headings: Vec<_> =
+                            syntax::outline(&syntax::parse_blocks(&shadow, None), &shadow)
+                                .into_iter()
+                                .filter_map(|b| match b {
+                                    syntax::Block::Heading(h) => Some(h.range),
+                                    _ => None,
+                                })
+                                .collect();
+                        prop_assert_eq!(doc.headings(), headings.as_slice(), "after {:?}", e);
                         let diff = first_diff(doc.plan(), &model::parse(&shadow, &config));
                         prop_assert!(
                             diff.is_none(),
@@ -373,6 +382,58 @@ fn one_keystroke_rederives_one_stage() {
     doc.reanalyze(&config);
     assert_eq!(doc.stats().stages_rederived, 0, "{:?}", doc.stats());
     assert_eq!(doc.plan(), &model::parse(doc.text(), &config));
+}
+
+/// A keystroke on a heading re-derives the stages around it (its own and
+/// the one before it, up to the next stage's heading), not the whole plan: typing in a stage's title,
+/// in a subsection heading, breaking a stage heading into a plain one (its
+/// section joins the stage before) and making it a stage heading again.
+#[test]
+fn a_heading_keystroke_rederives_the_stages_around_it() {
+    let config = Config::default();
+    let text = generate::plan(&Spec::clean(1000));
+    let mut doc = Document::new(text, &config);
+    let edits = [
+        // (needle, offset in it, inserted text, sections the run then holds)
+        ("### 4.5.500 Stage 500 — Stage title 500", 30, "x", 2),
+        (
+            "### 4.5.501 Stage 501 — Stage title 501\n\n#### Stepwise",
+            50,
+            "y",
+            2,
+        ),
+        (
+            "#### Stage Validation\n- pre: `cargo test` green\n- post: `cargo test m700`",
+            8,
+            "z",
+            2,
+        ),
+        // "Stage 300" becomes "Stagex 300": a plain heading inside stage 299.
+        ("### 4.5.300 Stage 300 —", 17, "x", 1),
+    ];
+    for (needle, at, insert, sections) in edits {
+        let offset = doc.text().find(needle).expect("generated text") + at;
+        doc.edit(offset..offset, insert);
+        doc.reanalyze(&config);
+        let stats = doc.stats();
+        assert!(!stats.full_rebuild, "{needle}: {stats:?}");
+        assert_eq!(stats.stages_rederived, sections, "{needle}: {stats:?}");
+        assert_eq!(doc.plan(), &model::parse(doc.text(), &config), "{needle}");
+        assert_eq!(
+            doc.findings(),
+            okstra_lsp::analyze(doc.text(), &config).as_slice()
+        );
+    }
+    // And back: the broken heading is a stage heading again (the run was
+    // stages 298 and 299, which held 300; it now holds the three).
+    let offset = doc.text().find("Stagex 300").expect("edited text") + "Stage".len();
+    doc.edit(offset..offset + 1, "");
+    doc.reanalyze(&config);
+    let stats = doc.stats();
+    assert!(!stats.full_rebuild, "{stats:?}");
+    assert_eq!(stats.stages_rederived, 3, "{stats:?}");
+    assert_eq!(doc.plan(), &model::parse(doc.text(), &config));
+    assert_eq!(doc.plan().stages.len(), 1000);
 }
 
 /// Found by the fuzz target: a stage heading damaged into a plain heading

@@ -141,6 +141,12 @@ impl Document {
         &self.findings
     }
 
+    /// The document's headings as the fast paths see them (tests compare
+    /// them with a fresh outline's).
+    pub fn headings(&self) -> &[Span] {
+        &self.headings
+    }
+
     pub fn stats(&self) -> Stats {
         self.stats
     }
@@ -262,6 +268,10 @@ impl Document {
                 edit,
                 heading: false,
             } if same_config => self.update_part(&edit, config),
+            Pending::One {
+                edit,
+                heading: true,
+            } if same_config => self.update_stages(&edit, config),
             Pending::Nothing => same_config,
             _ => false,
         };
@@ -282,6 +292,42 @@ impl Document {
         }
         self.analysed_with = Some(config.clone());
         self.findings = rules::check_with(&self.text, &self.plan, config, &self.facts);
+    }
+
+    /// The fast path for an edit that touched a heading: the stages around
+    /// it are re-derived (`Plan::splice_stages`). False when that cannot
+    /// stand for a whole build.
+    fn update_stages(&mut self, e: &EditShift, config: &Config) -> bool {
+        let outline = &self.outline;
+        let spliced =
+            self.plan
+                .splice_stages(e, &self.text, |range| outline.blocks_in(range), config);
+        let Some(Spliced::Stages {
+            rederived,
+            changed,
+            run,
+        }) = spliced
+        else {
+            return false;
+        };
+        self.stats.stages_rederived = rederived;
+        if changed {
+            self.facts.refresh_overlaps(&self.plan);
+        }
+        // The headings inside the run, as the outline now has them.
+        let from = self.headings.partition_point(|h| h.start < run.start);
+        let to = self.headings.partition_point(|h| h.start < run.end);
+        let now: Vec<Span> = self
+            .outline
+            .blocks_in(run)
+            .into_iter()
+            .filter_map(|b| match b {
+                Block::Heading(h) => Some(h.range),
+                _ => None,
+            })
+            .collect();
+        self.headings.splice(from..to, now);
+        true
     }
 
     /// The fast path. False when the edit may have changed the plan's
@@ -349,6 +395,8 @@ impl Document {
                 true
             }
             Some(Spliced::Other) => true,
+            // `splice` re-derives one part only.
+            Some(Spliced::Stages { .. }) => false,
         }
     }
 }

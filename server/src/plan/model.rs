@@ -132,10 +132,19 @@ pub enum Part {
 
 /// What `Plan::splice` replaced, so that a caller knows which derived facts
 /// to refresh.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Spliced {
     /// A stage section; whether its predicted paths changed.
     Stage { index: usize, paths_changed: bool },
+    /// A run of stage sections re-derived around a heading edit: how many
+    /// sections it now holds, and whether the stages' numbers, order or
+    /// predicted paths changed (the overlaps must be found again).
+    Stages {
+        rederived: usize,
+        changed: bool,
+        /// The run's byte range in the edited text.
+        run: Span,
+    },
     /// The Stage Map (the depends-on graph may have changed).
     Map,
     /// 4.5.9 or §5.
@@ -298,9 +307,103 @@ impl Plan {
         Some(spliced)
     }
 
+    /// Re-derives the stages around an edit `e` that touched a heading: from
+    /// the heading of the stage before the one the edit is in to the heading
+    /// of the stage after it. At both ends a stage heading resets whatever
+    /// the blocks before it left open, so those sections are exactly what a
+    /// whole build makes of them, as long as the run stays stage sections
+    /// only, its first heading is still that stage heading and the stage
+    /// region is still open after it. None, with the plan untouched,
+    /// otherwise (the caller rebuilds everything). `blocks_in` gives the
+    /// outline's blocks in a range of the edited text `src`.
+    pub fn splice_stages(
+        &mut self,
+        e: &EditShift,
+        src: &str,
+        blocks_in: impl Fn(Span) -> Vec<Block>,
+        config: &Config,
+    ) -> Option<Spliced> {
+        // The stage the edit is in (or whose heading line it joins).
+        let k = self
+            .stages
+            .partition_point(|s| s.heading.start <= e.old_end + 1)
+            .checked_sub(1)?;
+        let (a, b) = (k.saturating_sub(1), k + 1);
+        let first = self.stages.get(a)?;
+        let next = self.stages.get(b)?;
+        if e.start < first.heading.start || e.old_end + 1 >= next.heading.start {
+            return None;
+        }
+        let start = first.heading.start;
+        let end = (next.heading.start as isize + e.delta()) as usize;
+        // The next stage's heading is still that heading, where it moved to.
+        let next_len = next.heading.end - next.heading.start;
+        match blocks_in(end..end + 1).first() {
+            Some(Block::Heading(h)) if h.range == (end..end + next_len) => {}
+            _ => return None,
+        }
+        let blocks = blocks_in(start..end);
+        let begin = match &self.stage_map {
+            Some(m) => Start::Region(m.heading_level),
+            None => Start::Document,
+        };
+        let (mut rebuilt, open) = build_run(src, &blocks, config, end, begin);
+        let only_stages = rebuilt.stage_map.is_none()
+            && rebuilt.verification.is_none()
+            && rebuilt.clarifications.is_none()
+            && rebuilt.open_questions.is_empty();
+        if !open || !only_stages || rebuilt.stages.first().map(|s| s.heading.start) != Some(start) {
+            return None;
+        }
+        // The stage heading after the run closes its last section, not the
+        // end of the document.
+        for s in &mut rebuilt.stages {
+            s.to_document_end = false;
+        }
+        let old = &self.stages[a..b];
+        let changed = old.len() != rebuilt.stages.len()
+            || old.iter().zip(&rebuilt.stages).any(|(x, y)| {
+                let (was, now) = (x.predicted(), y.predicted());
+                x.number != y.number
+                    || was.len() != now.len()
+                    || was
+                        .iter()
+                        .zip(now)
+                        .any(|(p, q)| p.path != q.path || p.kind != q.kind)
+            });
+        let rederived = rebuilt.stages.len();
+        self.shift_parts(e, None, a..b, src);
+        self.stages.splice(a..b, rebuilt.stages);
+        if changed {
+            self.reindex();
+        }
+        Some(Spliced::Stages {
+            rederived,
+            changed,
+            run: start..end,
+        })
+    }
+
     /// Moves every part but `except` across the edit (`src` is the edited
     /// text).
     pub(crate) fn shift_except(&mut self, e: &EditShift, except: Option<Part>, src: &str) {
+        let stages = match except {
+            Some(Part::Stage(i)) => i..i + 1,
+            _ => 0..0,
+        };
+        let other = except.filter(|p| !matches!(p, Part::Stage(_)));
+        self.shift_parts(e, other, stages, src);
+    }
+
+    /// Moves every part but the stages in `stages` and the part `except`
+    /// across the edit.
+    fn shift_parts(
+        &mut self,
+        e: &EditShift,
+        except: Option<Part>,
+        stages: std::ops::Range<usize>,
+        src: &str,
+    ) {
         let new_len = src.len();
         // A Stage Map that ends before the edit does not move (its 1,000
         // rows need not be looked at).
@@ -312,7 +415,7 @@ impl Plan {
             m.scope.end = end;
         }
         for (i, s) in self.stages.iter_mut().enumerate() {
-            if except != Some(Part::Stage(i)) && s.section.end >= e.start {
+            if !stages.contains(&i) && s.section.end >= e.start {
                 s.shift(e);
             }
         }
@@ -1003,6 +1106,18 @@ pub(crate) fn build_blocks<'b>(
     end: usize,
     start: Start,
 ) -> Plan {
+    build_run(src, blocks, config, end, start).0
+}
+
+/// `build_blocks`, and whether the stage region is still open after the
+/// blocks (stage headings after them still count).
+fn build_run<'b>(
+    src: &str,
+    blocks: impl IntoIterator<Item = &'b Block>,
+    config: &Config,
+    end: usize,
+    start: Start,
+) -> (Plan, bool) {
     let mut b = Builder {
         src,
         config,
@@ -1021,7 +1136,8 @@ pub(crate) fn build_blocks<'b>(
             Block::Paragraph(p) => b.paragraph(p.clone()),
         }
     }
-    b.finish(end)
+    let open = b.region.open;
+    (b.finish(end), open)
 }
 
 /// `build_blocks`'s state as it walks the blocks in order.
