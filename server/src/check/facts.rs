@@ -876,8 +876,9 @@ fn literal_fits(pattern: &str, name: &str) -> bool {
 /// keystroke, and its keys come from the document being edited anyway.
 type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
+/// Also keys the LSP layer's converted diagnostics (`lsp::published`).
 #[derive(Default)]
-struct FxHasher(u64);
+pub(crate) struct FxHasher(u64);
 
 impl Hasher for FxHasher {
     fn write(&mut self, bytes: &[u8]) {

@@ -48,6 +48,8 @@ enum Pending {
     One {
         edit: EditShift,
         heading: bool,
+        /// How many lines it added (negative: removed).
+        lines: isize,
     },
     Many,
 }
@@ -69,6 +71,11 @@ pub struct Document {
     pending: Pending,
     analysed_with: Option<Config>,
     stats: Stats,
+    /// Analyses so far (`reanalyze` calls).
+    generation: u64,
+    /// The text change since the analysis before the last one, when it was
+    /// one edit (or none: an empty edit).
+    followed: Option<TextEdit>,
     /// The outline does not follow the text: the text was over the size
     /// limit, so it was not parsed (plan-format §1); edits then cost only the
     /// text and rope, and the first analysis under the limit parses anew.
@@ -78,6 +85,16 @@ pub struct Document {
     /// Over the limit: where the text names a Stage Map, kept edit by edit
     /// so a keystroke does not scan 16 MiB (plan-format §1).
     label: Label,
+}
+
+/// The one edit between two analyses, as the LSP layer needs it to move
+/// what it converted for the previous analysis (`lsp::published`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextEdit {
+    pub shift: EditShift,
+    /// Lines added (negative: removed): every line after the edit's last
+    /// one moved by this much.
+    pub lines: isize,
 }
 
 /// A plan label (`rules::plan_label`) in an over-size text.
@@ -112,6 +129,8 @@ impl Document {
             pending: Pending::Many,
             analysed_with: None,
             stats: Stats::default(),
+            generation: 0,
+            followed: None,
             outline_stale: oversized,
             max_bytes: config.max_document_bytes,
             label: Label::Unknown,
@@ -147,6 +166,17 @@ impl Document {
         &self.headings
     }
 
+    /// How many analyses there have been: findings are those of this one.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// The text change between the previous analysis and the last one, when
+    /// it was a single edit (an empty one when the text did not change).
+    pub fn followed(&self) -> Option<TextEdit> {
+        self.followed
+    }
+
     pub fn stats(&self) -> Stats {
         self.stats
     }
@@ -163,6 +193,7 @@ impl Document {
         let first = self.headings.partition_point(|h| h.end < start);
         let heading = self.headings.get(first).is_some_and(|h| h.start <= end + 1);
 
+        let lines_before = self.rope.len_lines() as isize;
         let start_char = self.rope.byte_to_char(start);
         let end_char = self.rope.byte_to_char(end);
         self.rope.remove(start_char..end_char);
@@ -175,6 +206,7 @@ impl Document {
             old_end: end,
             new_end,
         };
+        let lines = self.rope.len_lines() as isize - lines_before;
         if self.outline_stale || self.text.len() > self.max_bytes {
             // Over the limit: no parse, so an edit costs O(edit) (the rope's,
             // the label's and the text's move).
@@ -189,7 +221,11 @@ impl Document {
         self.reparsed.chunks += r.chunks;
         self.headings.shift(&edit);
         self.pending = match self.pending {
-            Pending::Nothing => Pending::One { edit, heading },
+            Pending::Nothing => Pending::One {
+                edit,
+                heading,
+                lines,
+            },
             _ => Pending::Many,
         };
     }
@@ -234,6 +270,22 @@ impl Document {
     /// then run on the whole model (with the kept facts).
     pub fn reanalyze(&mut self, config: &Config) {
         let pending = std::mem::replace(&mut self.pending, Pending::Nothing);
+        self.generation += 1;
+        self.followed = match pending {
+            Pending::One { edit, lines, .. } => Some(TextEdit { shift: edit, lines }),
+            Pending::Nothing => {
+                let end = self.text.len();
+                Some(TextEdit {
+                    shift: EditShift {
+                        start: end,
+                        old_end: end,
+                        new_end: end,
+                    },
+                    lines: 0,
+                })
+            }
+            Pending::Many => None,
+        };
         let reparsed = std::mem::take(&mut self.reparsed);
         self.stats = Stats {
             bytes_reparsed: reparsed.bytes,
@@ -267,10 +319,12 @@ impl Document {
             Pending::One {
                 edit,
                 heading: false,
+                ..
             } if same_config => self.update_part(&edit, config),
             Pending::One {
                 edit,
                 heading: true,
+                ..
             } if same_config => self.update_stages(&edit, config),
             Pending::Nothing => same_config,
             _ => false,

@@ -2,38 +2,61 @@
 //!
 //! LSP publishes a document's whole set on every change, and a plan being
 //! written carries hundreds of findings: most are the same as a keystroke
-//! ago and sit at the same line and column. Those are sent again as the JSON
-//! they were serialized to then; only a finding whose content or position
-//! (as the client counts it) changed is converted again. What is sent is
-//! always the document's current findings in their order: this caches
-//! values, never decisions.
+//! ago, at the same line and column. Those are sent again as the JSON they
+//! were serialized to then; only a finding whose content or position (as
+//! the client counts it) changed is converted again. Positions are not
+//! recounted either: a finding that lies before the edit is where it was,
+//! one that starts on a line after the edit's last line moved by the lines
+//! the edit added, and only findings on the edited lines are converted from
+//! bytes to lines and columns. What is sent is always the document's current
+//! findings in their order: this caches values, never decisions.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, Hasher, RandomState};
+use std::hash::{Hash, Hasher};
 
-use ropey::Rope;
 use tower_lsp_server::ls_types::{self as lsp, Uri};
 
+use crate::check::facts::FxHasher;
 use crate::check::rules::Finding;
+use crate::engine::document::{Document, TextEdit};
+use crate::plan::model::Span;
 use crate::syntax::position::Encoding;
 
 use super::convert;
+use super::transport::Message;
 
 /// One finding as the client receives it.
 struct Entry {
+    /// `content_hash` of the finding.
+    hash: u64,
     /// The finding it came from (its byte spans are not compared: they move
     /// with every edit before them, its line/column `ranges` need not).
     finding: Finding,
-    /// Its range, then its related ranges, in the client's encoding.
+    /// Its range, then its related ranges: in bytes, in the text of the
+    /// analysis the cache holds, and in the client's terms.
+    spans: Vec<Span>,
     ranges: Vec<lsp::Range>,
     diagnostic: lsp::Diagnostic,
     json: Box<str>,
 }
 
 impl Entry {
-    fn same(&self, f: &Finding, ranges: &[lsp::Range]) -> bool {
+    fn new(uri: &Uri, f: &Finding, hash: u64, spans: Vec<Span>, ranges: Vec<lsp::Range>) -> Entry {
+        let diagnostic = convert::diagnostic(uri, f, &ranges);
+        // Serializing plain strings and numbers cannot fail.
+        let json = serde_json::to_string(&diagnostic).unwrap_or_default();
+        Entry {
+            hash,
+            finding: f.clone(),
+            spans,
+            ranges,
+            diagnostic,
+            json: json.into(),
+        }
+    }
+
+    fn same(&self, f: &Finding, spans: &[Span]) -> bool {
         let (e, g) = (&self.finding, f);
-        self.ranges == ranges
+        self.spans == spans
             && e.code == g.code
             && e.severity == g.severity
             && e.message == g.message
@@ -49,71 +72,148 @@ impl Entry {
 #[derive(Default)]
 pub(crate) struct Converted {
     entries: Vec<Entry>,
-    /// Hash of (content, ranges) → index of the first such entry.
-    by_key: HashMap<u64, usize>,
-    hasher: RandomState,
-    /// Findings converted by `update` since the document was opened
-    /// (tests assert unchanged ones are not).
+    /// (content hash, index into `entries`), sorted.
+    by_hash: Vec<(u64, usize)>,
+    /// The analysis (`Document::generation`) and encoding converted for.
+    generation: Option<u64>,
+    encoding: Encoding,
+    /// Findings converted from bytes since the document was opened (tests
+    /// assert that unchanged ones are not).
     #[cfg(test)]
     pub(crate) conversions: usize,
 }
 
+/// Where a span of the new text was in the old one, and how its line and
+/// column moved: the same when it ends before the edit, `lines` further down
+/// (same column) when it starts on a line after the edit's last line.
+struct Moves {
+    edit: TextEdit,
+    /// The start of the first line after the edit's last one (new text).
+    after: usize,
+}
+
+impl Moves {
+    fn new(text: &str, edit: TextEdit) -> Moves {
+        let bytes = text.as_bytes();
+        let from = edit.shift.new_end.min(bytes.len());
+        let after = match memchr::memchr2(b'\n', b'\r', &bytes[from..]) {
+            Some(i) if bytes[from + i] == b'\r' && bytes.get(from + i + 1) == Some(&b'\n') => {
+                from + i + 2
+            }
+            Some(i) => from + i + 1,
+            None => usize::MAX,
+        };
+        Moves { edit, after }
+    }
+
+    /// The span in the old text and the lines it moved by; None when it
+    /// touches the edited lines.
+    fn old(&self, span: &Span) -> Option<(Span, isize)> {
+        let e = &self.edit.shift;
+        if span.end < e.start {
+            Some((span.clone(), 0))
+        } else if span.start >= self.after {
+            let back = |x: usize| (x as isize - e.delta()) as usize;
+            Some((back(span.start)..back(span.end), self.edit.lines))
+        } else {
+            None
+        }
+    }
+}
+
 impl Converted {
-    /// Brings the cache to `findings` (the document's, with `rope` its
-    /// text), converting only what it does not hold.
-    pub(crate) fn update(&mut self, rope: &Rope, uri: &Uri, findings: &[Finding], enc: Encoding) {
+    /// Brings the cache to the document's last analysis, converting only
+    /// what it does not hold.
+    pub(crate) fn update(&mut self, doc: &Document, uri: &Uri, enc: Encoding) {
+        if self.generation == Some(doc.generation()) && self.encoding == enc {
+            return;
+        }
+        let moves = match doc.followed() {
+            Some(edit)
+                if self.generation.map(|g| g + 1) == Some(doc.generation())
+                    && self.encoding == enc =>
+            {
+                Some(Moves::new(doc.text(), edit))
+            }
+            _ => None,
+        };
+        self.generation = Some(doc.generation());
+        self.encoding = enc;
         let mut old: Vec<Option<Entry>> = std::mem::take(&mut self.entries)
             .into_iter()
             .map(Some)
             .collect();
-        let old_keys = std::mem::take(&mut self.by_key);
+        let by_hash = std::mem::take(&mut self.by_hash);
+        let findings = doc.findings();
         self.entries.reserve(findings.len());
+        let mut was: Vec<Span> = Vec::new();
+        let mut moved_by: Vec<isize> = Vec::new();
         for f in findings {
-            let ranges: Vec<lsp::Range> = std::iter::once(&f.range)
+            let spans: Vec<Span> = std::iter::once(&f.range)
                 .chain(f.related.iter().map(|r| &r.range))
-                .map(|span| convert::range(rope, span, enc))
+                .cloned()
                 .collect();
-            let key = self.key(f, &ranges);
-            let kept = old_keys
-                .get(&key)
-                .and_then(|&i| old.get_mut(i))
-                .and_then(|slot| slot.take_if(|e| e.same(f, &ranges)));
+            // The entry for the same finding before the edit, if it lay
+            // outside the edited lines.
+            was.clear();
+            moved_by.clear();
+            let hash = content_hash(f);
+            let kept = moves.as_ref().and_then(|m| {
+                for span in &spans {
+                    let (old_span, lines) = m.old(span)?;
+                    was.push(old_span);
+                    moved_by.push(lines);
+                }
+                let first = by_hash.partition_point(|&(h, _)| h < hash);
+                by_hash[first..]
+                    .iter()
+                    .take_while(|&&(h, _)| h == hash)
+                    .find_map(|&(_, i)| old.get_mut(i)?.take_if(|e| e.same(f, &was)))
+            });
             let entry = match kept {
-                Some(entry) => entry,
+                Some(mut entry) if moved_by.iter().all(|&l| l == 0) => {
+                    entry.spans = spans;
+                    entry
+                }
+                Some(entry) => {
+                    let ranges: Vec<lsp::Range> = entry
+                        .ranges
+                        .iter()
+                        .zip(&moved_by)
+                        .map(|(r, &l)| {
+                            let line = |p: lsp::Position| lsp::Position {
+                                line: (p.line as isize + l).max(0) as u32,
+                                character: p.character,
+                            };
+                            lsp::Range {
+                                start: line(r.start),
+                                end: line(r.end),
+                            }
+                        })
+                        .collect();
+                    Entry::new(uri, f, hash, spans, ranges)
+                }
                 None => {
                     #[cfg(test)]
                     {
                         self.conversions += 1;
                     }
-                    let diagnostic = convert::diagnostic(uri, f, &ranges);
-                    // Serializing plain strings and numbers cannot fail.
-                    let json = serde_json::to_string(&diagnostic).unwrap_or_default();
-                    Entry {
-                        finding: f.clone(),
-                        ranges,
-                        diagnostic,
-                        json: json.into(),
-                    }
+                    let ranges = spans
+                        .iter()
+                        .map(|span| convert::range(doc.rope(), span, enc))
+                        .collect();
+                    Entry::new(uri, f, hash, spans, ranges)
                 }
             };
-            self.by_key.entry(key).or_insert(self.entries.len());
             self.entries.push(entry);
         }
-    }
-
-    fn key(&self, f: &Finding, ranges: &[lsp::Range]) -> u64 {
-        let mut h = self.hasher.build_hasher();
-        f.code.hash(&mut h);
-        f.severity.hash(&mut h);
-        f.message.hash(&mut h);
-        for r in &f.related {
-            r.message.hash(&mut h);
-        }
-        f.fix.hash(&mut h);
-        for r in ranges {
-            (r.start.line, r.start.character, r.end.line, r.end.character).hash(&mut h);
-        }
-        h.finish()
+        self.by_hash = self
+            .entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.hash, i))
+            .collect();
+        self.by_hash.sort_unstable();
     }
 
     /// The diagnostics (for a pull answer).
@@ -121,16 +221,17 @@ impl Converted {
         self.entries.iter().map(|e| e.diagnostic.clone()).collect()
     }
 
-    /// The body of the `textDocument/publishDiagnostics` notification for
-    /// these diagnostics, made of their kept JSON.
-    pub(crate) fn publish_body(&self, uri: &Uri, version: Option<i32>) -> Vec<u8> {
+    /// The `textDocument/publishDiagnostics` notification of these
+    /// diagnostics, made of their kept JSON.
+    pub(crate) fn publish(&self, uri: &Uri, version: Option<i32>) -> Message {
         let items: usize = self.entries.iter().map(|e| e.json.len() + 1).sum();
-        let mut body = Vec::with_capacity(items + uri.as_str().len() + 128);
+        let mut message = Message::with_capacity(items + uri.as_str().len() + 128);
+        let body = message.body();
         body.extend_from_slice(
             br#"{"jsonrpc":"2.0","method":"textDocument/publishDiagnostics","params":{"uri":"#,
         );
         // A URI is a plain string to serde_json: this cannot fail.
-        let _ = serde_json::to_writer(&mut body, uri.as_str());
+        let _ = serde_json::to_writer(&mut *body, uri.as_str());
         body.extend_from_slice(br#","diagnostics":["#);
         for (i, e) in self.entries.iter().enumerate() {
             if i > 0 {
@@ -143,13 +244,26 @@ impl Converted {
             body.extend_from_slice(format!(r#","version":{v}"#).as_bytes());
         }
         body.extend_from_slice(b"}}");
-        body
+        message
     }
 }
 
-/// The publish body of no diagnostics (a closed document's).
-pub(crate) fn publish_nothing(uri: &Uri) -> Vec<u8> {
-    Converted::default().publish_body(uri, None)
+/// What a finding says (not where): entries are looked up by it.
+fn content_hash(f: &Finding) -> u64 {
+    let mut h = FxHasher::default();
+    f.code.hash(&mut h);
+    f.severity.hash(&mut h);
+    f.message.hash(&mut h);
+    for r in &f.related {
+        r.message.hash(&mut h);
+    }
+    f.fix.hash(&mut h);
+    h.finish()
+}
+
+/// The publish of no diagnostics (a closed document's).
+pub(crate) fn publish_nothing(uri: &Uri) -> Message {
+    Converted::default().publish(uri, None)
 }
 
 #[cfg(test)]
@@ -164,7 +278,7 @@ mod tests {
     }
 
     fn published(c: &Converted, version: i32) -> serde_json::Value {
-        serde_json::from_slice(&c.publish_body(&uri(), Some(version))).expect("valid JSON")
+        serde_json::from_slice(c.publish(&uri(), Some(version)).body_bytes()).expect("valid JSON")
     }
 
     /// What tower-lsp-server would have sent for the same diagnostics.
@@ -193,7 +307,7 @@ mod tests {
         let mut doc = Document::new(text.clone(), &config);
         let enc = Encoding::Utf16;
         let mut c = Converted::default();
-        c.update(doc.rope(), &uri(), doc.findings(), enc);
+        c.update(&doc, &uri(), enc);
         let n = doc.findings().len();
         assert!(n >= 8, "the plan has findings: {n}");
         assert_eq!(c.conversions, n);
@@ -204,7 +318,7 @@ mod tests {
         let end = doc.text().len();
         doc.edit(end..end, "\n\nA closing note.\n");
         doc.reanalyze(&config);
-        c.update(doc.rope(), &uri(), doc.findings(), enc);
+        c.update(&doc, &uri(), enc);
         assert_eq!(c.conversions, n, "no finding changed or moved");
         assert_eq!(published(&c, 2), expected(&doc, 2, enc));
 
@@ -213,20 +327,51 @@ mod tests {
         let at = doc.text().find("- post: `cargo test m5`").unwrap_or(0) + "- post".len();
         doc.edit(at..at, "x");
         doc.reanalyze(&config);
-        c.update(doc.rope(), &uri(), doc.findings(), enc);
+        c.update(&doc, &uri(), enc);
         assert_eq!(c.conversions, n, "nothing on that line");
         assert_eq!(published(&c, 3), expected(&doc, 3, enc));
 
-        // A new line at the top moves every finding down: all converted.
+        // A new line at the top moves every finding down a line: none is
+        // converted from bytes again (their ranges move).
         doc.edit(0..0, "\n");
         doc.reanalyze(&config);
-        c.update(doc.rope(), &uri(), doc.findings(), enc);
-        assert_eq!(c.conversions, 2 * n);
-        assert_eq!(published(&c, 3), expected(&doc, 3, enc));
+        c.update(&doc, &uri(), enc);
+        assert_eq!(c.conversions, n);
+        assert_eq!(published(&c, 4), expected(&doc, 4, enc));
+
+        // A character typed on a line that holds a finding converts that one.
+        let first = doc.findings()[0].range.start;
+        let on_its_line = doc
+            .findings()
+            .iter()
+            .filter(|f| {
+                std::iter::once(&f.range)
+                    .chain(f.related.iter().map(|r| &r.range))
+                    .any(|s| {
+                        doc.rope().byte_to_line(s.start) == doc.rope().byte_to_line(first)
+                            || doc.rope().byte_to_line(s.end) == doc.rope().byte_to_line(first)
+                    })
+            })
+            .count();
+        let line_start = doc.text()[..first].rfind('\n').map_or(0, |i| i + 1);
+        doc.edit(line_start..line_start, " ");
+        doc.reanalyze(&config);
+        c.update(&doc, &uri(), enc);
+        assert!(
+            c.conversions > n && c.conversions <= n + on_its_line + 2,
+            "{} of {n}",
+            c.conversions
+        );
+        assert_eq!(published(&c, 5), expected(&doc, 5, enc));
+
+        // Asked again for the same analysis: nothing to do.
+        let before = c.conversions;
+        c.update(&doc, &uri(), enc);
+        assert_eq!(c.conversions, before);
 
         // Another encoding counts columns anew.
-        c.update(doc.rope(), &uri(), doc.findings(), Encoding::Utf8);
-        assert_eq!(published(&c, 4), expected(&doc, 4, Encoding::Utf8));
+        c.update(&doc, &uri(), Encoding::Utf8);
+        assert_eq!(published(&c, 6), expected(&doc, 6, Encoding::Utf8));
         assert_eq!(
             c.diagnostics(),
             convert::diagnostics(doc.rope(), &uri(), doc.findings(), Encoding::Utf8)
@@ -236,9 +381,48 @@ mod tests {
     #[test]
     fn a_closed_document_publishes_nothing_without_a_version() {
         let v: serde_json::Value =
-            serde_json::from_slice(&publish_nothing(&uri())).expect("valid JSON");
+            serde_json::from_slice(publish_nothing(&uri()).body_bytes()).expect("valid JSON");
         assert_eq!(v["params"]["diagnostics"], serde_json::json!([]));
         assert_eq!(v["params"]["uri"], uri().as_str());
         assert!(v["params"].get("version").is_none());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Edit after edit (line breaks of every kind, wide characters,
+        /// edits on and between the findings' lines), what the cache sends
+        /// is what converting every finding afresh gives.
+        #[test]
+        fn the_cache_sends_what_a_fresh_conversion_gives(
+            edits in proptest::collection::vec(
+                (
+                    proptest::prelude::any::<usize>(),
+                    0usize..4,
+                    proptest::sample::select(vec!["x", "\n", "\r\n", "\r", "가", "😀", "| 3 |", "\n\n### Stage 9: t\n", "S1, ", ""]),
+                ),
+                1..12,
+            ),
+            utf8 in proptest::prelude::any::<bool>(),
+        ) {
+            let config = Config::default();
+            let mut spec = Spec::clean(6);
+            spec.cycle = true;
+            spec.overlap_every = 3;
+            spec.over_cap_every = 4;
+            spec.orphan_ref = true;
+            let mut doc = Document::new(generate::plan(&spec), &config);
+            let enc = if utf8 { Encoding::Utf8 } else { Encoding::Utf16 };
+            let mut c = Converted::default();
+            c.update(&doc, &uri(), enc);
+            for (i, (at, len, text)) in edits.into_iter().enumerate() {
+                let at = crate::syntax::floor_char_boundary(doc.text(), at % (doc.text().len() + 1));
+                let end = crate::syntax::floor_char_boundary(doc.text(), at + len);
+                doc.edit(at..end.max(at), text);
+                doc.reanalyze(&config);
+                c.update(&doc, &uri(), enc);
+                let v = i as i32 + 2;
+                proptest::prop_assert_eq!(published(&c, v), expected(&doc, v, enc));
+            }
+        }
     }
 }

@@ -2,7 +2,7 @@
 //! task that sends diagnostics in version order.
 
 use super::published::Converted;
-use super::transport::Frames;
+use super::transport::{Frames, Message};
 use super::*;
 
 /// An open document and the version the client gave it.
@@ -24,8 +24,7 @@ impl OpenDoc {
 
     /// Its diagnostics in the client's terms, converted where they changed.
     pub(crate) fn diagnostics(&mut self, uri: &Uri, enc: Encoding) -> Vec<lsp::Diagnostic> {
-        self.converted
-            .update(self.doc.rope(), uri, self.doc.findings(), enc);
+        self.converted.update(&self.doc, uri, enc);
         self.converted.diagnostics()
     }
 }
@@ -106,7 +105,7 @@ impl DiagnosticMode {
 pub(crate) struct Publish {
     pub(crate) uri: Uri,
     /// The whole `textDocument/publishDiagnostics` message.
-    pub(crate) body: Vec<u8>,
+    pub(crate) message: Message,
 }
 
 pub(crate) struct Backend {
@@ -146,11 +145,10 @@ impl Backend {
         if !self.settings().diagnostics.pushes() {
             return;
         }
-        open.converted
-            .update(open.doc.rope(), uri, open.doc.findings(), enc);
+        open.converted.update(&open.doc, uri, enc);
         let _ = self.publisher.send(Publish {
             uri: uri.clone(),
-            body: open.converted.publish_body(uri, Some(open.version)),
+            message: open.converted.publish(uri, Some(open.version)),
         });
     }
 
@@ -282,7 +280,7 @@ pub(crate) async fn publisher(frames: Frames, mut rx: mpsc::UnboundedReceiver<Pu
             newest.insert(p.uri.clone(), i);
         }
         for (i, p) in batch.into_iter().enumerate() {
-            if newest.get(&p.uri) == Some(&i) && !frames.send(&p.body).await {
+            if newest.get(&p.uri) == Some(&i) && !frames.send(p.message).await {
                 return;
             }
         }

@@ -48,6 +48,8 @@ const INVALID_REQUEST: i64 = -32600;
 enum Out {
     /// A whole frame, header included.
     Frame(Vec<u8>),
+    /// A message built behind room for its header.
+    Message(Message),
     /// tower-lsp-server's output ended: the session is over.
     End,
 }
@@ -74,8 +76,46 @@ pub(crate) struct Frames(mpsc::Sender<Out>);
 
 impl Frames {
     /// Writes one message; false when the session's output is gone.
-    pub(crate) async fn send(&self, body: &[u8]) -> bool {
-        self.0.send(Out::Frame(framed(body))).await.is_ok()
+    pub(crate) async fn send(&self, message: Message) -> bool {
+        self.0.send(Out::Message(message)).await.is_ok()
+    }
+}
+
+/// A message body written behind room for its `Content-Length` header, so
+/// that a publish of hundreds of diagnostics is framed without a copy and
+/// written in one piece.
+pub(crate) struct Message {
+    buf: Vec<u8>,
+}
+
+impl Message {
+    /// More than `Content-Length: <20 digits>\r\n\r\n`.
+    const ROOM: usize = 40;
+
+    pub(crate) fn with_capacity(body: usize) -> Message {
+        let mut buf = Vec::with_capacity(body + Message::ROOM);
+        buf.resize(Message::ROOM, b' ');
+        Message { buf }
+    }
+
+    /// The body so far: append to it only.
+    pub(crate) fn body(&mut self) -> &mut Vec<u8> {
+        &mut self.buf
+    }
+
+    /// The whole frame.
+    fn frame(&mut self) -> &[u8] {
+        let len = self.buf.len() - Message::ROOM;
+        let header = format!("Content-Length: {len}\r\n\r\n");
+        let from = Message::ROOM - header.len();
+        self.buf[from..Message::ROOM].copy_from_slice(header.as_bytes());
+        &self.buf[from..]
+    }
+
+    /// The body alone (tests).
+    #[cfg(test)]
+    pub(crate) fn body_bytes(&self) -> &[u8] {
+        &self.buf[Message::ROOM..]
     }
 }
 
@@ -178,8 +218,12 @@ async fn read_frame(
 /// Writes frames to `stdout` in the order they come, each whole, until the
 /// framer says tower-lsp-server's output ended.
 async fn writer(mut frames: mpsc::Receiver<Out>, mut stdout: impl AsyncWrite + Unpin) {
-    while let Some(Out::Frame(frame)) = frames.recv().await {
-        let mut written = stdout.write_all(&frame).await;
+    loop {
+        let mut written = match frames.recv().await {
+            Some(Out::Frame(frame)) => stdout.write_all(&frame).await,
+            Some(Out::Message(mut message)) => stdout.write_all(message.frame()).await,
+            Some(Out::End) | None => break,
+        };
         if written.is_ok() && frames.is_empty() {
             written = stdout.flush().await;
         }
@@ -775,6 +819,14 @@ mod tests {
                 r#"{{"jsonrpc":"2.0","id":"r{i}","error":{{"code":-32600,"message":"m"}}}}"#
             );
             tx.send(Out::Frame(frame(&reply))).await.unwrap();
+            // And the server's own messages, framed in place (bodies of
+            // every length of header).
+            let mut m = Message::with_capacity(0);
+            let pad = "p".repeat(10usize.pow(i % 5));
+            m.body().extend_from_slice(
+                format!(r#"{{"jsonrpc":"2.0","method":"own","params":"{pad}"}}"#).as_bytes(),
+            );
+            tx.send(Out::Message(m)).await.unwrap();
         }
         drop(tx);
         // The end of tower-lsp-server's output ends the writer.
@@ -785,7 +837,9 @@ mod tests {
         seen.read_to_end(&mut all).await.unwrap();
         let (frames, replies) = run(&all);
         assert!(replies.is_empty());
-        assert_eq!(frames.len(), 40);
+        assert_eq!(frames.len(), 60);
+        let own = frames.iter().filter(|v| v["method"] == "own").count();
+        assert_eq!(own, 20);
         let results = frames
             .iter()
             .filter(|v| v["result"] == big.as_str())

@@ -46,27 +46,41 @@ fn line_content_bytes(rope: &Rope, line: usize) -> usize {
 /// The position of byte `offset` (clamped to the document).
 pub(crate) fn to_line_col(rope: &Rope, offset: usize, enc: Encoding) -> LineCol {
     let offset = offset.min(rope.len_bytes());
-    let line = rope.byte_to_line(offset);
-    let line_start = rope.line_to_byte(line);
-    // Most positions share a rope chunk with their line's start: then the
-    // column is counted in that chunk's text, with no more tree descents
-    // (a publish converts hundreds of them on every keystroke).
-    let (chunk, chunk_start, _, _) = rope.chunk_at_byte(offset);
-    let col = if line_start >= chunk_start {
-        let from = line_start - chunk_start;
-        let to = super::floor_char_boundary(chunk, offset - chunk_start).max(from);
-        // The line before `offset` holds no line break but, when `offset`
-        // is on the `\n` of a CRLF, that `\r`: never counted.
-        let before = chunk[from..to]
-            .strip_suffix('\r')
-            .unwrap_or(&chunk[from..to]);
-        match enc {
-            Encoding::Utf8 => before.len(),
-            Encoding::Utf16 => before.chars().map(char::len_utf16).sum(),
-            Encoding::Utf32 => before.chars().count(),
+    // Most positions share a rope chunk with their line's start: the line
+    // is then the chunk's first line plus the breaks before `offset` in it,
+    // and the column is counted there, in one tree descent (a publish
+    // converts hundreds of positions on every keystroke). Ropey never
+    // splits a CRLF between chunks.
+    let (chunk, chunk_start, _, chunk_line) = rope.chunk_at_byte(offset);
+    let rel = super::floor_char_boundary(chunk, offset - chunk_start);
+    let head = &chunk.as_bytes()[..rel];
+    let mut breaks = 0;
+    let mut line_from = None;
+    for i in memchr::memchr2_iter(b'\n', b'\r', head) {
+        // A `\r` right before `\n` is half of one break (counted at the
+        // `\n`); before `offset` itself, when `offset` is on that `\n`.
+        if head[i] == b'\r' && chunk.as_bytes().get(i + 1) == Some(&b'\n') {
+            continue;
         }
-    } else {
-        col_across_chunks(rope, line, line_start, offset, enc)
+        breaks += 1;
+        line_from = Some(i + 1);
+    }
+    let line = chunk_line + breaks;
+    let from = match line_from {
+        Some(from) => Some(from),
+        None => rope.line_to_byte(line).checked_sub(chunk_start),
+    };
+    let col = match from {
+        Some(from) => {
+            let before = &chunk[from..rel];
+            let before = before.strip_suffix('\r').unwrap_or(before);
+            match enc {
+                Encoding::Utf8 => before.len(),
+                Encoding::Utf16 => before.chars().map(char::len_utf16).sum(),
+                Encoding::Utf32 => before.chars().count(),
+            }
+        }
+        None => col_across_chunks(rope, line, rope.line_to_byte(line), offset, enc),
     };
     LineCol {
         line: line as u32,

@@ -80,6 +80,7 @@ impl Backend {
                 "didChange version does not increase"
             );
         }
+        let started = std::time::Instant::now();
         let applied = guard::catch(|| {
             for change in params.content_changes {
                 match change.range {
@@ -104,17 +105,32 @@ impl Backend {
                     None => open.doc.replace_all(&change.text),
                 }
             }
+            let t = std::time::Instant::now();
             open.doc.reanalyze(&s.config);
+            t.elapsed()
         });
         open.version = version;
-        if let Err(what) = applied {
-            error!(
-                uri = uri.as_str(),
-                "internal error while applying a change: {what}"
-            );
-            return;
-        }
+        let analysed = match applied {
+            Ok(took) => took,
+            Err(what) => {
+                error!(
+                    uri = uri.as_str(),
+                    "internal error while applying a change: {what}"
+                );
+                return;
+            }
+        };
+        let queued = std::time::Instant::now();
         self.queue(&uri, open, s.encoding);
+        debug!(
+            uri = uri.as_str(),
+            version,
+            micros = started.elapsed().as_micros() as u64,
+            analyse = analysed.as_micros() as u64,
+            queue = queued.elapsed().as_micros() as u64,
+            stats = ?open.doc.stats(),
+            "analysed and queued"
+        );
     }
 
     pub(crate) async fn on_did_close(&self, params: lsp::DidCloseTextDocumentParams) {
@@ -128,8 +144,8 @@ impl Backend {
         if !self.settings().diagnostics.pushes() {
             return;
         }
-        let body = published::publish_nothing(&uri);
-        let _ = self.publisher.send(Publish { uri, body });
+        let message = published::publish_nothing(&uri);
+        let _ = self.publisher.send(Publish { uri, message });
     }
 
     pub(crate) async fn on_did_change_configuration(
