@@ -21,10 +21,10 @@ use ropey::Rope;
 use crate::check::facts::Facts;
 use crate::check::rules::{self, Finding};
 use crate::plan::config::Config;
-use crate::plan::model::{self, Plan, Span, Spliced};
+use crate::plan::model::{self, Part, Plan, Span, Spliced};
 use crate::plan::shift::{EditShift, Shift};
 use crate::syntax::outline::{Outline, Reparse};
-use crate::syntax::{Block, floor_char_boundary};
+use crate::syntax::{Block, Row, floor_char_boundary};
 
 /// What the last `reanalyze` re-derived (tests assert the incremental path
 /// stays bounded; benchmarks report it).
@@ -32,6 +32,8 @@ use crate::syntax::{Block, floor_char_boundary};
 pub struct Stats {
     /// Stage sections built from their blocks.
     pub stages_rederived: usize,
+    /// Stage Map rows read again alone (a keystroke inside one).
+    pub map_rows_rederived: usize,
     /// Whether the whole model was rebuilt.
     pub full_rebuild: bool,
     /// Bytes of text parsed again since the previous analysis.
@@ -41,7 +43,7 @@ pub struct Stats {
 }
 
 /// Edits since the last analysis.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum Pending {
     Nothing,
     /// One edit, and whether it touched a heading.
@@ -50,6 +52,8 @@ enum Pending {
         heading: bool,
         /// How many lines it added (negative: removed).
         lines: isize,
+        /// The table row it stayed inside, read again (`Outline::edit_row`).
+        row: Option<Row>,
     },
     Many,
 }
@@ -198,6 +202,12 @@ impl Document {
         let end_char = self.rope.byte_to_char(end);
         self.rope.remove(start_char..end_char);
         self.rope.insert(start_char, new_text);
+        // What a keystroke in a table cell replaced (`Outline::edit_row`).
+        let removed = if end - start <= 64 {
+            self.text[start..end].to_string()
+        } else {
+            "\n".to_string()
+        };
         self.text.replace_range(start..end, new_text);
 
         let new_end = start + new_text.len();
@@ -216,15 +226,25 @@ impl Document {
             return;
         }
         self.label = Label::Unknown;
-        let r = self.outline.edit(&self.text, &edit);
-        self.reparsed.bytes += r.bytes;
-        self.reparsed.chunks += r.chunks;
+        let row = match heading {
+            false => self.outline.edit_row(&self.text, &edit, &removed),
+            true => None,
+        };
+        match &row {
+            Some(row) => self.reparsed.bytes += row.range.len(),
+            None => {
+                let r = self.outline.edit(&self.text, &edit);
+                self.reparsed.bytes += r.bytes;
+                self.reparsed.chunks += r.chunks;
+            }
+        }
         self.headings.shift(&edit);
         self.pending = match self.pending {
             Pending::Nothing => Pending::One {
                 edit,
                 heading,
                 lines,
+                row,
             },
             _ => Pending::Many,
         };
@@ -271,8 +291,11 @@ impl Document {
     pub fn reanalyze(&mut self, config: &Config) {
         let pending = std::mem::replace(&mut self.pending, Pending::Nothing);
         self.generation += 1;
-        self.followed = match pending {
-            Pending::One { edit, lines, .. } => Some(TextEdit { shift: edit, lines }),
+        self.followed = match &pending {
+            Pending::One { edit, lines, .. } => Some(TextEdit {
+                shift: *edit,
+                lines: *lines,
+            }),
             Pending::Nothing => {
                 let end = self.text.len();
                 Some(TextEdit {
@@ -319,8 +342,15 @@ impl Document {
             Pending::One {
                 edit,
                 heading: false,
+                row,
                 ..
-            } if same_config => self.update_part(&edit, config),
+            } if same_config => {
+                // A heading the edit made (a `#` typed back) is found by
+                // `update_part`, which then leaves it to `update_stages`.
+                self.update_row(&edit, row.as_ref())
+                    || self.update_part(&edit, config)
+                    || self.update_stages(&edit, config)
+            }
             Pending::One {
                 edit,
                 heading: true,
@@ -346,6 +376,28 @@ impl Document {
         }
         self.analysed_with = Some(config.clone());
         self.findings = rules::check_with(&self.text, &self.plan, config, &self.facts);
+    }
+
+    /// The fast path for a keystroke inside one Stage Map row (`row`, read
+    /// again by the outline): that row is re-derived, and the depends-on
+    /// graph only when its number or depends-on changed.
+    fn update_row(&mut self, e: &EditShift, row: Option<&Row>) -> bool {
+        let Some(row) = row else {
+            return false;
+        };
+        let old = e.start..e.old_end.max(e.start);
+        if self.plan.part_at(&old) != Some(Part::Map) {
+            return false;
+        }
+        let Some(Spliced::MapRow { graph_changed }) = self.plan.splice_map_row(e, row, &self.text)
+        else {
+            return false;
+        };
+        self.stats.map_rows_rederived = 1;
+        if graph_changed {
+            self.facts.refresh_graph(&self.plan);
+        }
+        true
     }
 
     /// The fast path for an edit that touched a heading: the stages around
@@ -450,7 +502,7 @@ impl Document {
             }
             Some(Spliced::Other) => true,
             // `splice` re-derives one part only.
-            Some(Spliced::Stages { .. }) => false,
+            Some(Spliced::Stages { .. } | Spliced::MapRow { .. }) => false,
         }
     }
 }
@@ -590,6 +642,63 @@ mod tests {
             doc.findings(),
             crate::analyze(doc.text(), &config).as_slice()
         );
+    }
+
+    /// A keystroke in a Stage Map cell re-derives that row: no chunk is
+    /// parsed, no stage, no other row; the graph only when the row's
+    /// depends-on changed. Checked against a fresh build each time.
+    #[test]
+    fn a_stage_map_keystroke_rederives_that_row() {
+        use crate::check::facts::closures_built;
+        use crate::engine::generate::{self, Spec};
+        let config = Config::default();
+        let mut doc = Document::new(generate::plan(&Spec::clean(1000)), &config);
+        let type_at =
+            |doc: &mut Document, needle: &str, offset: usize, removed: usize, new: &str| {
+                let at = doc.text().find(needle).expect("needle") + offset;
+                doc.edit(at..at + removed, new);
+                let before = closures_built();
+                doc.reanalyze(&config);
+                let built = closures_built() - before;
+                let stats = doc.stats();
+                assert_eq!(stats.map_rows_rederived, 1, "{needle}: {stats:?}");
+                assert_eq!(stats.stages_rederived, 0, "{needle}: {stats:?}");
+                assert!(!stats.full_rebuild, "{needle}: {stats:?}");
+                assert_eq!(stats.chunks_reparsed, 0, "{needle}: {stats:?}");
+                assert!(stats.bytes_reparsed < 100, "{needle}: {stats:?}");
+                assert_eq!(
+                    doc.plan(),
+                    &crate::plan::model::parse(doc.text(), &config),
+                    "{needle}"
+                );
+                assert_eq!(
+                    doc.findings(),
+                    crate::analyze(doc.text(), &config).as_slice(),
+                    "{needle}"
+                );
+                built
+            };
+        // A title: the graph is kept.
+        assert_eq!(
+            type_at(&mut doc, "| 700 | Stage title 700 |", 10, 0, "y"),
+            0
+        );
+        // Its steps: kept too.
+        let steps = "| 701 | Stage title 701 | (none) | ";
+        assert_eq!(type_at(&mut doc, steps, steps.len(), 1, "9"), 0);
+        // Its depends-on: built again, once.
+        let deps = "| 702 | Stage title 702 | ";
+        assert_eq!(type_at(&mut doc, deps, deps.len(), 3, "650"), 1);
+        // The number itself.
+        assert_eq!(
+            type_at(&mut doc, "| 703 | Stage title 703 |", 2, 3, "1703"),
+            1
+        );
+        // At the very end of the last row (past its last pipe).
+        let last = "| 1000 | Stage title 1000 |";
+        let end = doc.text().find(last).expect("last row");
+        let line = doc.text()[end..].find('\n').expect("line end");
+        assert_eq!(type_at(&mut doc, last, line, 0, " z"), 0);
     }
 
     /// Over the size limit the plan label is followed edit by edit, looking

@@ -145,6 +145,9 @@ pub enum Spliced {
         /// The run's byte range in the edited text.
         run: Span,
     },
+    /// One Stage Map row; whether its stage number or depends-on changed
+    /// (the graph may have).
+    MapRow { graph_changed: bool },
     /// The Stage Map (the depends-on graph may have changed).
     Map,
     /// 4.5.9 or §5.
@@ -382,6 +385,45 @@ impl Plan {
             changed,
             run: start..end,
         })
+    }
+
+    /// Re-derives one Stage Map row after an edit `e` that stayed inside it
+    /// (`row`: the row as the outline read it again, in the edited text
+    /// `src`); the other rows and parts move. None, with the plan
+    /// untouched, when `row` is not a row of the map's table or its
+    /// blankness changed (a blank row is no map row).
+    pub fn splice_map_row(&mut self, e: &EditShift, row: &Row, src: &str) -> Option<Spliced> {
+        let map = self.stage_map.as_ref()?;
+        let table = map.table.as_ref()?;
+        let j = table
+            .rows
+            .partition_point(|r| r.range.start < row.range.start);
+        let old = table.rows.get(j)?;
+        if old.range.start != row.range.start || row_is_blank(src, row) {
+            return None;
+        }
+        let new = map_row(src, row, &table.columns);
+        let graph_changed = old.stage != new.stage
+            || match (&old.depends_on, &new.depends_on) {
+                (Field::Ok(a, _), Field::Ok(b, _)) => {
+                    a.len() != b.len() || a.iter().zip(b).any(|(x, y)| x.stage != y.stage)
+                }
+                (a, b) => std::mem::discriminant(a) != std::mem::discriminant(b),
+            };
+        let renumbered = old.stage.value() != new.stage.value();
+        self.shift_parts(e, None, 0..0, src);
+        if let Some(t) = self.stage_map.as_mut().and_then(|m| m.table.as_mut())
+            && let Some(slot) = t.rows.get_mut(j)
+        {
+            // A table that ended with the row ends with it still (an
+            // insertion at its very end did not move it).
+            t.range.end = t.range.end.max(new.range.end);
+            *slot = new;
+        }
+        if renumbered {
+            self.reindex();
+        }
+        Some(Spliced::MapRow { graph_changed })
     }
 
     /// Moves every part but `except` across the edit (`src` is the edited
@@ -1569,25 +1611,7 @@ fn map_table(src: &str, t: &Table) -> MapTable {
         .rows
         .iter()
         .filter(|r| !row_is_blank(src, r))
-        .map(|r| {
-            let cell = |i: Option<usize>| i.and_then(|i| r.cells.get(i)).map(|c| c.range.clone());
-            StageMapRow {
-                range: r.range.clone(),
-                cells: cell_spans(r),
-                stage: read_cell(src, r, columns.stage, |s, _| parse_stage_number(s)),
-                title: cell(columns.title),
-                depends_on: match read_cell(src, r, columns.depends_on, |s, start| {
-                    Some(parse_depends_on(s, start))
-                }) {
-                    // Point at the token that could not be read, not the whole cell.
-                    Field::Ok(Err(bad), _) => Field::Invalid(bad),
-                    Field::Ok(Ok(v), span) => Field::Ok(v, span),
-                    Field::Invalid(span) => Field::Invalid(span),
-                    Field::Missing => Field::Missing,
-                },
-                steps: read_cell(src, r, columns.steps, |s, _| parse_count(s)),
-            }
-        })
+        .map(|r| map_row(src, r, &columns))
         .collect();
     MapTable {
         range: t.range.clone(),
@@ -1600,6 +1624,27 @@ fn map_table(src: &str, t: &Table) -> MapTable {
 
 /// Reads column `col` of a row: `Missing` without such a column, `Invalid`
 /// when the row is short or `parse` refuses the text.
+/// One Stage Map row.
+fn map_row(src: &str, r: &Row, columns: &MapColumns) -> StageMapRow {
+    let cell = |i: Option<usize>| i.and_then(|i| r.cells.get(i)).map(|c| c.range.clone());
+    StageMapRow {
+        range: r.range.clone(),
+        cells: cell_spans(r),
+        stage: read_cell(src, r, columns.stage, |s, _| parse_stage_number(s)),
+        title: cell(columns.title),
+        depends_on: match read_cell(src, r, columns.depends_on, |s, start| {
+            Some(parse_depends_on(s, start))
+        }) {
+            // Point at the token that could not be read, not the whole cell.
+            Field::Ok(Err(bad), _) => Field::Invalid(bad),
+            Field::Ok(Ok(v), span) => Field::Ok(v, span),
+            Field::Invalid(span) => Field::Invalid(span),
+            Field::Missing => Field::Missing,
+        },
+        steps: read_cell(src, r, columns.steps, |s, _| parse_count(s)),
+    }
+}
+
 fn read_cell<T>(
     src: &str,
     r: &Row,

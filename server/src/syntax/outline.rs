@@ -34,7 +34,7 @@ use std::ops::Range;
 use tree_sitter::{InputEdit, Point, Tree};
 
 use crate::syntax::shift::{EditShift, Shift};
-use crate::syntax::{self, Block};
+use crate::syntax::{self, Block, Row};
 
 /// Chunks at least this long keep their tree: an edit inside reparses
 /// incrementally instead of from scratch.
@@ -425,6 +425,137 @@ impl Outline {
             bytes: range.len(),
             chunks: 1,
         })
+    }
+
+    /// An edit inside one data row of a table that adds and removes no
+    /// pipe, backslash, backtick, `<` or line break (`removed` is the text
+    /// it replaced): only that row is read again, its line parsed on its own
+    /// under the table's header and delimiter rows, and the rest of its
+    /// chunk moves. A Stage Map of 1,000 rows is one chunk; a keystroke in
+    /// one of its cells then costs that row, not the table. Such an edit
+    /// cannot change what any other line is (cells split at pipes; only an
+    /// unclosed code span, a new line or a line start could reach further,
+    /// and those are excluded). The chunk's kept tree is edited, not parsed:
+    /// the next incremental parse takes the edit into account. None, with
+    /// nothing changed, when the edit is not such an edit (then `edit`).
+    pub fn edit_row(&mut self, src: &str, e: &EditShift, removed: &str) -> Option<Row> {
+        let plain = |t: &str| {
+            !t.bytes()
+                .any(|b| matches!(b, b'|' | b'\\' | b'`' | b'<' | b'\n' | b'\r'))
+        };
+        if !plain(removed) || !plain(&src[e.start..e.new_end]) || self.chunks.is_empty() {
+            return None;
+        }
+        let i = self
+            .starts
+            .partition_point(|&c| c <= e.start)
+            .checked_sub(1)?;
+        let start = self.starts[i];
+        let chunk = &self.chunks[i];
+        if chunk.base != start {
+            return None;
+        }
+        let b = chunk
+            .blocks
+            .partition_point(|b| b.range().start <= e.start)
+            .checked_sub(1)?;
+        let Some(Block::Table(table)) = chunk.blocks.get(b) else {
+            return None;
+        };
+        let r = table
+            .rows
+            .partition_point(|r| r.range.start <= e.start)
+            .checked_sub(1)?;
+        let row = table.rows[r].clone();
+        // The old line: after its first pipe, before its end.
+        let first_pipe = row.cells.first().map(|c| c.range.start)?;
+        if e.start < first_pipe || e.old_end > row.range.end || e.start <= row.range.start {
+            return None;
+        }
+        let line = row.range.start..(row.range.end as isize + e.delta()) as usize;
+        let text = src.get(line.clone())?;
+        let lead = &src[line.start..e.start];
+        if !lead.contains('|')
+            || text.contains("||")
+            || text.bytes().all(|b| matches!(b, b'|' | b' ' | b'\t'))
+        {
+            return None;
+        }
+        // The row under the table's own header and delimiter rows.
+        let header = src.get(table.header.range.clone())?;
+        let delimiter = src.get(table.delimiter.clone()?)?;
+        let mini = format!("{header}\n{delimiter}\n{text}\n");
+        let at = header.len() + delimiter.len() + 2;
+        let tree = syntax::parse_blocks(&mini, None);
+        let mut blocks = syntax::outline(&tree, &mini);
+        let mut read = match blocks.pop() {
+            Some(Block::Table(t)) if blocks.is_empty() && t.rows.len() == 1 => {
+                t.rows.into_iter().next()?
+            }
+            _ => return None,
+        };
+        if read.range != (at..at + text.len()) {
+            return None;
+        }
+        read.shift(&uniform(line.start as isize - at as isize));
+
+        // In place: the row, then whatever follows it in the chunk moves.
+        let delta = e.delta();
+        let Some(Block::Table(table)) = self.chunks[i].blocks.get_mut(b) else {
+            return None;
+        };
+        table.rows[r] = read.clone();
+        for later in &mut table.rows[r + 1..] {
+            later.shift(e);
+        }
+        // A range that ended with the row's line ends with it still (an
+        // insertion at its very end would not move it).
+        let grow = |range: &mut Range<usize>| {
+            if range.end == row.range.end {
+                range.end = line.end;
+            } else {
+                range.shift(e);
+            }
+        };
+        grow(&mut table.range);
+        let chunk = &mut self.chunks[i];
+        for later in &mut chunk.blocks[b + 1..] {
+            later.shift(e);
+        }
+        for reach in &mut chunk.reach {
+            grow(reach);
+        }
+        if let Some(tree) = chunk.tree.as_mut() {
+            let bytes = src.as_bytes();
+            let row_at = bytes[start..line.start]
+                .iter()
+                .filter(|&&x| x == b'\n')
+                .count();
+            // The whole line, as `edit_kept` edits (the reader may show a
+            // row's line differently from the text; never this one's).
+            let point = |col: usize| Point {
+                row: row_at,
+                column: col,
+            };
+            tree.edit(&InputEdit {
+                start_byte: line.start,
+                old_end_byte: row.range.end,
+                new_end_byte: line.end,
+                start_position: point(0),
+                old_end_position: point(row.range.end - line.start),
+                new_end_position: point(line.end - line.start),
+            });
+        }
+        for c in &mut self.starts[i + 1..] {
+            *c = (*c as isize + delta) as usize;
+        }
+        for c in &mut self.recent {
+            if *c > start {
+                *c = (*c as isize + delta) as usize;
+            }
+        }
+        self.len = src.len();
+        Some(read)
     }
 
     /// Brings every chunk's blocks to the current offsets (after which
