@@ -19,7 +19,7 @@ use std::ops::Range;
 use ropey::Rope;
 
 use crate::check::facts::Facts;
-use crate::check::rules::{self, Finding};
+use crate::check::rules::{self, Finding, suppress};
 use crate::plan::config::Config;
 use crate::plan::model::{self, Part, Plan, Span, Spliced};
 use crate::plan::shift::{EditShift, Shift};
@@ -86,6 +86,9 @@ pub struct Document {
     outline_stale: bool,
     /// The size limit of the last analysis.
     max_bytes: usize,
+    /// Whether the text names the suppression prefix: None when an edit may
+    /// have removed one (searched again at the next analysis).
+    directives: Option<bool>,
     /// Over the limit: where the text names a Stage Map, kept edit by edit
     /// so a keystroke does not scan 16 MiB (plan-format §1).
     label: Label,
@@ -138,6 +141,7 @@ impl Document {
             outline_stale: oversized,
             max_bytes: config.max_document_bytes,
             label: Label::Unknown,
+            directives: None,
         };
         doc.reanalyze(config);
         doc
@@ -211,6 +215,12 @@ impl Document {
         self.text.replace_range(start..end, new_text);
 
         let new_end = start + new_text.len();
+        // A text without a suppression comment gains one only around the
+        // edit; one with a comment may have lost it.
+        self.directives = match self.directives {
+            Some(false) => Some(suppress::appeared(&self.text, start, new_end)),
+            _ => None,
+        };
         let edit = EditShift {
             start,
             old_end: end,
@@ -375,7 +385,10 @@ impl Document {
             self.stats.stages_rederived = self.plan.stages.len();
         }
         self.analysed_with = Some(config.clone());
-        self.findings = rules::check_with(&self.text, &self.plan, config, &self.facts);
+        let directives = *self
+            .directives
+            .get_or_insert_with(|| suppress::present(&self.text));
+        self.findings = rules::check_in(&self.text, &self.plan, config, &self.facts, directives);
     }
 
     /// The fast path for a keystroke inside one Stage Map row (`row`, read

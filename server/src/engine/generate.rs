@@ -204,6 +204,9 @@ pub const PIECES: &[&str] = &[
     "|  |  |  |  |  |\n",
     "| |",
     "- Predicted added/modified files: `src/a.rs`\n",
+    "<!-- okstra-lsp-disable-next-line -->\n",
+    "<!-- okstra-lsp-disable step-count-mismatch -->\n",
+    "okstra-lsp-",
 ];
 
 /// `i` clamped to `s` and moved back to a character boundary.

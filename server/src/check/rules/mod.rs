@@ -266,6 +266,19 @@ pub fn check(src: &str, plan: &Plan, config: &Config) -> Vec<Finding> {
 
 /// `check` with precomputed facts (they must be those of `plan`).
 pub fn check_with(src: &str, plan: &Plan, config: &Config, facts: &Facts) -> Vec<Finding> {
+    check_in(src, plan, config, facts, suppress::present(src))
+}
+
+/// `check_with` for a caller that knows whether the text holds a
+/// suppression comment (`suppress::present`): an open document follows that
+/// edit by edit instead of searching its whole text on every keystroke.
+pub fn check_in(
+    src: &str,
+    plan: &Plan,
+    config: &Config,
+    facts: &Facts,
+    directives: bool,
+) -> Vec<Finding> {
     let ctx = Context::with_facts(src, plan, config, facts);
     let mut out = Vec::new();
     if !plan.is_plan() {
@@ -275,7 +288,9 @@ pub fn check_with(src: &str, plan: &Plan, config: &Config, facts: &Facts) -> Vec
             (rule.check)(&ctx, &mut out);
         }
     }
-    suppress::apply(src, &mut out, plan.is_plan());
+    if directives {
+        suppress::apply(src, &mut out, plan.is_plan());
+    }
     apply_overrides(&mut out, config);
     out.sort_by(|a, b| {
         (a.range.start, a.range.end, a.code).cmp(&(b.range.start, b.range.end, b.code))

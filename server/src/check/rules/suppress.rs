@@ -204,13 +204,28 @@ fn unused_message(d: &Directive, used: &[bool]) -> Option<String> {
     Some(message)
 }
 
+/// Whether `src` may hold a suppression comment (it names the prefix).
+pub fn present(src: &str) -> bool {
+    memchr::memmem::find(src.as_bytes(), PREFIX.as_bytes()).is_some()
+}
+
+/// Where, in a text that held no suppression comment before an edit, one
+/// can only have appeared: the prefix overlaps the text the edit put in
+/// `start..new_end`.
+pub fn appeared(src: &str, start: usize, new_end: usize) -> bool {
+    let from = start.saturating_sub(PREFIX.len() - 1);
+    let to = (new_end + PREFIX.len() - 1).min(src.len());
+    src.as_bytes()
+        .get(from..to)
+        .is_some_and(|w| memchr::memmem::find(w, PREFIX.as_bytes()).is_some())
+}
+
 /// Drops the findings that a suppression comment silences and reports each
 /// comment (or code in it) that silenced nothing. `report_unused` is false
 /// for documents that are not plans (they get no plan diagnostics).
 pub fn apply(src: &str, findings: &mut Vec<Finding>, report_unused: bool) {
-    // Cheap test first: most plans have no directive at all (memchr's SIMD
-    // search: this runs over the whole text on every keystroke).
-    if memchr::memmem::find(src.as_bytes(), PREFIX.as_bytes()).is_none() {
+    // Cheap test first: most plans have no directive at all.
+    if !present(src) {
         return;
     }
     let starts = line_starts(src);
@@ -284,6 +299,22 @@ pub(crate) fn next_line_comment(
 
 #[cfg(test)]
 mod tests {
+    /// A comment completed by the edit is found around it, wherever the
+    /// edit falls in the prefix; an edit elsewhere finds none.
+    #[test]
+    fn a_comment_appears_only_around_the_edit() {
+        let src = "text\n<!-- okstra-lsp-disable -->\nmore text\n";
+        let at = src.find(PREFIX).unwrap_or(0);
+        for k in 0..PREFIX.len() {
+            assert!(
+                appeared(src, at + k, at + k + 1),
+                "typed the prefix's byte {k}"
+            );
+        }
+        assert!(!appeared(src, 0, 2));
+        assert!(!appeared(src, src.len() - 4, src.len()));
+    }
+
     use super::*;
     use crate::check::rules::Severity;
 
