@@ -159,6 +159,18 @@ async def test_commands_use_the_open_buffer(start, layout):
         "blocked by stage 1, 2",
         "blocked by stage 3",
     ]
+    # Only the rows on the lines asked for (an editor asks for its screen).
+    rows = [h.position.line for h in hints]
+    visible = await client.text_document_inlay_hint_async(
+        T.InlayHintParams(
+            text_document=T.TextDocumentIdentifier(uri=uri),
+            range=T.Range(start=T.Position(line=rows[1], character=0), end=T.Position(line=rows[2], character=0)),
+        )
+    )
+    assert [(h.position.line, h.label.strip()) for h in visible] == [
+        (rows[1], "blocked by stage 1"),
+        (rows[2], "blocked by stage 1, 2"),
+    ]
 
 
 @pytest.mark.parametrize(

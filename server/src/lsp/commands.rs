@@ -257,13 +257,28 @@ pub(super) fn inlay_hints(
 ) -> Vec<lsp::InlayHint> {
     let plan = open.doc.plan();
     let stages = batch::stages(plan);
+    // Ascending by stage number (`batch::readiness`): looked up by search.
     let states = batch::readiness(&stages, status);
-    plan.map_rows()
+    // Only the rows on the visible lines: an editor asks for a screenful of
+    // a Stage Map that may have a thousand rows.
+    let rope = open.doc.rope();
+    let lines = rope.len_lines();
+    let line_byte = |line: u32| rope.line_to_byte((line as usize).min(lines));
+    let (from, to) = (
+        line_byte(visible.start.line),
+        line_byte(visible.end.line.saturating_add(1)),
+    );
+    let rows = plan.map_rows();
+    let first = rows.partition_point(|r| r.range.end < from);
+    rows[first..]
         .iter()
+        .take_while(|row| row.range.end <= to)
         .filter_map(|row| {
             let n = *row.stage.value()?;
-            let (_, r) = states.iter().find(|(m, _)| *m == n)?;
-            let position = convert::position(open.doc.rope(), row.range.end, s.encoding);
+            // The first of its number, as the Stage Map's first row is read.
+            let i = states.partition_point(|(m, _)| *m < n);
+            let (_, r) = states.get(i).filter(|(m, _)| *m == n)?;
+            let position = convert::position(rope, row.range.end, s.encoding);
             if position.line < visible.start.line || position.line > visible.end.line {
                 return None;
             }

@@ -148,7 +148,11 @@ impl Converted {
         self.entries.reserve(findings.len());
         let mut was: Vec<Span> = Vec::new();
         let mut moved_by: Vec<isize> = Vec::new();
-        for f in findings {
+        // Most keystrokes leave the findings as they were, in the same
+        // order: then each is its old entry at its own index, found without
+        // hashing, and the index by hash stays as it is.
+        let mut in_order = old.len() == findings.len();
+        for (index, f) in findings.iter().enumerate() {
             let spans: Vec<Span> = std::iter::once(&f.range)
                 .chain(f.related.iter().map(|r| &r.range))
                 .cloned()
@@ -157,19 +161,36 @@ impl Converted {
             // outside the edited lines.
             was.clear();
             moved_by.clear();
-            let hash = content_hash(f);
-            let kept = moves.as_ref().and_then(|m| {
-                for span in &spans {
-                    let (old_span, lines) = m.old(span)?;
-                    was.push(old_span);
-                    moved_by.push(lines);
+            let mapped = moves.as_ref().is_some_and(|m| {
+                spans.iter().all(|span| match m.old(span) {
+                    Some((old_span, lines)) => {
+                        was.push(old_span);
+                        moved_by.push(lines);
+                        true
+                    }
+                    None => false,
+                })
+            });
+            let mut kept = None;
+            if mapped {
+                kept = old
+                    .get_mut(index)
+                    .and_then(|slot| slot.take_if(|e| e.same(f, &was)));
+            }
+            let hash = match &kept {
+                Some(entry) => entry.hash,
+                None => {
+                    in_order = false;
+                    content_hash(f)
                 }
+            };
+            if mapped && kept.is_none() {
                 let first = by_hash.partition_point(|&(h, _)| h < hash);
-                by_hash[first..]
+                kept = by_hash[first..]
                     .iter()
                     .take_while(|&&(h, _)| h == hash)
-                    .find_map(|&(_, i)| old.get_mut(i)?.take_if(|e| e.same(f, &was)))
-            });
+                    .find_map(|&(_, i)| old.get_mut(i)?.take_if(|e| e.same(f, &was)));
+            }
             let entry = match kept {
                 Some(mut entry) if moved_by.iter().all(|&l| l == 0) => {
                     entry.spans = spans;
@@ -206,6 +227,10 @@ impl Converted {
                 }
             };
             self.entries.push(entry);
+        }
+        if in_order {
+            self.by_hash = by_hash;
+            return;
         }
         self.by_hash = self
             .entries

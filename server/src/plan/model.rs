@@ -624,8 +624,9 @@ pub struct StepRows {
     pub missing_columns: Vec<&'static str>,
     /// Data rows with at least one non-blank cell.
     pub effective_rows: Vec<Row>,
-    /// Every data row, blank ones included.
-    pub all_rows: Vec<Row>,
+    /// The last data row's line, blank or not (where a fix that moves rows
+    /// out ends). Not every row: a keystroke moves every stage after it.
+    pub last_row: Option<Span>,
 }
 
 pub(crate) const STEP_COLUMNS: [&str; 5] = ["step", "action", "files", "command", "expected"];
@@ -1826,8 +1827,8 @@ fn step_rows(src: &str, t: &Table) -> StepRows {
         .copied()
         .filter(|c| !names.iter().any(|n| n == c))
         .collect();
-    let all_rows: Vec<Row> = t.rows.clone();
-    let effective_rows = all_rows
+    let effective_rows = t
+        .rows
         .iter()
         .filter(|r| !row_is_blank(src, r))
         .cloned()
@@ -1838,7 +1839,7 @@ fn step_rows(src: &str, t: &Table) -> StepRows {
         header_cells: cell_spans(&t.header),
         missing_columns,
         effective_rows,
-        all_rows,
+        last_row: t.rows.last().map(|r| r.range.clone()),
     }
 }
 

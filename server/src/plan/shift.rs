@@ -118,13 +118,13 @@ impl Shift for StepRows {
             header_cells,
             missing_columns: _,
             effective_rows,
-            all_rows,
+            last_row,
         } = self;
         range.shift(e);
         header.shift(e);
         header_cells.shift(e);
         effective_rows.shift(e);
-        all_rows.shift(e);
+        last_row.shift(e);
     }
 }
 

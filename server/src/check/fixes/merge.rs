@@ -113,7 +113,7 @@ fn moved_rows(ctx: &FixContext, ta: &StepRows, tb: &StepRows) -> TextEdit {
         rows.push_str(&render_row(&cells));
         rows.push_str(eol);
     }
-    let last_a = ta.all_rows.last().map_or(ta.range.end, |r| r.range.end);
+    let last_a = ta.last_row.as_ref().map_or(ta.range.end, |r| r.end);
     let at = ctx.past_lines(&(ta.range.start..last_a));
     let lead = if at == ctx.src.len() && !ctx.src.ends_with('\n') {
         eol

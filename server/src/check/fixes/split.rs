@@ -39,9 +39,9 @@ pub fn split(ctx: &FixContext, n: u32, kind: FixKind) -> Option<Fix> {
     // The original keeps its first `cap` rows.
     let from = ctx.line_start(moved[0].range.start);
     let last_row = table
-        .all_rows
-        .last()
-        .map_or(moved[moved.len() - 1].range.end, |r| r.range.end);
+        .last_row
+        .as_ref()
+        .map_or(moved[moved.len() - 1].range.end, |r| r.end);
     edits.push(TextEdit {
         range: from..ctx.past_lines(&(moved[0].range.start..last_row)),
         new_text: String::new(),
