@@ -12,7 +12,9 @@ kind, timed from writing the request to reading its whole response:
 - preview: `workspace/executeCommand okstra.previewRunBatch`;
 - hover: on the heading of the middle stage;
 - codeLens: the whole document (LSP asks for all of them);
-- inlayHint: the 60 lines around the middle stage (what an editor shows).
+- inlayHint: the 60 lines around the middle stage (what an editor shows);
+- codeAction: at the middle diagnostic of the first publish, with it in the
+  context (the quick fixes an editor asks for under the cursor).
 
 Sizes alternate round by round, so a burst of load on this shared machine
 falls on both alike; the table gives the median over rounds of each
@@ -38,7 +40,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import lsp_bench  # noqa: E402
 
-KINDS = ["preview", "hover", "codeLens", "inlayHint"]
+KINDS = ["preview", "hover", "codeLens", "inlayHint", "codeAction"]
 
 
 def make_workspace(root: Path, stages: int) -> Path:
@@ -89,8 +91,13 @@ def one_size(binary: str, stages: int, requests: int) -> dict[str, float]:
             conn.notify("initialized", {})
             conn.notify("textDocument/didOpen", {"textDocument": {
                 "uri": uri, "languageId": "markdown", "version": 1, "text": text}})
-            if conn.pump(lambda: conn.publishes.pop(0) if conn.publishes else None, 60, uri) is None:
+            published = conn.pump(lambda: conn.publishes.pop(0) if conn.publishes else None, 60, uri)
+            if published is None:
                 raise SystemExit("no diagnostics after didOpen")
+            diagnostics = published[1].get("diagnostics") or []
+            if not diagnostics:
+                raise SystemExit("the generated plan has no diagnostics to ask code actions for")
+            at = diagnostics[len(diagnostics) // 2]
             line = middle_stage_line(text, stages)
             doc = {"uri": uri}
             params = {
@@ -101,6 +108,8 @@ def one_size(binary: str, stages: int, requests: int) -> dict[str, float]:
                 "inlayHint": ("textDocument/inlayHint", {"textDocument": doc, "range": {
                     "start": {"line": max(0, line - 30), "character": 0},
                     "end": {"line": line + 30, "character": 0}}}),
+                "codeAction": ("textDocument/codeAction", {"textDocument": doc, "range": at["range"],
+                                                           "context": {"diagnostics": [at]}}),
             }
             out = {}
             for kind in KINDS:

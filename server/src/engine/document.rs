@@ -160,6 +160,11 @@ impl Document {
         &self.outline
     }
 
+    /// The depends-on graph and overlaps of `plan`.
+    pub fn facts(&self) -> &Facts {
+        &self.facts
+    }
+
     pub fn plan(&self) -> &Plan {
         &self.plan
     }

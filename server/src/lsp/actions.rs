@@ -19,7 +19,7 @@ pub(super) fn code_actions(
     let rope = doc.rope();
     let start = convert::offset(rope, params.range.start, s.encoding);
     let end = convert::offset(rope, params.range.end, s.encoding);
-    let ctx = FixContext::new(doc.text(), doc.plan(), &s.config);
+    let ctx = FixContext::with_graph(doc.text(), doc.plan(), &s.config, &doc.facts().graph);
     let wants = |kind: &lsp::CodeActionKind| {
         params
             .context

@@ -120,20 +120,47 @@ pub struct FixContext<'a> {
     pub src: &'a str,
     pub plan: &'a Plan,
     pub config: &'a Config,
-    pub graph: DepGraph,
+    /// The depends-on graph: an open document's own (`with_graph`), else
+    /// built for the fix.
+    pub graph: std::borrow::Cow<'a, DepGraph>,
     /// `\r\n` when the document uses it.
     pub eol: &'static str,
 }
 
 impl<'a> FixContext<'a> {
     pub fn new(src: &'a str, plan: &'a Plan, config: &'a Config) -> FixContext<'a> {
-        let eol = if src.contains("\r\n") { "\r\n" } else { "\n" };
+        FixContext::with(
+            src,
+            plan,
+            config,
+            std::borrow::Cow::Owned(DepGraph::new(plan)),
+        )
+    }
+
+    /// With the graph already built for `plan` (an open document keeps one:
+    /// a code action request at a 1,000-stage plan builds none).
+    pub fn with_graph(
+        src: &'a str,
+        plan: &'a Plan,
+        config: &'a Config,
+        graph: &'a DepGraph,
+    ) -> FixContext<'a> {
+        FixContext::with(src, plan, config, std::borrow::Cow::Borrowed(graph))
+    }
+
+    fn with(
+        src: &'a str,
+        plan: &'a Plan,
+        config: &'a Config,
+        graph: std::borrow::Cow<'a, DepGraph>,
+    ) -> FixContext<'a> {
+        let crlf = memchr::memmem::find(src.as_bytes(), b"\r\n").is_some();
         FixContext {
             src,
             plan,
             config,
-            graph: DepGraph::new(plan),
-            eol,
+            graph,
+            eol: if crlf { "\r\n" } else { "\n" },
         }
     }
 
