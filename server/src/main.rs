@@ -5,6 +5,9 @@ use okstra_lsp::cli::{self, Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.command.is_some() {
+        quiet_on_closed_pipe();
+    }
     match &cli.command {
         Some(Command::Check(args)) => cli::check(args),
         Some(Command::Fix(args)) => cli::fix(args),
@@ -16,5 +19,18 @@ fn main() -> ExitCode {
             let _ = Cli::command().print_help();
             ExitCode::SUCCESS
         }
+    }
+}
+
+/// `okstra-lsp check . | head` ends quietly when `head` closes the pipe, as
+/// other command-line tools do (Rust ignores SIGPIPE, so a print to a
+/// closed pipe would be an error, reported as an internal one). Not for
+/// `--stdio`: there a closed output is the client leaving.
+fn quiet_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: restores the default disposition of one signal, before any
+    // thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

@@ -533,3 +533,32 @@ fn a_panic_in_one_files_work_is_that_files_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
 }
+
+/// `okstra-lsp batch preview … | head -1`: a reader that stops reading ends
+/// the command quietly, with no "internal error" (Rust ignores SIGPIPE, so
+/// the print failed and was reported as a bug before).
+#[cfg(unix)]
+#[test]
+fn a_closed_output_pipe_ends_the_command_quietly() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let dir = Dir::new("closed-pipe");
+    // A preview far longer than a pipe holds: a thousand blocked stages.
+    let text = okstra_lsp::engine::generate::plan(&okstra_lsp::engine::generate::Spec::clean(1000));
+    let plan = dir.write("runs/demo/planning/plan.md", &text);
+    let mut child = Command::new(BIN)
+        .args(["batch", "preview", "--format", "json"])
+        .arg(&plan)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start okstra-lsp");
+    let mut first = [0u8; 16];
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    stdout.read_exact(&mut first).expect("some output");
+    drop(stdout);
+    let out = child.wait_with_output().expect("okstra-lsp ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("internal error"), "{stderr}");
+    assert!(!stderr.contains("please report"), "{stderr}");
+}
