@@ -369,6 +369,7 @@ fn one_keystroke_rederives_one_stage() {
         let stats = doc.stats();
         assert!(!stats.full_rebuild, "stage {k}: {stats:?}");
         assert_eq!(stats.stages_rederived, 1, "stage {k}: {stats:?}");
+        assert!(stats.review_kept, "stage {k}: {stats:?}");
         // A step-table cell: that row alone is read again, no chunk.
         assert!(stats.chunks_reparsed <= 1, "stage {k}: {stats:?}");
         assert!(stats.bytes_reparsed < 1024, "stage {k}: {stats:?}");

@@ -34,6 +34,8 @@ pub struct Stats {
     pub stages_rederived: usize,
     /// Stage Map rows read again alone (a keystroke inside one).
     pub map_rows_rederived: usize,
+    /// The 4.5.9/§5 rules' findings were kept, not found again.
+    pub review_kept: bool,
     /// Whether the whole model was rebuilt.
     pub full_rebuild: bool,
     /// Bytes of text parsed again since the previous analysis.
@@ -72,6 +74,11 @@ pub struct Document {
     /// part they come from changed.
     facts: Facts,
     findings: Vec<Finding>,
+    /// The `Reads::Review` rules' own findings (`rules::check_keeping`),
+    /// kept while edits change nothing they read.
+    review: Vec<Finding>,
+    /// The last update re-derived no part those rules read.
+    review_unchanged: bool,
     pending: Pending,
     analysed_with: Option<Config>,
     stats: Stats,
@@ -133,6 +140,8 @@ impl Document {
             plan: Plan::default(),
             facts: Facts::default(),
             findings: Vec::new(),
+            review: Vec::new(),
+            review_unchanged: false,
             pending: Pending::Many,
             analysed_with: None,
             stats: Stats::default(),
@@ -353,6 +362,11 @@ impl Document {
             self.stats.chunks_reparsed = self.outline.chunk_count();
         }
         let same_config = self.analysed_with.as_ref() == Some(config);
+        self.review_unchanged = false;
+        let one_edit = match &pending {
+            Pending::One { edit, .. } => Some(*edit),
+            _ => None,
+        };
         let updated = match pending {
             Pending::One {
                 edit,
@@ -393,7 +407,25 @@ impl Document {
         let directives = *self
             .directives
             .get_or_insert_with(|| suppress::present(&self.text));
-        self.findings = rules::check_in(&self.text, &self.plan, config, &self.facts, directives);
+        // The review rules' findings, moved across the one edit, when it
+        // re-derived nothing they read.
+        let kept = match one_edit {
+            Some(edit) if updated && self.review_unchanged => {
+                let mut kept = std::mem::take(&mut self.review);
+                kept.shift(&edit);
+                self.stats.review_kept = true;
+                Some(kept)
+            }
+            _ => None,
+        };
+        (self.findings, self.review) = rules::check_keeping(
+            &self.text,
+            &self.plan,
+            config,
+            &self.facts,
+            directives,
+            kept,
+        );
     }
 
     /// The fast path for a keystroke inside one Stage Map row (`row`, read
@@ -415,6 +447,7 @@ impl Document {
         if graph_changed {
             self.facts.refresh_graph(&self.plan);
         }
+        self.review_unchanged = true;
         true
     }
 
@@ -438,6 +471,8 @@ impl Document {
         if changed {
             self.facts.refresh_overlaps(&self.plan);
         }
+        // The run held stage sections only.
+        self.review_unchanged = true;
         // The headings inside the run, as the outline now has them.
         let from = self.headings.partition_point(|h| h.start < run.start);
         let to = self.headings.partition_point(|h| h.start < run.end);
@@ -496,6 +531,7 @@ impl Document {
                 return false;
             }
             self.plan.shift_except(e, None, &self.text);
+            self.review_unchanged = true;
             return true;
         };
         let outline = &self.outline;
@@ -512,10 +548,12 @@ impl Document {
                 if paths_changed {
                     self.facts.refresh_overlaps(&self.plan);
                 }
+                self.review_unchanged = true;
                 true
             }
             Some(Spliced::Map) => {
                 self.facts.refresh_graph(&self.plan);
+                self.review_unchanged = true;
                 true
             }
             Some(Spliced::Other) => true,

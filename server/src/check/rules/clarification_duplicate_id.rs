@@ -16,13 +16,14 @@
 
 use std::collections::HashMap;
 
-use super::{Context, Finding, Rule, Severity, finding, related};
+use super::{Context, Finding, Reads, Rule, Severity, finding, related};
 
 pub(crate) const RULE: Rule = Rule {
     code: "clarification-duplicate-id",
     severity: Severity::Error,
     summary: "two §5 rows share an ID",
     source: "checker",
+    reads: Reads::Review,
     check,
     fix: None,
 };

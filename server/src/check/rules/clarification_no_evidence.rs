@@ -19,13 +19,14 @@
 //!
 //! **Code actions:** None.
 
-use super::{Context, Finding, Rule, Severity, finding};
+use super::{Context, Finding, Reads, Rule, Severity, finding};
 
 pub(crate) const RULE: Rule = Rule {
     code: "clarification-no-evidence",
     severity: Severity::Warning,
     summary: "a §5 Statement lacks `Evidence checked: <path:line>` or `Evidence checked: none — <reason>`",
     source: "okstra",
+    reads: Reads::Review,
     check,
     fix: None,
 };

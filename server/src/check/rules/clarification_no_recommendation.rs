@@ -20,13 +20,14 @@
 //!
 //! **Code actions:** None.
 
-use super::{Context, Finding, Rule, Severity, finding};
+use super::{Context, Finding, Reads, Rule, Severity, finding};
 
 pub(crate) const RULE: Rule = Rule {
     code: "clarification-no-recommendation",
     severity: Severity::Warning,
     summary: "a §5 Expected form cell has no recommended answer",
     source: "okstra, spellings: checker",
+    reads: Reads::Review,
     check,
     fix: None,
 };

@@ -17,13 +17,14 @@
 //!
 //! **Code actions:** None.
 
-use super::{Context, Finding, Rule, Severity, finding, related};
+use super::{Context, Finding, Reads, Rule, Severity, finding, related};
 
 pub(crate) const RULE: Rule = Rule {
     code: "clarification-not-blocking",
     severity: Severity::Error,
     summary: "a §5 row referenced by a majority-disagree row does not have Blocks = `approval`",
     source: "okstra",
+    reads: Reads::Review,
     check,
     fix: None,
 };

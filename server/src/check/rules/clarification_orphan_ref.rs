@@ -27,13 +27,14 @@ use crate::check::fixes::{Applicability, Fix, FixContext, FixKind, TextEdit, ren
 use crate::plan::model::normalize_label;
 use std::collections::HashSet;
 
-use super::{Context, Finding, FixHint, Rule, Severity, finding, related};
+use super::{Context, Finding, FixHint, Reads, Rule, Severity, finding, related};
 
 pub(crate) const RULE: Rule = Rule {
     code: "clarification-orphan-ref",
     severity: Severity::Error,
     summary: "a `C-<N>` in the 4.5.9 Classification column has no row in §5 Clarification Items",
     source: "okstra",
+    reads: Reads::Review,
     check,
     fix: Some(fix),
 };

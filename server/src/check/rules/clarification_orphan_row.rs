@@ -59,13 +59,14 @@
 
 use std::collections::HashSet;
 
-use super::{Context, Finding, Rule, Severity, finding, related};
+use super::{Context, Finding, Reads, Rule, Severity, finding, related};
 
 pub(crate) const RULE: Rule = Rule {
     code: "clarification-orphan-row",
     severity: Severity::Warning,
     summary: "a §5 row `C-<N>` is not referenced by any 4.5.9 Classification cell (only when the plan has a 4.5.9 table)",
     source: "okstra, severity: checker",
+    reads: Reads::Review,
     check,
     fix: None,
 };

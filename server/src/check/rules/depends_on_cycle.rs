@@ -30,7 +30,7 @@
 //! spelling of "no dependency" (`(none)`). A choice, so `okstra-lsp fix` does not apply
 //! it.
 
-use super::{Context, Finding, FixHint, Rule, Severity, finding, related};
+use super::{Context, Finding, FixHint, Reads, Rule, Severity, finding, related};
 use crate::check::fixes::{Applicability, Fix, FixContext, FixKind, remove_dep_edit};
 
 pub(crate) const RULE: Rule = Rule {
@@ -38,6 +38,7 @@ pub(crate) const RULE: Rule = Rule {
     severity: Severity::Error,
     summary: "the depends-on graph has a cycle",
     source: "okstra",
+    reads: Reads::Plan,
     check,
     fix: Some(fix),
 };

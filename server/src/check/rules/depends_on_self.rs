@@ -14,13 +14,14 @@
 //!
 //! **Code actions:** None.
 
-use super::{Context, Finding, Rule, Severity, finding};
+use super::{Context, Finding, Reads, Rule, Severity, finding};
 
 pub(crate) const RULE: Rule = Rule {
     code: "depends-on-self",
     severity: Severity::Error,
     summary: "a stage depends on itself",
     source: "okstra",
+    reads: Reads::Plan,
     check,
     fix: None,
 };

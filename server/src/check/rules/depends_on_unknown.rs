@@ -15,13 +15,14 @@
 //!
 //! **Code actions:** None.
 
-use super::{Context, Finding, Rule, Severity, finding};
+use super::{Context, Finding, Reads, Rule, Severity, finding};
 
 pub(crate) const RULE: Rule = Rule {
     code: "depends-on-unknown",
     severity: Severity::Error,
     summary: "depends-on names a stage that does not exist",
     source: "checker",
+    reads: Reads::Plan,
     check,
     fix: None,
 };

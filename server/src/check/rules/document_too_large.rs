@@ -38,7 +38,7 @@
 //! `severityOverrides` applies as to any code (`"document-too-large": "off"` silences it).
 //! `okstra-lsp check` takes the limit from `--config FILE` (`maxDocumentBytes`), else 16 MiB.
 
-use super::{Finding, Rule, Severity, apply_overrides};
+use super::{Finding, Reads, Rule, Severity, apply_overrides};
 use crate::plan::config::Config;
 
 pub(crate) const RULE: Rule = Rule {
@@ -46,6 +46,7 @@ pub(crate) const RULE: Rule = Rule {
     severity: Severity::Warning,
     summary: "the document is over `maxDocumentBytes`, mentions `Stage Map`, and is not analysed",
     source: "checker",
+    reads: Reads::Plan,
     // Not run with the rules: the document is not parsed (`too_large`).
     check: |_, _| {},
     fix: None,

@@ -23,13 +23,14 @@
 //!
 //! **Code actions:** None.
 
-use super::{Context, Finding, Rule, Severity, finding};
+use super::{Context, Finding, Reads, Rule, Severity, finding};
 
 pub(crate) const RULE: Rule = Rule {
     code: "exit-contract-no-files",
     severity: Severity::Warning,
     summary: "an Exit Contract has no predicted-files line, so S9 cannot be checked for that stage",
     source: "checker",
+    reads: Reads::Plan,
     check,
     fix: None,
 };

@@ -18,13 +18,14 @@
 //! **Code actions:** None (once the reference exists, `clarification-orphan-ref` offers
 //! to add the §5 row).
 
-use super::{Context, Finding, Rule, Severity, finding};
+use super::{Context, Finding, Reads, Rule, Severity, finding};
 
 pub(crate) const RULE: Rule = Rule {
     code: "majority-disagree-no-ref",
     severity: Severity::Error,
     summary: "a 4.5.9 row classified `majority-disagree` names no `C-<N>`",
     source: "okstra",
+    reads: Reads::Review,
     check,
     fix: None,
 };

@@ -69,10 +69,23 @@ pub struct Rule {
     /// adds it), or a mix with what the checker adds.
     pub source: &'static str,
     pub check: fn(&Context, &mut Vec<Finding>),
+    /// What its findings depend on (an open document keeps them across an
+    /// edit that changed none of it).
+    pub reads: Reads,
     /// The repairs of a finding that carries a `FixHint`, best first (the
     /// rule's quick fixes; `fixes::repairs_for` calls it, and adds nothing
     /// but the preferred mark when there is one).
     pub fix: Option<Repair>,
+}
+
+/// What a rule reads besides the config and the text under what it reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reads {
+    /// Any of the plan and its facts.
+    Plan,
+    /// Only 4.5.9, §5 and the Open Questions headings: a keystroke in a
+    /// stage or the Stage Map leaves its findings as they were, moved.
+    Review,
 }
 
 /// A rule's repairs for one of its findings' hints.
@@ -168,6 +181,23 @@ pub struct Finding {
 pub struct Related {
     pub range: Span,
     pub message: String,
+}
+
+impl crate::syntax::shift::Shift for Finding {
+    fn shift(&mut self, e: &crate::syntax::shift::EditShift) {
+        let Finding {
+            code: _,
+            severity: _,
+            range,
+            message: _,
+            related,
+            fix: _,
+        } = self;
+        range.shift(e);
+        for r in related {
+            r.range.shift(e);
+        }
+    }
 }
 
 /// The subject of a finding, for the code actions that repair it.
@@ -279,15 +309,54 @@ pub fn check_in(
     facts: &Facts,
     directives: bool,
 ) -> Vec<Finding> {
+    check_keeping(src, plan, config, facts, directives, None).0
+}
+
+/// `check_in` for an open document: the findings of the `Reads::Review`
+/// rules are `kept` (already moved across the edit) when the edit changed
+/// nothing they read, else found again. Returns the findings and those
+/// rules' own findings as they came (before suppression, severities and
+/// bounds), for the next edit.
+pub fn check_keeping(
+    src: &str,
+    plan: &Plan,
+    config: &Config,
+    facts: &Facts,
+    directives: bool,
+    kept: Option<Vec<Finding>>,
+) -> (Vec<Finding>, Vec<Finding>) {
     let ctx = Context::with_facts(src, plan, config, facts);
     let mut out = Vec::new();
+    let mut review = Vec::new();
     if !plan.is_plan() {
         (stage_map_missing::RULE.check)(&ctx, &mut out);
     } else {
-        for rule in RULES {
+        for rule in RULES.iter().filter(|r| r.reads == Reads::Plan) {
             (rule.check)(&ctx, &mut out);
         }
+        review = match kept {
+            Some(kept) => kept,
+            None => {
+                let mut found = Vec::new();
+                for rule in RULES.iter().filter(|r| r.reads == Reads::Review) {
+                    (rule.check)(&ctx, &mut found);
+                }
+                found
+            }
+        };
+        out.extend(review.iter().cloned());
     }
+    (finish(src, plan, config, directives, out), review)
+}
+
+/// Suppression comments, configured severities, order and bounds.
+fn finish(
+    src: &str,
+    plan: &Plan,
+    config: &Config,
+    directives: bool,
+    mut out: Vec<Finding>,
+) -> Vec<Finding> {
     if directives {
         suppress::apply(src, &mut out, plan.is_plan());
     }

@@ -18,13 +18,14 @@
 //!
 //! **Code actions:** None.
 
-use super::{Context, Finding, Rule, Severity, finding, related};
+use super::{Context, Finding, Reads, Rule, Severity, finding, related};
 
 pub(crate) const RULE: Rule = Rule {
     code: "open-questions-block",
     severity: Severity::Warning,
     summary: "an `Open Questions` heading exists; §5 is the single home for open questions",
     source: "okstra",
+    reads: Reads::Review,
     check,
     fix: None,
 };

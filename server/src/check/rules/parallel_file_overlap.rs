@@ -40,7 +40,7 @@
 //!   only when it keeps the graph acyclic; edits the Stage Map cell (`(none)` becomes
 //!   `A`, otherwise `, A` is appended).
 
-use super::{Context, Finding, FixHint, Rule, Severity, finding, related};
+use super::{Context, Finding, FixHint, Reads, Rule, Severity, finding, related};
 use crate::check::facts::Overlap;
 use crate::plan::model::PredictedPath;
 
@@ -49,6 +49,7 @@ pub(crate) const RULE: Rule = Rule {
     severity: Severity::Warning,
     summary: "two stages that can be ready at the same moment, not both roots, predict overlapping paths",
     source: "checker",
+    reads: Reads::Plan,
     check,
     fix: Some(crate::check::fixes::overlap_repairs),
 };

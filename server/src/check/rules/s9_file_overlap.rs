@@ -43,13 +43,14 @@
 //!   only when it keeps the graph acyclic; edits the Stage Map cell (`(none)` becomes
 //!   `A`, otherwise `, A` is appended).
 
-use super::{Context, Finding, Rule, Severity};
+use super::{Context, Finding, Reads, Rule, Severity};
 
 pub(crate) const RULE: Rule = Rule {
     code: "s9-file-overlap",
     severity: Severity::Error,
     summary: "two stages that are both `depends-on (none)` predict the same normalised path (okstra check S9)",
     source: "okstra (S9)",
+    reads: Reads::Plan,
     check,
     fix: Some(crate::check::fixes::overlap_repairs),
 };

@@ -48,13 +48,14 @@
 //!   only when it keeps the graph acyclic; edits the Stage Map cell (`(none)` becomes
 //!   `A`, otherwise `, A` is appended).
 
-use super::{Context, Finding, Rule, Severity};
+use super::{Context, Finding, Reads, Rule, Severity};
 
 pub(crate) const RULE: Rule = Rule {
     code: "s9-possible-overlap",
     severity: Severity::Warning,
     summary: "two `depends-on (none)` stages overlap only through a folder or a glob, which S9's exact comparison misses",
     source: "checker",
+    reads: Reads::Plan,
     check,
     fix: Some(crate::check::fixes::overlap_repairs),
 };

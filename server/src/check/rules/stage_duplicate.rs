@@ -19,13 +19,14 @@
 //!
 //! **Code actions:** None.
 
-use super::{Context, Finding, Rule, Severity, finding, related};
+use super::{Context, Finding, Reads, Rule, Severity, finding, related};
 
 pub(crate) const RULE: Rule = Rule {
     code: "stage-duplicate",
     severity: Severity::Error,
     summary: "a stage number appears twice in the Stage Map, or two stage sections share a number",
     source: "checker",
+    reads: Reads::Plan,
     check,
     fix: None,
 };

@@ -38,13 +38,14 @@
 //!
 //! **Code actions:** None.
 
-use super::{Context, Finding, Rule, Severity, finding, related};
+use super::{Context, Finding, Reads, Rule, Severity, finding, related};
 
 pub(crate) const RULE: Rule = Rule {
     code: "stage-map-missing",
     severity: Severity::Error,
     summary: "stage sections with plan subsections exist but no Stage Map heading",
     source: "checker",
+    reads: Reads::Plan,
     check,
     fix: None,
 };

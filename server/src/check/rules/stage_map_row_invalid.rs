@@ -36,7 +36,7 @@
 //!
 //! **Code actions:** None.
 
-use super::{Context, Finding, Rule, Severity, finding};
+use super::{Context, Finding, Reads, Rule, Severity, finding};
 use crate::plan::model::{Field, MapTable, StageMapRow};
 
 pub(crate) const RULE: Rule = Rule {
@@ -44,6 +44,7 @@ pub(crate) const RULE: Rule = Rule {
     severity: Severity::Error,
     summary: "a Stage Map row's stage number, depends-on or steps cell cannot be read",
     source: "okstra, spellings: checker",
+    reads: Reads::Plan,
     check,
     fix: None,
 };

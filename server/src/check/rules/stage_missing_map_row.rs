@@ -16,13 +16,14 @@
 //!
 //! **Code actions:** None.
 
-use super::{Context, Finding, Rule, Severity, finding, related};
+use super::{Context, Finding, Reads, Rule, Severity, finding, related};
 
 pub(crate) const RULE: Rule = Rule {
     code: "stage-missing-map-row",
     severity: Severity::Error,
     summary: "a stage section has no Stage Map row",
     source: "checker",
+    reads: Reads::Plan,
     check,
     fix: None,
 };

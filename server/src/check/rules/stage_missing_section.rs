@@ -23,13 +23,14 @@
 //!
 //! **Code actions:** None.
 
-use super::{Context, Finding, Rule, Severity, finding};
+use super::{Context, Finding, Reads, Rule, Severity, finding};
 
 pub(crate) const RULE: Rule = Rule {
     code: "stage-missing-section",
     severity: Severity::Error,
     summary: "a Stage Map row has no stage section",
     source: "checker",
+    reads: Reads::Plan,
     check,
     fix: None,
 };

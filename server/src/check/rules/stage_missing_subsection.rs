@@ -32,13 +32,14 @@
 //!
 //! **Code actions:** None.
 
-use super::{Context, Finding, Rule, Severity, finding};
+use super::{Context, Finding, Reads, Rule, Severity, finding};
 
 pub(crate) const RULE: Rule = Rule {
     code: "stage-missing-subsection",
     severity: Severity::Error,
     summary: "a stage lacks Stepwise Execution Order, Stage Exit Contract or Stage Validation",
     source: "okstra",
+    reads: Reads::Plan,
     check,
     fix: None,
 };

@@ -17,7 +17,7 @@
 //! **Code actions:** **Set stage N's step count to M** (preferred). It has one right
 //! answer, so `okstra-lsp fix` applies it too.
 
-use super::{Context, Finding, FixHint, Rule, Severity, finding, related};
+use super::{Context, Finding, FixHint, Reads, Rule, Severity, finding, related};
 use crate::check::fixes::{Applicability, Fix, FixContext, FixKind};
 
 pub(crate) const RULE: Rule = Rule {
@@ -25,6 +25,7 @@ pub(crate) const RULE: Rule = Rule {
     severity: Severity::Error,
     summary: "the Stage Map steps cell differs from the counted effective rows",
     source: "okstra",
+    reads: Reads::Plan,
     check,
     fix: Some(fix),
 };

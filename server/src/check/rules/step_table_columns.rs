@@ -18,13 +18,14 @@
 //!
 //! **Code actions:** None.
 
-use super::{Context, Finding, Rule, Severity, finding};
+use super::{Context, Finding, Reads, Rule, Severity, finding};
 
 pub(crate) const RULE: Rule = Rule {
     code: "step-table-columns",
     severity: Severity::Error,
     summary: "the step table lacks one of step/action/files/command/expected",
     source: "okstra",
+    reads: Reads::Plan,
     check,
     fix: None,
 };

@@ -39,13 +39,14 @@
 //!
 //! The cap itself is the `cap` setting (`--cap N` for `okstra-lsp check` and `fix`).
 
-use super::{Context, Finding, FixHint, Rule, Severity, finding, related};
+use super::{Context, Finding, FixHint, Reads, Rule, Severity, finding, related};
 
 pub(crate) const RULE: Rule = Rule {
     code: "steps-over-cap",
     severity: Severity::Error,
     summary: "a stage has more than 6 effective steps (the cap)",
     source: "okstra",
+    reads: Reads::Plan,
     check,
     fix: Some(crate::check::fixes::split_over_cap),
 };

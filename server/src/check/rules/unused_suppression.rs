@@ -40,13 +40,14 @@
 //! `okstra-lsp check` always reports the default severities, and exits 1 only for
 //! errors.
 
-use super::{Rule, Severity};
+use super::{Reads, Rule, Severity};
 
 pub(crate) const RULE: Rule = Rule {
     code: "unused-suppression",
     severity: Severity::Warning,
     summary: "an `okstra-lsp-disable` comment silences nothing",
     source: "checker",
+    reads: Reads::Plan,
     // Not run with the rules: `suppress::apply` reports it, after them.
     check: |_, _| {},
     fix: None,
