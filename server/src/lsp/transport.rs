@@ -24,13 +24,13 @@
 //! a framer task cuts that into whole frames, and one writer task writes
 //! both kinds of frames to stdout, each with a single `write_all`.
 
-use std::io::{self, BufRead, Read};
+use std::io::{self, BufRead, Read, Write};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, ReadBuf};
 use tokio::sync::mpsc;
 use tower_lsp_server::jsonrpc;
 use tracing::{error, warn};
@@ -143,7 +143,9 @@ pub(super) fn stdio() -> Stdio {
     let (output, pipe) = tokio::io::duplex(64 * 1024);
     let frames = Frames(out_tx.clone());
     tokio::spawn(framer(pipe, out_tx));
-    let writer = tokio::spawn(writer(out_rx, tokio::io::stdout()));
+    let writer = tokio::task::spawn_blocking(move || {
+        let _ = writer(out_rx, raw_stdout());
+    });
     Stdio {
         frames,
         input: Input {
@@ -215,25 +217,69 @@ async fn read_frame(
     Ok(Some(frame))
 }
 
-/// Writes frames to `stdout` in the order they come, each whole, until the
-/// framer says tower-lsp-server's output ended.
-async fn writer(mut frames: mpsc::Receiver<Out>, mut stdout: impl AsyncWrite + Unpin) {
+/// Writes frames to `out` in the order they come, each whole and in one
+/// `write_all`, until the framer says tower-lsp-server's output ended; then
+/// gives `out` back. Runs on a thread of its own (`spawn_blocking`) over
+/// the unbuffered standard output: a publish of hundreds of diagnostics
+/// (150 KB) goes out in one system call, not through tokio's standard
+/// output (a blocking-pool hop for the write and another for the flush,
+/// with std's line buffering cutting each frame after its header).
+fn writer<W: Write>(mut frames: mpsc::Receiver<Out>, mut out: W) -> W {
     loop {
-        let mut written = match frames.recv().await {
-            Some(Out::Frame(frame)) => stdout.write_all(&frame).await,
-            Some(Out::Message(mut message)) => stdout.write_all(message.frame()).await,
+        let written = match frames.blocking_recv() {
+            Some(Out::Frame(frame)) => out.write_all(&frame),
+            Some(Out::Message(mut message)) => out.write_all(message.frame()),
             Some(Out::End) | None => break,
         };
-        if written.is_ok() && frames.is_empty() {
-            written = stdout.flush().await;
-        }
-        if let Err(e) = written {
+        if let Err(e) = written.and_then(|()| out.flush()) {
             // The client is gone; tower-lsp-server notices at its input.
             warn!("cannot write to stdout: {e}");
-            return;
+            return out;
         }
     }
-    let _ = stdout.flush().await;
+    let _ = out.flush();
+    out
+}
+
+/// Standard output, unbuffered (the writer writes whole frames), its pipe
+/// widened to hold a whole large publish.
+#[cfg(unix)]
+fn raw_stdout() -> impl Write {
+    use std::os::fd::FromRawFd;
+    struct Raw(std::mem::ManuallyDrop<std::fs::File>);
+    impl Write for Raw {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            (&*self.0).write(buf)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    widen_pipe();
+    // SAFETY: fd 1 is open for the whole process; ManuallyDrop never closes
+    // it (the process's own `stdout` stays usable).
+    Raw(std::mem::ManuallyDrop::new(unsafe {
+        std::fs::File::from_raw_fd(1)
+    }))
+}
+
+#[cfg(not(unix))]
+fn raw_stdout() -> impl Write {
+    io::stdout()
+}
+
+/// A pipe on standard output made to hold a whole large publish (1 MiB, the
+/// most an unprivileged process may ask for by default on Linux): through
+/// the default 64 KB pipe, a 150 KB publish waits for the client to read
+/// it in pieces. Not a pipe, or not allowed: nothing changes.
+#[cfg(unix)]
+fn widen_pipe() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: F_SETPIPE_SZ on fd 1 only resizes the pipe's buffer, or fails
+    // (EBADF, EINVAL, EPERM) when fd 1 is no pipe or the size is refused.
+    unsafe {
+        libc::fcntl(1, libc::F_SETPIPE_SZ, 1 << 20);
+    }
 }
 
 /// The checked frames as an `AsyncRead`; EOF when the reader thread ends.
@@ -596,6 +642,7 @@ fn top_level_members(body: &[u8]) -> Option<Vec<(String, &[u8])>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::AsyncWriteExt;
 
     fn frame(body: &str) -> Vec<u8> {
         format!("Content-Length: {}\r\n\r\n{body}", body.len()).into_bytes()
@@ -792,13 +839,12 @@ mod tests {
         assert_eq!(run(b"Content-Length: 99999999999999\r\n\r\n{}").0.len(), 0);
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_writer_writes_whole_frames_from_both_sources() {
         let (output, pipe) = tokio::io::duplex(64);
         let (tx, rx) = mpsc::channel(4);
-        let (stdout, mut seen) = tokio::io::duplex(1 << 20);
         let framer = tokio::spawn(framer(pipe, tx.clone()));
-        let writer = tokio::spawn(writer(rx, stdout));
+        let writer = tokio::task::spawn_blocking(move || writer(rx, Vec::new()));
         // tower-lsp-server's frames, written in pieces smaller than a frame,
         // while replies arrive.
         let mut output = output;
@@ -832,9 +878,7 @@ mod tests {
         // The end of tower-lsp-server's output ends the writer.
         drop(feeder.await.unwrap());
         framer.await.unwrap();
-        writer.await.unwrap();
-        let mut all = Vec::new();
-        seen.read_to_end(&mut all).await.unwrap();
+        let all = writer.await.unwrap();
         let (frames, replies) = run(&all);
         assert!(replies.is_empty());
         assert_eq!(frames.len(), 60);
