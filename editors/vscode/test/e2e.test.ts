@@ -3,7 +3,8 @@
  * (see vscode-stub.ts): status bar, the UI commands, and the server's own
  * command ids as its code lens runs them.
  *
- * Runs only when OKSTRA_LSP_BIN names a built server (`npm run test:server`).
+ * Runs when OKSTRA_LSP_BIN names a built server (`npm run test:server`);
+ * scripts/test sets it and fails when a test is skipped.
  */
 
 import assert from 'node:assert/strict';

@@ -2,9 +2,9 @@
  * The contract with the real server: the command line `logic` builds, the
  * command ids, and the shape of the run-batch answers `logic` formats.
  *
- * Runs only when OKSTRA_LSP_BIN names a built server (`npm run test:server`
+ * Runs when OKSTRA_LSP_BIN names a built server (`npm run test:server`
  * uses ../../target/debug/okstra-lsp); skipped otherwise, so `npm test` needs
- * no Rust toolchain.
+ * no Rust toolchain. scripts/test sets it and fails when a test is skipped.
  */
 
 import assert from 'node:assert/strict';
