@@ -562,3 +562,27 @@ fn a_closed_output_pipe_ends_the_command_quietly() {
     assert!(!stderr.contains("internal error"), "{stderr}");
     assert!(!stderr.contains("please report"), "{stderr}");
 }
+
+/// `check --output-format github` prints one workflow command per finding,
+/// as the committed golden file says; `--format` is the same option; the
+/// exit status is that of every other format (1: errors found).
+#[test]
+fn github_output_matches_its_golden_file() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let files = [
+        "fixtures/rules/s9-file-overlap/trigger.md",
+        "fixtures/rules/clarification-no-evidence/trigger.md",
+    ];
+    let golden =
+        fs::read_to_string(root.join("fixtures/output/check.github.txt")).expect("the golden file");
+    for option in ["--output-format", "--format"] {
+        let out = Command::new(BIN)
+            .current_dir(&root)
+            .args(["check", option, "github"])
+            .args(files)
+            .output()
+            .expect("run okstra-lsp");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), golden, "{option}");
+        assert_eq!(out.status.code(), Some(1), "{option}");
+    }
+}

@@ -106,9 +106,11 @@ pub struct ReserveArgs {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    /// Output format: text (`file:line:col: severity[code] message`), json
+    /// (the documented array), github (workflow commands: annotations on a
+    /// pull request's files). `--format` is the same option.
+    #[arg(long = "output-format", visible_alias = "format", value_enum, default_value_t = CheckFormat::Text)]
+    pub format: CheckFormat,
     #[command(flatten)]
     pub config: ConfigArgs,
     /// Plan files or folders.
@@ -184,6 +186,15 @@ pub(crate) fn load_config(path: Option<&Path>) -> Result<Config, CliError> {
 pub enum Format {
     Text,
     Json,
+}
+
+/// `check`'s output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    Text,
+    Json,
+    /// GitHub Actions workflow commands (`::error file=…::message`).
+    Github,
 }
 
 /// A count that must be at least 1.
@@ -342,19 +353,22 @@ pub fn check(args: &CheckArgs) -> ExitCode {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let written = match args.format {
-        Format::Json => serde_json::to_writer_pretty(&mut out, &all)
+        CheckFormat::Json => serde_json::to_writer_pretty(&mut out, &all)
             .map_err(std::io::Error::other)
             .and_then(|_| writeln!(out)),
-        Format::Text => all
+        CheckFormat::Text => all
             .iter()
             .try_for_each(|d| writeln!(out, "{}", report::to_text(d))),
+        CheckFormat::Github => all
+            .iter()
+            .try_for_each(|d| writeln!(out, "{}", report::to_github(d))),
     };
     if let Err(e) = written.and_then(|_| out.flush())
         && e.kind() != std::io::ErrorKind::BrokenPipe
     {
         return fail(CliError(format!("writing the report: {e}")));
     }
-    if args.format == Format::Text && (!all.is_empty() || failed > 0) {
+    if args.format != CheckFormat::Json && (!all.is_empty() || failed > 0) {
         let failed_note = if failed > 0 {
             format!("; {failed} file(s) could not be checked")
         } else {

@@ -71,10 +71,73 @@ pub fn to_json(file: &Path, src: &str, findings: &[Finding]) -> Vec<JsonDiagnost
         .collect()
 }
 
+/// A GitHub Actions workflow command: an annotation on the file, with the
+/// code as its title (`::error file=…,line=…,col=…,endLine=…,endColumn=…,
+/// title=…::message`); info findings are notices. Values are escaped as the
+/// Actions toolkit does (`%`, CR and LF everywhere; `:` and `,` in
+/// properties too), so a message cannot end the command early.
+pub(crate) fn to_github(d: &JsonDiagnostic) -> String {
+    let level = match d.severity.as_str() {
+        "error" => "error",
+        "warning" => "warning",
+        _ => "notice",
+    };
+    let data = |s: &str| {
+        s.replace('%', "%25")
+            .replace('\r', "%0D")
+            .replace('\n', "%0A")
+    };
+    let property = |s: &str| data(s).replace(':', "%3A").replace(',', "%2C");
+    format!(
+        "::{level} file={},line={},col={},endLine={},endColumn={},title={}::{}",
+        property(&d.file),
+        d.line,
+        d.column,
+        d.end_line,
+        d.end_column,
+        property(&d.code),
+        data(&d.message)
+    )
+}
+
 /// `file:line:col: severity[code] message`.
 pub(crate) fn to_text(d: &JsonDiagnostic) -> String {
     format!(
         "{}:{}:{}: {}[{}] {}",
         d.file, d.line, d.column, d.severity, d.code, d.message
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn diagnostic(file: &str, severity: &str, message: &str) -> JsonDiagnostic {
+        JsonDiagnostic {
+            file: file.into(),
+            code: "s9-file-overlap".into(),
+            severity: severity.into(),
+            line: 3,
+            column: 5,
+            end_line: 3,
+            end_column: 9,
+            message: message.into(),
+            related: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn github_commands_escape_what_would_end_them() {
+        assert_eq!(
+            to_github(&diagnostic(
+                "runs/a,b:c/plan.md",
+                "error",
+                "100% sure\r\nnext: line, too"
+            )),
+            "::error file=runs/a%2Cb%3Ac/plan.md,line=3,col=5,endLine=3,endColumn=9,\
+             title=s9-file-overlap::100%25 sure%0D%0Anext: line, too"
+        );
+        assert!(to_github(&diagnostic("p.md", "warning", "m")).starts_with("::warning file=p.md,"));
+        assert!(to_github(&diagnostic("p.md", "info", "m")).starts_with("::notice file=p.md,"));
+    }
 }
