@@ -453,6 +453,34 @@ fn a_heading_keystroke_rederives_the_stages_around_it() {
     assert_eq!(doc.plan().stages.len(), 1000);
 }
 
+/// Found by the second review: an Open Questions heading between two stage
+/// sections, broken by a keystroke, must leave the plan (the stage run
+/// around it was re-derived, but the heading lived outside the stages).
+#[test]
+fn a_part_heading_between_stages_broken_by_a_keystroke_leaves_the_plan() {
+    let config = Config::default();
+    let base = generate::plan(&Spec::clean(6));
+    let at = base.find("### 4.5.3 ").expect("stage 3 heading");
+    let text = format!(
+        "{}### Open Questions\n\n- none yet\n\n{}",
+        &base[..at],
+        &base[at..]
+    );
+    let mut doc = Document::new(text.clone(), &config);
+    assert_eq!(doc.plan().open_questions.len(), 1);
+    let heading = doc.text().find("### Open Questions").expect("the heading") + 1;
+    for (range, piece) in [(heading..heading, "x"), (heading..heading + 1, "")] {
+        doc.edit(range, piece);
+        doc.reanalyze(&config);
+        let diff = first_diff(doc.plan(), &model::parse(doc.text(), &config));
+        assert!(diff.is_none(), "{}", diff.unwrap_or_default());
+        assert_eq!(
+            doc.findings(),
+            okstra_lsp::analyze(doc.text(), &config).as_slice()
+        );
+    }
+}
+
 /// Found by the fuzz target: a stage heading damaged into a plain heading
 /// (`### 4.5\t.1 …`) stays inside the Stage Map's scope, so when the map's
 /// own table is then broken the model takes the next table in that scope;

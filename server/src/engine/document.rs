@@ -527,7 +527,9 @@ impl Document {
                 .stages
                 .last()
                 .is_some_and(|s| e.start >= s.section.end);
-            if !around.is_empty() || after_last {
+            // A repeated 4.5.9 or §5 heading: what is here may be read by
+            // the first one (`Plan::review_repeats`).
+            if !around.is_empty() || after_last || !self.plan.review_repeats.is_empty() {
                 return false;
             }
             self.plan.shift_except(e, None, &self.text);

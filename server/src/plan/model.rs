@@ -24,6 +24,11 @@ pub struct Plan {
     pub clarifications: Option<Clarifications>,
     /// `Open Questions` headings (okstra wants them in §5 instead).
     pub open_questions: Vec<Span>,
+    /// 4.5.9 and §5 headings after the first of their kind. The first one's
+    /// scope is re-entered under them (its table may come from there, §5's
+    /// content end reaches into them), so no part edit stands for a build
+    /// while there are any.
+    pub review_repeats: Vec<Span>,
     /// Stage number → index of its first map row / first section.
     index: Index,
 }
@@ -248,6 +253,11 @@ impl Plan {
         blocks_in: impl FnOnce(Span) -> Vec<Block>,
         config: &Config,
     ) -> Option<Spliced> {
+        if matches!(part, Part::Verification | Part::Clarifications)
+            && !self.review_repeats.is_empty()
+        {
+            return None;
+        }
         let range = self.part_range_after(part, e, src)?;
         let start = match (part, &self.stage_map) {
             (Part::Stage(_), Some(m)) => Start::Region(m.heading_level),
@@ -259,7 +269,8 @@ impl Plan {
             + usize::from(rebuilt.stage_map.is_some())
             + usize::from(rebuilt.verification.is_some())
             + usize::from(rebuilt.clarifications.is_some())
-            + rebuilt.open_questions.len();
+            + rebuilt.open_questions.len()
+            + rebuilt.review_repeats.len();
         if parts != 1 {
             return None;
         }
@@ -338,6 +349,22 @@ impl Plan {
             return None;
         }
         let start = first.heading.start;
+        // The run held stage sections only: a 4.5.9, §5, Open Questions or
+        // Stage Map heading between them would stay in the plan when the
+        // edit un-made it (the rebuilt run only says what is there now).
+        let old_run = start..next.heading.start;
+        let other_part = self
+            .stage_map
+            .iter()
+            .map(|m| m.heading.start)
+            .chain(self.verification.iter().map(|v| v.heading.start))
+            .chain(self.clarifications.iter().map(|c| c.heading.start))
+            .chain(self.open_questions.iter().map(|q| q.start))
+            .chain(self.review_repeats.iter().map(|q| q.start))
+            .any(|h| old_run.contains(&h));
+        if other_part {
+            return None;
+        }
         let end = (next.heading.start as isize + e.delta()) as usize;
         // The next stage's heading is still that heading, where it moved to.
         let next_len = next.heading.end - next.heading.start;
@@ -354,7 +381,8 @@ impl Plan {
         let only_stages = rebuilt.stage_map.is_none()
             && rebuilt.verification.is_none()
             && rebuilt.clarifications.is_none()
-            && rebuilt.open_questions.is_empty();
+            && rebuilt.open_questions.is_empty()
+            && rebuilt.review_repeats.is_empty();
         if !open || !only_stages || rebuilt.stages.first().map(|s| s.heading.start) != Some(start) {
             return None;
         }
@@ -481,6 +509,7 @@ impl Plan {
             c.scope.end = end;
         }
         self.open_questions.shift(e);
+        self.review_repeats.shift(e);
     }
 }
 
@@ -1291,6 +1320,13 @@ impl Builder<'_> {
     /// 4.5.9 or §5 (the first of each kind is the one read).
     fn review_heading(&mut self, h: &Heading, kind: &HeadingKind) {
         let scope = h.range.start..h.range.end;
+        let first = match kind {
+            HeadingKind::Verification => self.plan.verification.is_none(),
+            _ => self.plan.clarifications.is_none(),
+        };
+        if !first {
+            self.plan.review_repeats.push(h.range.clone());
+        }
         if let HeadingKind::Verification = kind {
             self.plan.verification.get_or_insert_with(|| Verification {
                 heading: h.range.clone(),
