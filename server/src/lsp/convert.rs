@@ -82,10 +82,7 @@ pub fn diagnostics(
     findings
         .iter()
         .map(|f| {
-            let ranges: Vec<lsp::Range> = std::iter::once(&f.range)
-                .chain(f.related.iter().map(|r| &r.range))
-                .map(|span| range(rope, span, enc))
-                .collect();
+            let ranges: Vec<lsp::Range> = f.spans().map(|span| range(rope, span, enc)).collect();
             diagnostic(uri, f, &ranges)
         })
         .collect()

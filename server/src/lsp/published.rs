@@ -153,10 +153,7 @@ impl Converted {
         // hashing, and the index by hash stays as it is.
         let mut in_order = old.len() == findings.len();
         for (index, f) in findings.iter().enumerate() {
-            let spans: Vec<Span> = std::iter::once(&f.range)
-                .chain(f.related.iter().map(|r| &r.range))
-                .cloned()
-                .collect();
+            let spans: Vec<Span> = f.spans().cloned().collect();
             // The entry for the same finding before the edit, if it lay
             // outside the edited lines.
             was.clear();
@@ -320,16 +317,22 @@ mod tests {
         })
     }
 
+    /// A generated plan with a cycle, overlaps, over-cap stages and an
+    /// orphan reference: findings of several kinds, with related places.
+    fn plan_with_findings(stages: usize) -> String {
+        generate::plan(&Spec {
+            cycle: true,
+            overlap_every: 3,
+            over_cap_every: 4,
+            orphan_ref: true,
+            ..Spec::clean(stages)
+        })
+    }
+
     #[test]
     fn only_changed_or_moved_findings_are_converted_again() {
         let config = Config::default();
-        let mut spec = Spec::clean(30);
-        spec.cycle = true;
-        spec.overlap_every = 4;
-        spec.over_cap_every = 5;
-        spec.orphan_ref = true;
-        let text = generate::plan(&spec);
-        let mut doc = Document::new(text.clone(), &config);
+        let mut doc = Document::new(plan_with_findings(30), &config);
         let enc = Encoding::Utf16;
         let mut c = Converted::default();
         c.update(&doc, &uri(), enc);
@@ -370,12 +373,10 @@ mod tests {
             .findings()
             .iter()
             .filter(|f| {
-                std::iter::once(&f.range)
-                    .chain(f.related.iter().map(|r| &r.range))
-                    .any(|s| {
-                        doc.rope().byte_to_line(s.start) == doc.rope().byte_to_line(first)
-                            || doc.rope().byte_to_line(s.end) == doc.rope().byte_to_line(first)
-                    })
+                f.spans().any(|s| {
+                    doc.rope().byte_to_line(s.start) == doc.rope().byte_to_line(first)
+                        || doc.rope().byte_to_line(s.end) == doc.rope().byte_to_line(first)
+                })
             })
             .count();
         let line_start = doc.text()[..first].rfind('\n').map_or(0, |i| i + 1);
@@ -430,12 +431,7 @@ mod tests {
             utf8 in proptest::prelude::any::<bool>(),
         ) {
             let config = Config::default();
-            let mut spec = Spec::clean(6);
-            spec.cycle = true;
-            spec.overlap_every = 3;
-            spec.over_cap_every = 4;
-            spec.orphan_ref = true;
-            let mut doc = Document::new(generate::plan(&spec), &config);
+            let mut doc = Document::new(plan_with_findings(6), &config);
             let enc = if utf8 { Encoding::Utf8 } else { Encoding::Utf16 };
             let mut c = Converted::default();
             c.update(&doc, &uri(), enc);

@@ -177,6 +177,13 @@ pub struct Finding {
     pub fix: Option<FixHint>,
 }
 
+impl Finding {
+    /// Its range, then its related ranges (what a diagnostic positions).
+    pub(crate) fn spans(&self) -> impl Iterator<Item = &Span> {
+        std::iter::once(&self.range).chain(self.related.iter().map(|r| &r.range))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Related {
     pub range: Span,
