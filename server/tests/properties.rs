@@ -231,6 +231,24 @@ fn chunked_outline_equals_one_tree() {
 /// chunked outline, on one thread and on two, is the outline of one tree.
 #[test]
 fn chunked_outline_equals_one_tree_on_every_fixture() {
+    let mut texts = fixture_texts();
+    assert!(!texts.is_empty(), "fixtures found");
+    texts.push(("generated".into(), generate::plan(&Spec::clean(300))));
+    for (name, text) in &texts {
+        let whole = syntax::outline(&syntax::parse_blocks(text, None), text);
+        for threads in [1, 2] {
+            let diff = first_diff(&Outline::parse_with_threads(text, threads).to_vec(), &whole);
+            assert!(
+                diff.is_none(),
+                "{name}, {threads} thread(s): {}",
+                diff.unwrap_or_default()
+            );
+        }
+    }
+}
+
+/// Every `.md` under `fixtures/`, as (path, text).
+fn fixture_texts() -> Vec<(String, String)> {
     fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
         let Ok(entries) = std::fs::read_dir(dir) else {
             return;
@@ -249,8 +267,8 @@ fn chunked_outline_equals_one_tree_on_every_fixture() {
         &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures"),
         &mut files,
     );
-    assert!(!files.is_empty(), "fixtures found");
-    let mut texts: Vec<(String, String)> = files
+    files.sort();
+    files
         .iter()
         .map(|p| {
             let bytes = std::fs::read(p).unwrap_or_default();
@@ -259,17 +277,132 @@ fn chunked_outline_equals_one_tree_on_every_fixture() {
                 String::from_utf8_lossy(&bytes).into_owned(),
             )
         })
+        .collect()
+}
+
+/// An edit placed by line, so it lands where plans are fragile: before a
+/// line's first byte (a list item's or quote's marker before a heading),
+/// inside the line, or from there to the end of the text.
+#[derive(Debug, Clone)]
+enum LineEdit {
+    Insert {
+        line: usize,
+        col: usize,
+        piece: usize,
+    },
+    Delete {
+        line: usize,
+        col: usize,
+        len: usize,
+    },
+    DeleteLine {
+        line: usize,
+    },
+    DeleteToEnd {
+        line: usize,
+        col: usize,
+    },
+}
+
+fn line_edit_strategy() -> impl Strategy<Value = LineEdit> {
+    prop_oneof![
+        5 => (any::<usize>(), any::<usize>(), 0..PIECES.len())
+            .prop_map(|(line, col, piece)| LineEdit::Insert { line, col, piece }),
+        3 => (any::<usize>(), any::<usize>(), 1usize..60)
+            .prop_map(|(line, col, len)| LineEdit::Delete { line, col, len }),
+        1 => any::<usize>().prop_map(|line| LineEdit::DeleteLine { line }),
+        1 => (any::<usize>(), any::<usize>())
+            .prop_map(|(line, col)| LineEdit::DeleteToEnd { line, col }),
+    ]
+}
+
+/// The byte range and text of `e` on `text`.
+fn place(e: &LineEdit, text: &str) -> (std::ops::Range<usize>, &'static str) {
+    let starts: Vec<usize> = std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
         .collect();
-    texts.push(("generated".into(), generate::plan(&Spec::clean(300))));
-    for (name, text) in &texts {
-        let whole = syntax::outline(&syntax::parse_blocks(text, None), text);
-        for threads in [1, 2] {
-            let diff = first_diff(&Outline::parse_with_threads(text, threads).to_vec(), &whole);
-            assert!(
-                diff.is_none(),
-                "{name}, {threads} thread(s): {}",
-                diff.unwrap_or_default()
-            );
+    let line = |l: usize| {
+        let s = starts[l % starts.len()];
+        let end = text[s..].find('\n').map_or(text.len(), |i| s + i);
+        (s, end)
+    };
+    // Column 0 half the time: the line's first byte is where a container
+    // marker sits.
+    let at = |l: usize, col: usize| {
+        let (s, end) = line(l);
+        let col = if col.is_multiple_of(2) {
+            0
+        } else {
+            col / 2 % (end - s + 1)
+        };
+        boundary(text, s + col)
+    };
+    match *e {
+        LineEdit::Insert { line, col, piece } => {
+            let p = at(line, col);
+            (p..p, PIECES[piece])
+        }
+        LineEdit::Delete { line, col, len } => {
+            let p = at(line, col);
+            (p..boundary(text, p + len), "")
+        }
+        LineEdit::DeleteLine { line: l } => {
+            let (s, end) = line(l);
+            (s..(end + 1).min(text.len()), "")
+        }
+        LineEdit::DeleteToEnd { line, col } => (at(line, col)..text.len(), ""),
+    }
+}
+
+/// Every fixture, LF and CRLF, under edits placed by line: after each
+/// analysis the document's headings, plan and findings are a fresh parse's.
+#[test]
+fn incremental_edits_on_every_fixture_equal_a_fresh_parse() {
+    let config = Config::default();
+    let cases = std::env::var("OKSTRA_PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+        .map_or(2, |n| (n / 32).max(1));
+    let texts = fixture_texts();
+    assert!(texts.len() > 100, "fixtures found: {}", texts.len());
+    for (name, lf) in texts {
+        let crlf = lf.replace("\r\n", "\n").replace('\n', "\r\n");
+        for base in [lf, crlf] {
+            runner(cases)
+                .run(
+                    &proptest::collection::vec(line_edit_strategy(), 1..6),
+                    |edits| {
+                        let mut doc = Document::new(base.clone(), &config);
+                        let mut shadow = base.clone();
+                        for e in &edits {
+                            let (range, new) = place(e, &shadow);
+                            doc.edit(range.clone(), new);
+                            shadow.replace_range(range, new);
+                            doc.reanalyze(&config);
+                            let headings: Vec<_> =
+                                syntax::outline(&syntax::parse_blocks(&shadow, None), &shadow)
+                                    .into_iter()
+                                    .filter_map(|b| match b {
+                                        syntax::Block::Heading(h) => Some(h.range),
+                                        _ => None,
+                                    })
+                                    .collect();
+                            prop_assert_eq!(doc.headings(), headings.as_slice(), "after {:?}", e);
+                            let diff = first_diff(doc.plan(), &model::parse(&shadow, &config));
+                            prop_assert!(
+                                diff.is_none(),
+                                "after {:?}: {}",
+                                e,
+                                diff.unwrap_or_default()
+                            );
+                            let expected = okstra_lsp::analyze(&shadow, &config);
+                            prop_assert_eq!(doc.findings(), expected.as_slice(), "after {:?}", e);
+                        }
+                        prop_assert_eq!(doc.text(), shadow.as_str());
+                        Ok(())
+                    },
+                )
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
         }
     }
 }

@@ -211,9 +211,16 @@ impl Document {
         if start == end && new_text.is_empty() {
             return;
         }
-        // Did the edit touch a heading (its line, or the line break after it)?
+        // Did the edit touch a heading (its line, or the line break after
+        // it)? A heading in a list item or block quote starts after the
+        // container's marker: an edit before it on its line counts too.
         let first = self.headings.partition_point(|h| h.end < start);
-        let heading = self.headings.get(first).is_some_and(|h| h.start <= end + 1);
+        let line_end = memchr::memchr(b'\n', &self.text.as_bytes()[end..])
+            .map_or(self.text.len(), |i| end + i);
+        let heading = self
+            .headings
+            .get(first)
+            .is_some_and(|h| h.start <= (end + 1).max(line_end));
 
         let lines_before = self.rope.len_lines() as isize;
         let start_char = self.rope.byte_to_char(start);
@@ -262,6 +269,13 @@ impl Document {
                 self.reparsed.chunks += r.chunks;
             }
         }
+        // A heading that started inside the replaced text would keep its
+        // start (`EditShift::start`) while the ones after it move back: the
+        // list would fall out of order. The edit touched it, so the path it
+        // takes reads the headings around it again.
+        let from = self.headings.partition_point(|h| h.start <= start);
+        let to = self.headings.partition_point(|h| h.start < end).max(from);
+        self.headings.drain(from..to);
         self.headings.shift(&edit);
         self.pending = match self.pending {
             Pending::Nothing => Pending::One {
@@ -528,8 +542,29 @@ impl Document {
                 .last()
                 .is_some_and(|s| e.start >= s.section.end);
             // A repeated 4.5.9 or §5 heading: what is here may be read by
-            // the first one (`Plan::review_repeats`).
-            if !around.is_empty() || after_last || !self.plan.review_repeats.is_empty() {
+            // the first one (`Plan::review_repeats`). An edit that removed
+            // the end of a part (a stage section ends at its last non-blank
+            // byte: a delete from its last item to the end of the text) is
+            // in no part but changed one.
+            let overlaps = |span: Span| span.start < old.end && old.start < span.end;
+            let k = self
+                .plan
+                .stages
+                .partition_point(|s| s.section.end <= old.start);
+            let cut_a_part = self
+                .plan
+                .stages
+                .get(k)
+                .is_some_and(|s| overlaps(s.section.clone()))
+                || [Part::Map, Part::Verification, Part::Clarifications]
+                    .into_iter()
+                    .filter_map(|p| self.plan.part_scope(p))
+                    .any(overlaps);
+            if !around.is_empty()
+                || after_last
+                || cut_a_part
+                || !self.plan.review_repeats.is_empty()
+            {
                 return false;
             }
             self.plan.shift_except(e, None, &self.text);
@@ -757,6 +792,88 @@ mod tests {
         let end = doc.text().find(last).expect("last row");
         let line = doc.text()[end..].find('\n').expect("line end");
         assert_eq!(type_at(&mut doc, last, line, 0, " z"), 0);
+    }
+
+    /// Found by the second review's stress test over the fixtures: one edit
+    /// on a fresh document, then the model, findings and headings of a
+    /// fresh parse.
+    #[test]
+    fn second_review_one_edit_cases() {
+        let cases: &[(&str, usize, usize, &str)] = &[
+            // A 4.5.9 heading between two stages un-made (`###4.5.9`): the
+            // stage run was re-derived, the 4.5.9 part kept.
+            (
+                "### 4.5.1 Stage 1 — CSV writer\n### 4.5.9 Plan Body Verification\n### 4.5.3 Stage 3 — Admin docs\n",
+                36,
+                37,
+                "",
+            ),
+            (
+                "### 4.5.1 Stage 1 — OIDC client\n## Open Questions\n#\n## Stage 3: again\n",
+                51,
+                51,
+                " 3",
+            ),
+            // A repeated 4.5.9: its table is the first one's once the first
+            // table is broken.
+            (
+                "### 4.5.9 Plan Body Verification\n| Plan item | claude | codex | Classification |\n|---|---|---|---|\n| a | b | c | d |\n## 5. Clarification Items\n### 4.5.9 Plan Body Verification\n| Plan item | claude | codex | Classification |\n|---|---|---|---|\n| x | y | z | w |\n",
+                86,
+                86,
+                "C",
+            ),
+            (
+                "## 5. Clarification Items\n# Open Questions\n## 5. Clarification Items\n| ID | Kind | St<atement | Expected1 form | Blocks |\n|---|---|---|---|---|\n",
+                136,
+                136,
+                "C",
+            ),
+            // A delete from a stage's last item to the end of the text.
+            (
+                "### 4.5.2 Stage 2 — Flag audit log\n#### Stage Validation\n- post: toggling a flag writes an audit row\n",
+                59,
+                103,
+                "",
+            ),
+            // A delete from inside a stage's text into a subsection heading.
+            (
+                "###  4.5.2 Stage 2 — Extra cells\r\n- Predicted added/modified files: `src/b.rs`\r\n\r\n#### Stage Validation\r\n### 4.5.3 Stage 3 — No outer pipes\n",
+                59,
+                98,
+                "",
+            ),
+            // A heading in a list item un-made by an edit before it.
+            (
+                "### Stage 12: Step Executio가n Or | expected |\n\n- #### Stage Exit Contract\n",
+                49,
+                49,
+                "#",
+            ),
+        ];
+        let config = Config::default();
+        for (i, &(text, start, end, new)) in cases.iter().enumerate() {
+            let mut doc = Document::new(text.to_string(), &config);
+            doc.edit(start..end, new);
+            doc.reanalyze(&config);
+            let mut fresh = text.to_string();
+            fresh.replace_range(start..end, new);
+            assert_eq!(doc.text(), fresh);
+            assert_eq!(doc.plan(), &model::parse(&fresh, &config), "case {i}");
+            assert_eq!(
+                doc.findings(),
+                crate::analyze(&fresh, &config).as_slice(),
+                "case {i}"
+            );
+            let headings: Vec<Span> =
+                crate::syntax::outline(&crate::syntax::parse_blocks(&fresh, None), &fresh)
+                    .into_iter()
+                    .filter_map(|b| match b {
+                        Block::Heading(h) => Some(h.range),
+                        _ => None,
+                    })
+                    .collect();
+            assert_eq!(doc.headings(), headings.as_slice(), "case {i}");
+        }
     }
 
     /// Over the size limit the plan label is followed edit by edit, looking
