@@ -75,6 +75,20 @@ async def test_preview_then_reserve(start, layout):
         "blocked: 3 (waiting on 1, 2), 4 (waiting on 3)"
     )
     assert preview["notes"] == []
+    assert "omitted" not in preview
+
+    # `limit` keeps the first entries of each list and counts the rest.
+    cut = await client.execute("okstra.previewRunBatch", {"uri": uri, "limit": 1})
+    assert cut["stages"] == [1, 2], "the batch itself is never cut"
+    assert cut["ready"] == [1]
+    assert cut["blocked"] == [{"stage": 3, "waitingOn": [1, 2]}]
+    assert cut["omitted"] == {"ready": 1, "done": 0, "started": 0, "blocked": 1}
+    assert cut["summary"].splitlines()[1:] == [
+        "ready:   1, … and 1 more",
+        "done:    (none)",
+        "started: (none)",
+        "blocked: 3 (waiting on 1, 2), … and 1 more",
+    ]
 
     # Options: a smaller budget, and a stage asked for by number.
     assert (await client.execute("okstra.previewRunBatch", {"uri": uri, "budget": 3}))["stages"] == [1]

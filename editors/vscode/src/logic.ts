@@ -37,6 +37,8 @@ export interface RunBatch {
   done?: number[];
   started?: StartedStage[];
   blocked?: BlockedStage[];
+  /** Entries the server left off each list (its `limit`, 100 by default); absent when none. */
+  omitted?: { ready: number; done: number; started: number; blocked: number };
   consumersPath?: string;
   invalidLines?: InvalidLine[];
   /** The server's text summary (what `okstra-lsp batch preview` prints), lines split by `\n`. */

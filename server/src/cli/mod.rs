@@ -674,6 +674,7 @@ fn batch_outcome(
         stages: &stages,
         options,
         consumers_path: &path,
+        list_limit: None,
     };
     let disk = consumers::Disk::default();
     match key {

@@ -65,7 +65,14 @@ struct BatchArgs {
     include_started: Option<bool>,
     #[serde(default)]
     impl_task_key: Option<String>,
+    /// At most this many entries in each list of the answer
+    /// ([`DEFAULT_LIST_LIMIT`] when absent).
+    #[serde(default)]
+    limit: Option<usize>,
 }
+
+/// What an editor shows of a list of stages; the CLI prints them all.
+const DEFAULT_LIST_LIMIT: usize = 100;
 
 /// The plan of a document that is not open, read from disk (a regular file
 /// within `maxDocumentBytes`; call it off the runtime's threads).
@@ -379,6 +386,7 @@ fn run(
         stages: &stages,
         options,
         consumers_path: &path,
+        list_limit: Some(args.limit.unwrap_or(DEFAULT_LIST_LIMIT)),
     };
     let key = args.impl_task_key.clone().unwrap_or_default();
     if !preview && key.trim().is_empty() {

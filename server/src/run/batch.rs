@@ -3,7 +3,7 @@
 //!
 //! Invariant: pure (no I/O); `consumers` supplies the status.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use serde::Serialize;
 
@@ -82,6 +82,44 @@ pub struct RunBatch {
     pub done: Vec<u32>,
     pub started: Vec<StartedStage>,
     pub blocked: Vec<BlockedStage>,
+    /// How many entries [`RunBatch::truncate`] left off each list; absent
+    /// when none.
+    #[serde(skip_serializing_if = "Omitted::is_empty")]
+    pub omitted: Omitted,
+}
+
+/// Entries left off `ready`, `done`, `started` and `blocked`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Omitted {
+    pub ready: usize,
+    pub done: usize,
+    pub started: usize,
+    pub blocked: usize,
+}
+
+impl Omitted {
+    pub fn is_empty(&self) -> bool {
+        *self == Omitted::default()
+    }
+}
+
+impl RunBatch {
+    /// Keeps the first `limit` entries of `ready`, `done`, `started` and
+    /// `blocked` and counts the rest in `omitted`: an editor shows a few of
+    /// a thousand blocked stages, and a 100 KB answer costs every preview.
+    /// The selected `stages` are never cut.
+    pub fn truncate(&mut self, limit: usize) {
+        fn cut<T>(v: &mut Vec<T>, limit: usize, omitted: &mut usize) {
+            if v.len() > limit {
+                *omitted += v.len() - limit;
+                v.truncate(limit);
+            }
+        }
+        cut(&mut self.ready, limit, &mut self.omitted.ready);
+        cut(&mut self.done, limit, &mut self.omitted.done);
+        cut(&mut self.started, limit, &mut self.omitted.started);
+        cut(&mut self.blocked, limit, &mut self.omitted.blocked);
+    }
 }
 
 /// A stage as the batch sees it.
@@ -99,9 +137,9 @@ pub struct BatchStage {
 /// row order (the refactors' neighbours); `readiness` and `select` walk them
 /// in ascending stage-number order whatever order they are given in.
 pub fn stages(plan: &Plan) -> Vec<BatchStage> {
-    let mut seen = BTreeSet::new();
-    plan.map_rows()
-        .iter()
+    let rows = plan.map_rows();
+    let mut seen = HashSet::with_capacity(rows.len());
+    rows.iter()
         .filter_map(|row| {
             let n = *row.stage.value()?;
             if !seen.insert(n) {
@@ -185,39 +223,35 @@ fn sorted(stages: &[BatchStage], status: &Status, options: &Options) -> RunBatch
         total_steps: 0,
         budget: options.budget,
         ready: Vec::new(),
-        done: status
-            .done
-            .iter()
-            .copied()
-            .filter(|d| stages.iter().any(|s| s.number == *d))
-            .collect(),
+        done: Vec::new(),
         started: Vec::new(),
         blocked: Vec::new(),
+        omitted: Omitted::default(),
     };
-    for (n, r) in &states {
+    for (n, r) in states {
         match r {
-            Readiness::Ready => batch.ready.push(*n),
+            Readiness::Ready => batch.ready.push(n),
             Readiness::Started { by } => {
                 for key in by {
                     batch.started.push(StartedStage {
-                        stage: *n,
-                        impl_task_key: key.clone(),
+                        stage: n,
+                        impl_task_key: key,
                     });
                 }
                 // okstra itself ignores `started`: the stage is ready again
                 // when its depends-on are done.
-                let s = stages.iter().find(|s| s.number == *n);
+                let s = stages.iter().find(|s| s.number == n);
                 let deps_done =
                     s.is_some_and(|s| s.depends_on.iter().all(|d| status.done.contains(d)));
                 if options.include_started && deps_done {
-                    batch.ready.push(*n);
+                    batch.ready.push(n);
                 }
             }
             Readiness::Blocked { waiting_on } => batch.blocked.push(BlockedStage {
-                stage: *n,
-                waiting_on: waiting_on.clone(),
+                stage: n,
+                waiting_on,
             }),
-            Readiness::Done => {}
+            Readiness::Done => batch.done.push(n),
         }
     }
     batch

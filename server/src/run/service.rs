@@ -43,6 +43,10 @@ pub struct Request<'a> {
     pub stages: &'a [BatchStage],
     pub options: Options,
     pub consumers_path: &'a Path,
+    /// At most this many entries in each of the answer's lists of ready,
+    /// done, started and blocked stages (and its summary's lines);
+    /// `None`: all of them.
+    pub list_limit: Option<usize>,
 }
 
 /// `okstra.previewRunBatch`'s result and `batch preview --format json`
@@ -86,11 +90,14 @@ pub fn preview(env: &dyn Env, req: &Request) -> Result<Preview, RunError> {
     let path = req.consumers_path;
     let consumers = env.read_consumers(path)?;
     let notes = notes(path, &consumers.invalid, consumers.invalid_omitted);
-    let batch =
+    let mut batch =
         batch::select(req.stages, &consumers.status, &req.options).map_err(|e| RunError {
             notes: notes.clone(),
             ..e
         })?;
+    if let Some(limit) = req.list_limit {
+        batch.truncate(limit);
+    }
     Ok(Preview {
         summary: summary(&batch, None),
         batch,
@@ -134,7 +141,7 @@ pub fn reserve(env: &dyn Env, req: &Request, impl_task_key: &str) -> Result<Rese
         decided = Some((batch, rows, consumers));
         Ok(appended)
     })?;
-    let Some((batch, rows, consumers)) = decided else {
+    let Some((mut batch, rows, consumers)) = decided else {
         return Err(RunError::new(
             ErrorKind::ConsumersUnwritable,
             format!(
@@ -143,6 +150,9 @@ pub fn reserve(env: &dyn Env, req: &Request, impl_task_key: &str) -> Result<Rese
             ),
         ));
     };
+    if let Some(limit) = req.list_limit {
+        batch.truncate(limit);
+    }
     Ok(Reservation {
         summary: summary(&batch, Some(path)),
         notes: notes(path, &consumers.invalid, consumers.invalid_omitted),
@@ -184,14 +194,16 @@ fn lines(rows: &[StartedRow], missing_final_newline: bool) -> Result<String, Run
 ///
 /// (the last line for a reservation only).
 pub fn summary(batch: &RunBatch, reserved_in: Option<&Path>) -> String {
-    fn list<T: ToString>(v: impl IntoIterator<Item = T>) -> String {
+    fn list<T: ToString>(v: impl IntoIterator<Item = T>, omitted: usize) -> String {
         let all: Vec<String> = v.into_iter().map(|x| x.to_string()).collect();
-        if all.is_empty() {
-            "(none)".to_string()
-        } else {
-            all.join(", ")
+        match (all.is_empty(), omitted) {
+            (true, 0) => "(none)".to_string(),
+            (_, 0) => all.join(", "),
+            (true, n) => format!("{n} stages"),
+            (false, n) => format!("{}, … and {n} more", all.join(", ")),
         }
     }
+    let omitted = batch.omitted;
     let started = batch
         .started
         .iter()
@@ -199,14 +211,14 @@ pub fn summary(batch: &RunBatch, reserved_in: Option<&Path>) -> String {
     let blocked = batch
         .blocked
         .iter()
-        .map(|b| format!("{} (waiting on {})", b.stage, list(&b.waiting_on)));
+        .map(|b| format!("{} (waiting on {})", b.stage, list(&b.waiting_on, 0)));
     let mut text = format!(
         "{}\nready:   {}\ndone:    {}\nstarted: {}\nblocked: {}",
         batch::summary(batch),
-        list(&batch.ready),
-        list(&batch.done),
-        list(started),
-        list(blocked),
+        list(&batch.ready, omitted.ready),
+        list(&batch.done, omitted.done),
+        list(started, omitted.started),
+        list(blocked, omitted.blocked),
     );
     if let Some(path) = reserved_in {
         text.push_str(&format!("\nreserved in {}", path.display()));
@@ -329,7 +341,59 @@ mod tests {
                 include_started: false,
             },
             consumers_path: Path::new(PATH),
+            list_limit: None,
         }
+    }
+
+    /// A limit cuts each list, says how much it left off (JSON and
+    /// summary), and never cuts the selected stages.
+    #[test]
+    fn a_list_limit_cuts_each_list_and_counts_the_rest() {
+        let env = Fake::default();
+        env.files.borrow_mut().insert(PATH.into(), done(1));
+        // 1 done; 2..=5 free (budget 8 takes 2..=5 at 1 step each, then 6
+        // and 7 are ready but past the budget); 8..=12 wait on 13.
+        let mut stages = vec![st(1, 1, &[])];
+        stages.extend((2..=7).map(|n| st(n, 2, &[1])));
+        stages.extend((8..=12).map(|n| st(n, 1, &[13])));
+        stages.push(st(13, 9, &[1]));
+        let full = preview(&env, &request(&stages, Requested::Auto)).unwrap();
+        let cut = preview(
+            &env,
+            &Request {
+                list_limit: Some(2),
+                ..request(&stages, Requested::Auto)
+            },
+        )
+        .unwrap();
+        assert_eq!(cut.batch.stages, full.batch.stages);
+        assert_eq!(cut.batch.stages, [2, 3, 4, 5]);
+        assert_eq!(cut.batch.ready, full.batch.ready[..2]);
+        assert_eq!(cut.batch.blocked, full.batch.blocked[..2]);
+        assert_eq!(
+            cut.batch.omitted,
+            batch::Omitted {
+                ready: full.batch.ready.len() - 2,
+                done: 0,
+                started: 0,
+                blocked: 3,
+            }
+        );
+        assert!(full.batch.omitted.is_empty());
+        let json = serde_json::to_value(&cut).unwrap();
+        assert_eq!(json["omitted"]["blocked"], 3);
+        assert!(
+            serde_json::to_value(&full)
+                .unwrap()
+                .get("omitted")
+                .is_none()
+        );
+        assert!(
+            cut.summary
+                .contains("blocked: 8 (waiting on 13), 9 (waiting on 13), … and 3 more"),
+            "{}",
+            cut.summary
+        );
     }
 
     fn done(n: u32) -> String {
