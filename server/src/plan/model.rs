@@ -651,8 +651,10 @@ pub struct StepRows {
     pub header_cells: Vec<Span>,
     /// Required columns the header lacks.
     pub missing_columns: Vec<&'static str>,
-    /// Data rows with at least one non-blank cell.
-    pub effective_rows: Vec<Row>,
+    /// The lines of the data rows with at least one non-blank cell (their
+    /// cells: `syntax::row_cells`). Ranges only: a keystroke moves every
+    /// stage after it, and a row's cells were six more ranges to move.
+    pub effective_rows: Vec<Span>,
     /// The last data row's line, blank or not (where a fix that moves rows
     /// out ends). Not every row: a keystroke moves every stage after it.
     pub last_row: Option<Span>,
@@ -1867,7 +1869,7 @@ fn step_rows(src: &str, t: &Table) -> StepRows {
         .rows
         .iter()
         .filter(|r| !row_is_blank(src, r))
-        .cloned()
+        .map(|r| r.range.clone())
         .collect();
     StepRows {
         range: t.range.clone(),

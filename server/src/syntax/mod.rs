@@ -414,6 +414,17 @@ fn row(node: Node, src: &str) -> Row {
     Row { range, cells }
 }
 
+/// The cells of the table row at `range` (its line, without the line
+/// break) read from the text alone: split on unescaped pipes, code spans
+/// joined, trimmed. The same cells as the tree's for every row of the
+/// fixtures (a test checks it); for a model that keeps row ranges only.
+pub(crate) fn row_cells(src: &str, range: Range<usize>) -> Vec<Range<usize>> {
+    join_code_spans(src, split_row(src, range))
+        .into_iter()
+        .map(|r| trim(src, r))
+        .collect()
+}
+
 /// Splits a table row on unescaped `|`, dropping the outer pipes.
 pub(crate) fn split_row(src: &str, range: Range<usize>) -> Vec<Range<usize>> {
     let bytes = src.as_bytes();
@@ -995,6 +1006,53 @@ mod tests {
             let parsed = code_spans_parsed(&text, 0..text.len());
             assert_eq!(fast, parsed, "case {case}: {text:?}");
         }
+    }
+
+    /// `row_cells` (text only) gives the tree's cells for every data row of
+    /// every table in the fixtures and a generated plan: the model keeps
+    /// step rows as ranges and its fixes read their cells this way.
+    #[test]
+    fn row_cells_are_the_trees_cells_on_every_fixture() {
+        fn walk(dir: &std::path::Path, out: &mut Vec<String>) {
+            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if p.extension().is_some_and(|x| x == "md") {
+                    out.push(
+                        String::from_utf8_lossy(&std::fs::read(&p).unwrap_or_default())
+                            .into_owned(),
+                    );
+                }
+            }
+        }
+        let mut texts = Vec::new();
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures"),
+            &mut texts,
+        );
+        assert!(texts.len() > 100, "fixtures found");
+        texts.push(crate::engine::generate::plan(
+            &crate::engine::generate::Spec::clean(50),
+        ));
+        let mut rows = 0;
+        for text in &texts {
+            for block in outline(&parse_blocks(text, None), text) {
+                let Block::Table(t) = block else { continue };
+                for row in t.rows.iter().chain([&t.header]) {
+                    let tree: Vec<Range<usize>> =
+                        row.cells.iter().map(|c| c.range.clone()).collect();
+                    assert_eq!(
+                        row_cells(text, row.range.clone()),
+                        tree,
+                        "{:?}",
+                        &text[row.range.clone()]
+                    );
+                    rows += 1;
+                }
+            }
+        }
+        assert!(rows > 1000, "{rows} rows");
     }
 
     #[test]

@@ -97,6 +97,7 @@ fn moved_rows(ctx: &FixContext, ta: &StepRows, tb: &StepRows) -> TextEdit {
         .collect();
     let mut rows = String::new();
     for (i, row) in tb.effective_rows.iter().enumerate() {
+        let row_cells = crate::syntax::row_cells(ctx.src, row.clone());
         let cells: Vec<String> = names_a
             .iter()
             .map(|name| {
@@ -106,8 +107,8 @@ fn moved_rows(ctx: &FixContext, ta: &StepRows, tb: &StepRows) -> TextEdit {
                 names_b
                     .iter()
                     .position(|n| n == name)
-                    .and_then(|j| row.cells.get(j))
-                    .map_or(String::new(), |c| ctx.text(&c.range).to_string())
+                    .and_then(|j| row_cells.get(j))
+                    .map_or(String::new(), |c| ctx.text(c).to_string())
             })
             .collect();
         rows.push_str(&render_row(&cells));

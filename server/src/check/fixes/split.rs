@@ -5,8 +5,8 @@
 //! one, which still comes after the original.
 
 use super::{Applicability, Fix, FixContext, FixKind, TextEdit, render_row};
+use crate::plan::model::Span;
 use crate::plan::model::{MapTable, Stage, StageMapRow, StepRows, StepTable, normalize_label};
-use crate::syntax::Row;
 
 pub fn split(ctx: &FixContext, n: u32, kind: FixKind) -> Option<Fix> {
     let cap = ctx.config.cap;
@@ -37,13 +37,13 @@ pub fn split(ctx: &FixContext, n: u32, kind: FixKind) -> Option<Fix> {
     let mut edits = Vec::new();
 
     // The original keeps its first `cap` rows.
-    let from = ctx.line_start(moved[0].range.start);
+    let from = ctx.line_start(moved[0].start);
     let last_row = table
         .last_row
         .as_ref()
-        .map_or(moved[moved.len() - 1].range.end, |r| r.end);
+        .map_or(moved[moved.len() - 1].end, |r| r.end);
     edits.push(TextEdit {
-        range: from..ctx.past_lines(&(moved[0].range.start..last_row)),
+        range: from..ctx.past_lines(&(moved[0].start..last_row)),
         new_text: String::new(),
     });
 
@@ -73,7 +73,7 @@ fn new_section(
     stage: &Stage,
     steps: &StepTable,
     table: &StepRows,
-    moved: &[Row],
+    moved: &[Span],
     next: u32,
     new_title: &str,
 ) -> TextEdit {
@@ -101,15 +101,14 @@ fn new_section(
         "{prefix}{next}{between}{new_title}{eol}{eol}{sub} Stepwise Execution Order{eol}{header}{eol}{delimiter}{eol}"
     );
     for (i, r) in moved.iter().enumerate() {
-        let cells: Vec<String> = r
-            .cells
+        let cells: Vec<String> = crate::syntax::row_cells(ctx.src, r.clone())
             .iter()
             .enumerate()
             .map(|(j, c)| {
                 if Some(j) == step_col {
                     (i + 1).to_string()
                 } else {
-                    ctx.text(&c.range).to_string()
+                    ctx.text(c).to_string()
                 }
             })
             .collect();

@@ -62,7 +62,7 @@ fn check(ctx: &Context, out: &mut Vec<Finding>) {
             continue;
         }
         let over = &t.effective_rows[cap..];
-        let range = over[0].range.start..over[over.len() - 1].range.end;
+        let range = over[0].start..over[over.len() - 1].end;
         let mut f = finding(
             &RULE,
             range,
