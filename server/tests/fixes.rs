@@ -112,7 +112,7 @@ fn bases() -> Vec<(&'static str, String)> {
 }
 
 fn key(f: &Finding) -> (&'static str, String) {
-    (f.code, f.message.clone())
+    (f.code, f.message.to_string())
 }
 
 fn errors(findings: &[Finding]) -> BTreeSet<(&'static str, String)> {

@@ -52,7 +52,7 @@ pub fn to_json(file: &Path, src: &str, findings: &[Finding]) -> Vec<JsonDiagnost
                 column,
                 end_line,
                 end_column,
-                message: f.message.clone(),
+                message: f.message.to_string(),
                 related: f
                     .related
                     .iter()
@@ -62,7 +62,7 @@ pub fn to_json(file: &Path, src: &str, findings: &[Finding]) -> Vec<JsonDiagnost
                             file: name.clone(),
                             line,
                             column,
-                            message: r.message.clone(),
+                            message: r.message.to_string(),
                         }
                     })
                     .collect(),

@@ -98,7 +98,7 @@ pub(crate) fn diagnostic(uri: &lsp::Uri, f: &Finding, ranges: &[lsp::Range]) -> 
         code: Some(lsp::NumberOrString::String(f.code.to_string())),
         code_description: docs_url(f.code).map(|href| lsp::CodeDescription { href }),
         source: Some("okstra".to_string()),
-        message: f.message.clone(),
+        message: f.message.to_string(),
         related_information: (!f.related.is_empty()).then(|| {
             f.related
                 .iter()
@@ -108,7 +108,7 @@ pub(crate) fn diagnostic(uri: &lsp::Uri, f: &Finding, ranges: &[lsp::Range]) -> 
                         uri: uri.clone(),
                         range: at(i + 1),
                     },
-                    message: r.message.clone(),
+                    message: r.message.to_string(),
                 })
                 .collect()
         }),

@@ -76,7 +76,8 @@ pub(crate) fn too_large_finding(
         range: 0..0,
         message: format!(
             "this document is {len} bytes, over the {limit}-byte limit (maxDocumentBytes): okstra-lsp does not analyse it"
-        ),
+        )
+        .into(),
         related: Vec::new(),
         fix: None,
     }];

@@ -12,6 +12,7 @@
 //! into lines and columns. No rule panics on any plan.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -171,7 +172,9 @@ pub struct Finding {
     pub code: &'static str,
     pub severity: Severity,
     pub range: Span,
-    pub message: String,
+    /// Shared: an open document keeps most findings across a keystroke
+    /// (`check_keeping`), and a clone should not copy every message.
+    pub message: Arc<str>,
     pub related: Vec<Related>,
     /// What a fix needs to know (travels in `Diagnostic.data`).
     pub fix: Option<FixHint>,
@@ -187,7 +190,7 @@ impl Finding {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Related {
     pub range: Span,
-    pub message: String,
+    pub message: Arc<str>,
 }
 
 impl crate::syntax::shift::Shift for Finding {
@@ -404,10 +407,10 @@ fn bound(out: &mut Vec<Finding>) {
             return false;
         }
         let left_out = totals.get(f.code).copied().unwrap_or(0) - MAX_PER_RULE;
-        f.message = format!(
+        f.message = Arc::from(format!(
             "{left_out} more `{}` finding(s) from here on are not shown: okstra-lsp reports at most {MAX_PER_RULE} per rule; fix the ones above first",
             f.code
-        );
+        ));
         f.related.clear();
         f.fix = None;
         true
@@ -445,7 +448,7 @@ pub(crate) fn finding_with(
         code,
         severity,
         range,
-        message,
+        message: message.into(),
         related: Vec::new(),
         fix: None,
     }
@@ -454,7 +457,7 @@ pub(crate) fn finding_with(
 pub(crate) fn related(range: Span, message: impl Into<String>) -> Related {
     Related {
         range,
-        message: message.into(),
+        message: message.into().into(),
     }
 }
 
@@ -470,7 +473,7 @@ pub(crate) mod test_support {
         let mut out = Vec::new();
         (rule.check)(&ctx, &mut out);
         out.into_iter()
-            .map(|f| (src[f.range.clone()].to_string(), f.message))
+            .map(|f| (src[f.range.clone()].to_string(), f.message.to_string()))
             .collect()
     }
 }
