@@ -586,3 +586,51 @@ fn github_output_matches_its_golden_file() {
         assert_eq!(out.status.code(), Some(1), "{option}");
     }
 }
+
+/// `check --output-format junit` writes one test case per file checked (a
+/// plan with findings, one with warnings only, a clean plan, markdown that
+/// is not a plan), as the committed golden file says; same exit status.
+#[test]
+fn junit_output_matches_its_golden_file() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let golden =
+        fs::read_to_string(root.join("fixtures/output/check.junit.xml")).expect("the golden file");
+    let out = Command::new(BIN)
+        .current_dir(&root)
+        .args(["check", "--output-format", "junit"])
+        .args([
+            "fixtures/rules/s9-file-overlap/trigger.md",
+            "fixtures/rules/clarification-no-evidence/trigger.md",
+            "fixtures/plans/flat.md",
+            "README.md",
+        ])
+        .output()
+        .expect("run okstra-lsp");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), golden);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+/// `--docs-url` must be an absolute URL: anything else is a usage error.
+#[test]
+fn a_relative_docs_url_is_a_usage_error() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = Command::new(BIN)
+        .current_dir(&root)
+        .args([
+            "check",
+            "--output-format",
+            "sarif",
+            "--docs-url",
+            "docs/rules/",
+        ])
+        .arg("fixtures/plans/flat.md")
+        .output()
+        .expect("run okstra-lsp");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--docs-url") && stderr.contains("not an absolute URL"),
+        "{stderr}"
+    );
+}

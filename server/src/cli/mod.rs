@@ -8,7 +8,9 @@
 //! line `okstra-lsp: PATH: message` on stderr, the other files are still
 //! done, and the status is 2. No command exits 101 (a panic) on any input.
 
+mod junit;
 pub mod report;
+mod sarif;
 
 use std::cell::{Cell, RefCell};
 use std::io::Write;
@@ -107,10 +109,15 @@ pub struct ReserveArgs {
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// Output format: text (`file:line:col: severity[code] message`), json
-    /// (the documented array), github (workflow commands: annotations on a
-    /// pull request's files). `--format` is the same option.
+    /// (the documented array, with each finding's fix), github (workflow
+    /// commands: annotations on a pull request's files), sarif (SARIF 2.1.0),
+    /// junit (JUnit XML, one test case per file). `--format` is the same option.
     #[arg(long = "output-format", visible_alias = "format", value_enum, default_value_t = CheckFormat::Text)]
     pub format: CheckFormat,
+    /// With sarif: each rule's `helpUri` is BASE<code>.md (an absolute URL,
+    /// e.g. https://example.com/okstra-lsp/docs/rules/).
+    #[arg(long, value_name = "BASE", value_parser = sarif::docs_base)]
+    pub docs_url: Option<String>,
     #[command(flatten)]
     pub config: ConfigArgs,
     /// Plan files or folders.
@@ -195,6 +202,10 @@ pub enum CheckFormat {
     Json,
     /// GitHub Actions workflow commands (`::error file=…::message`).
     Github,
+    /// SARIF 2.1.0 (code scanning).
+    Sarif,
+    /// JUnit XML (one test case per file checked).
+    Junit,
 }
 
 /// A count that must be at least 1.
@@ -326,42 +337,57 @@ pub fn check(args: &CheckArgs) -> ExitCode {
         Err(e) => return fail(e),
     };
     // Files are independent: check them on every core, print in path order.
-    let results = match check_files(&files, &config) {
+    // Only the JSON carries fixes (working them out is not free).
+    let results = match check_files(&files, &config, args.format == CheckFormat::Json) {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
     // A file that could not be checked is reported; the others still are.
-    let mut failed = 0;
-    let mut all: Vec<report::JsonDiagnostic> = Vec::new();
-    for r in results {
+    let mut failures: Vec<String> = Vec::new();
+    let mut all: Vec<&report::Reported> = Vec::new();
+    for r in &results {
         match r {
             Ok(d) => all.extend(d),
             Err(e) => {
                 eprintln!("okstra-lsp: {e}");
-                failed += 1;
+                failures.push(e.to_string());
             }
         }
     }
+    let failed = failures.len();
     let errors = all
         .iter()
-        .filter(|d| d.severity == Severity::Error.as_str())
+        .filter(|d| d.diagnostic.severity == Severity::Error.as_str())
         .count();
     let warnings = all
         .iter()
-        .filter(|d| d.severity == Severity::Warning.as_str())
+        .filter(|d| d.diagnostic.severity == Severity::Warning.as_str())
         .count();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let written = match args.format {
-        CheckFormat::Json => serde_json::to_writer_pretty(&mut out, &all)
-            .map_err(std::io::Error::other)
-            .and_then(|_| writeln!(out)),
+        CheckFormat::Json => write_pretty(&mut out, &all),
+        CheckFormat::Sarif => write_pretty(
+            &mut out,
+            &sarif::to_sarif(&all, &failures, args.docs_url.as_deref()),
+        ),
+        CheckFormat::Junit => {
+            let cases: Vec<junit::Case> = files
+                .iter()
+                .zip(&results)
+                .map(|(path, r)| junit::Case {
+                    name: path.display().to_string(),
+                    outcome: r.as_deref().map_err(ToString::to_string),
+                })
+                .collect();
+            out.write_all(junit::to_junit(&cases).as_bytes())
+        }
         CheckFormat::Text => all
             .iter()
-            .try_for_each(|d| writeln!(out, "{}", report::to_text(d))),
+            .try_for_each(|d| writeln!(out, "{}", report::to_text(&d.diagnostic))),
         CheckFormat::Github => all
             .iter()
-            .try_for_each(|d| writeln!(out, "{}", report::to_github(d))),
+            .try_for_each(|d| writeln!(out, "{}", report::to_github(&d.diagnostic))),
     };
     if let Err(e) = written.and_then(|_| out.flush())
         && e.kind() != std::io::ErrorKind::BrokenPipe
@@ -388,20 +414,42 @@ pub fn check(args: &CheckArgs) -> ExitCode {
     }
 }
 
-/// Each file's diagnostics, or why it could not be checked.
-type Checked = Result<Vec<report::JsonDiagnostic>, CliError>;
+/// Pretty JSON and a line break.
+fn write_pretty(out: &mut impl Write, value: &impl serde::Serialize) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value).map_err(std::io::Error::other)?;
+    writeln!(out)
+}
 
-fn check_files(files: &[PathBuf], config: &Config) -> Result<Vec<Checked>, CliError> {
+/// Each file's diagnostics, or why it could not be checked.
+type Checked = Result<Vec<report::Reported>, CliError>;
+
+/// Checks every file; `with_fixes`: each diagnostic carries its
+/// `check::fixes::best_fix`.
+fn check_files(
+    files: &[PathBuf],
+    config: &Config,
+    with_fixes: bool,
+) -> Result<Vec<Checked>, CliError> {
     on_all_cores(files, |path| {
         per_file(path, || match read_plan(path, config)? {
             crate::io::files::Document::Text(src) => {
                 let findings = crate::analyze(&src, config);
-                Ok(report::to_json(path, &src, &findings))
+                if !with_fixes || findings.is_empty() {
+                    return Ok(report::to_reported(path, &src, &findings, &[]));
+                }
+                // The plan `fix` works on (`fix_all` parses it so too).
+                let plan = crate::plan::model::parse(&src, config);
+                let ctx = crate::check::fixes::FixContext::new(&src, &plan, config);
+                let fixes: Vec<_> = findings
+                    .iter()
+                    .map(|f| crate::check::fixes::best_fix(&ctx, f))
+                    .collect();
+                Ok(report::to_reported(path, &src, &findings, &fixes))
             }
             // Not read whole: one finding at its start (plan-format §1).
             crate::io::files::Document::TooLarge { len, head } => {
                 let findings = crate::io::files::too_large_findings(&head, len, config);
-                Ok(report::to_json(path, &head, &findings))
+                Ok(report::to_reported(path, &head, &findings, &[]))
             }
         })
     })
@@ -743,7 +791,7 @@ mod tests {
         let good = dir.join("good.md");
         std::fs::write(&good, "## Stage Map\n| Stage | Title | depends-on | Steps |\n|---|---|---|---|\n| 1 | a | 9 | 0 |\n").unwrap();
         let files = vec![dir.join("missing.md"), good.clone()];
-        let results = check_files(&files, &Config::default()).expect("no thread panicked");
+        let results = check_files(&files, &Config::default(), false).expect("no thread panicked");
         let _ = std::fs::remove_dir_all(&dir);
         assert!(
             matches!(&results[0], Err(e) if e.0.starts_with(&format!("{}: ", files[0].display()))),
@@ -753,7 +801,7 @@ mod tests {
             .as_ref()
             .unwrap()
             .iter()
-            .map(|d| d.code.as_str())
+            .map(|d| d.diagnostic.code.as_str())
             .collect();
         assert!(codes.contains(&"depends-on-unknown"), "{codes:?}");
     }

@@ -6,6 +6,7 @@ use std::path::Path;
 use ropey::Rope;
 use serde::Serialize;
 
+use crate::check::fixes::{Applicability, Fix};
 use crate::check::rules::Finding;
 use crate::syntax::position::{Encoding, to_line_col};
 
@@ -31,20 +32,79 @@ pub struct JsonRelated {
     pub message: String,
 }
 
+/// A diagnostic as `check` reports it: the JSON contract, then its `fix`
+/// (`check --format json` prints these), and where its related places end
+/// (for SARIF's regions; not in the JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reported {
+    #[serde(flatten)]
+    pub diagnostic: JsonDiagnostic,
+    /// The fix to apply without asking (`safe`: `okstra-lsp fix` applies
+    /// it) or the preferred of several (`unsafe`); `null` when there is none
+    /// (or when fixes were not worked out).
+    pub fix: Option<JsonFix>,
+    /// The end (line, column) of each of `diagnostic.related`.
+    #[serde(skip)]
+    pub related_ends: Vec<(u32, u32)>,
+}
+
+/// A fix as ruff's JSON has it: edits in 1-based rows and columns, counted
+/// as the diagnostic's are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JsonFix {
+    pub message: String,
+    /// `safe` or `unsafe`.
+    pub applicability: String,
+    /// Non-overlapping, in text order; each replaces its range with `content`.
+    pub edits: Vec<JsonEdit>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JsonEdit {
+    pub location: JsonLocation,
+    pub end_location: JsonLocation,
+    pub content: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct JsonLocation {
+    pub row: u32,
+    pub column: u32,
+}
+
 /// Converts findings of one file.
 pub fn to_json(file: &Path, src: &str, findings: &[Finding]) -> Vec<JsonDiagnostic> {
+    to_reported(file, src, findings, &[])
+        .into_iter()
+        .map(|r| r.diagnostic)
+        .collect()
+}
+
+/// Converts findings of one file; `fixes[i]` is the fix of `findings[i]`
+/// (`check::fixes::best_fix`), missing ones are `null`.
+pub fn to_reported(
+    file: &Path,
+    src: &str,
+    findings: &[Finding],
+    fixes: &[Option<Fix>],
+) -> Vec<Reported> {
     let rope = Rope::from_str(src);
     let name = file.display().to_string();
     let pos = |offset: usize| {
         let lc = to_line_col(&rope, offset, Encoding::Utf32);
         (lc.line + 1, lc.col + 1)
     };
+    let location = |offset: usize| {
+        let (row, column) = pos(offset);
+        JsonLocation { row, column }
+    };
     findings
         .iter()
-        .map(|f| {
+        .enumerate()
+        .map(|(i, f)| {
             let (line, column) = pos(f.range.start);
             let (end_line, end_column) = pos(f.range.end);
-            JsonDiagnostic {
+            let diagnostic = JsonDiagnostic {
                 file: name.clone(),
                 code: f.code.to_string(),
                 severity: f.severity.as_str().to_string(),
@@ -66,6 +126,27 @@ pub fn to_json(file: &Path, src: &str, findings: &[Finding]) -> Vec<JsonDiagnost
                         }
                     })
                     .collect(),
+            };
+            Reported {
+                diagnostic,
+                related_ends: f.related.iter().map(|r| pos(r.range.end)).collect(),
+                fix: fixes.get(i).and_then(Option::as_ref).map(|fix| JsonFix {
+                    message: fix.title.clone(),
+                    applicability: match fix.applicability {
+                        Applicability::Safe => "safe",
+                        Applicability::Unsafe => "unsafe",
+                    }
+                    .to_string(),
+                    edits: fix
+                        .edits
+                        .iter()
+                        .map(|e| JsonEdit {
+                            location: location(e.range.start),
+                            end_location: location(e.range.end),
+                            content: e.new_text.clone(),
+                        })
+                        .collect(),
+                }),
             }
         })
         .collect()

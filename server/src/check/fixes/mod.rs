@@ -293,6 +293,24 @@ pub fn repairs_for(ctx: &FixContext, finding: &Finding) -> Vec<Fix> {
     out
 }
 
+/// The one fix to name for a finding when no person chooses (`okstra-lsp
+/// fix`, the CLI's JSON): its first safe, enabled repair, which `fix_all`
+/// applies; else the preferred enabled repair, else the first enabled one
+/// (those are `Unsafe`). The suppression comment is no repair: `None` when
+/// the finding has none.
+pub fn best_fix(ctx: &FixContext, finding: &Finding) -> Option<Fix> {
+    let mut repairs: Vec<Fix> = repairs_for(ctx, finding)
+        .into_iter()
+        .filter(|f| f.disabled.is_none())
+        .collect();
+    let at = repairs
+        .iter()
+        .position(|f| f.applicability == Applicability::Safe)
+        .or_else(|| repairs.iter().position(|f| f.preferred))
+        .unwrap_or(0);
+    (at < repairs.len()).then(|| repairs.swap_remove(at))
+}
+
 /// The repairs of an overlap (`s9-file-overlap`, `s9-possible-overlap`,
 /// `parallel-file-overlap`): merge the two stages, then each depends-on link
 /// that keeps the graph acyclic.
@@ -388,20 +406,18 @@ pub fn fix_all(src: &str, config: &Config, rounds: usize) -> FixAll {
         let mut edits: Vec<TextEdit> = Vec::new();
         let mut taken = 0;
         for f in &findings {
-            for fix in fixes_for(&ctx, f) {
-                if fix.applicability != Applicability::Safe || fix.disabled.is_some() {
-                    continue;
-                }
-                // Take a fix only when it touches nothing already taken.
-                let clash = fix
-                    .edits
-                    .iter()
-                    .any(|e| edits.iter().any(|x| overlaps(&x.range, &e.range)));
-                if !clash {
-                    edits.extend(fix.edits);
-                    taken += 1;
-                }
-                break;
+            let Some(fix) = best_fix(&ctx, f).filter(|x| x.applicability == Applicability::Safe)
+            else {
+                continue;
+            };
+            // Take a fix only when it touches nothing already taken.
+            let clash = fix
+                .edits
+                .iter()
+                .any(|e| edits.iter().any(|x| overlaps(&x.range, &e.range)));
+            if !clash {
+                edits.extend(fix.edits);
+                taken += 1;
             }
         }
         if edits.is_empty() {
@@ -492,6 +508,35 @@ mod tests {
             },
         ];
         assert_eq!(apply("abcdef", &edits), "Ab+cdEf");
+    }
+
+    fn best(src: &str, code: &str) -> Option<Fix> {
+        let config = Config::default();
+        let plan = model::parse(src, &config);
+        let findings = crate::check::rules::check(src, &plan, &config);
+        let ctx = FixContext::new(src, &plan, &config);
+        let finding = findings.iter().find(|f| f.code == code)?;
+        best_fix(&ctx, finding)
+    }
+
+    #[test]
+    fn best_fix_is_the_safe_one_else_the_preferred_repair_never_a_suppression() {
+        // Three roots on one file: merging is preferred (unsafe, a choice).
+        let src = test_support::three_stages("(none)", "(none)", "(none)");
+        let fix = best(&src, "s9-file-overlap").expect("an overlap has repairs");
+        assert_eq!(fix.applicability, Applicability::Unsafe);
+        assert!(
+            fix.preferred && fix.title.starts_with("Merge"),
+            "{}",
+            fix.title
+        );
+        // A wrong step count has one right answer.
+        let src = src.replacen("| 1 | a | (none) | 0 |", "| 1 | a | (none) | 3 |", 1);
+        let fix = best(&src, "step-count-mismatch").expect("a step count fix");
+        assert_eq!(fix.applicability, Applicability::Safe);
+        // No repair: no fix (the suppression comment is not one).
+        let src = "## Stage Map\n| Stage | Title | depends-on | Steps |\n|---|---|---|---|\n| 1 | a | (none) | 0 |\n";
+        assert!(best(src, "stage-missing-section").is_none());
     }
 
     #[test]
