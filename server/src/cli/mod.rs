@@ -59,6 +59,15 @@ pub struct FixArgs {
     /// Print a unified diff instead of writing the files.
     #[arg(long)]
     pub dry_run: bool,
+    /// Also renumber the stages 1..n in the order of their sections, every
+    /// reference with them (refused for a plan whose consumers.jsonl has
+    /// started or done rows for a stage whose number would change).
+    #[arg(long)]
+    pub renumber: bool,
+    /// With --renumber: renumber even when consumers.jsonl has rows for
+    /// those stages (their rows then name the old numbers).
+    #[arg(long, requires = "renumber")]
+    pub force: bool,
     #[command(flatten)]
     pub config: ConfigArgs,
     /// Plan files or folders.
@@ -506,7 +515,7 @@ pub fn fix(args: &FixArgs) -> ExitCode {
     let (mut total, mut failed) = (0, 0);
     for path in &files {
         // One file's failure is reported and the others are still fixed.
-        match per_file(path, || fix_file(path, &config, args.dry_run)) {
+        match per_file(path, || fix_file(path, &config, args)) {
             Ok(applied) => total += applied,
             Err(e) => {
                 eprintln!("okstra-lsp: {e}");
@@ -537,16 +546,23 @@ pub fn fix(args: &FixArgs) -> ExitCode {
 const FIX_ROUNDS: usize = 10;
 
 /// Fixes one file (or prints its diff): how many fixes were applied.
-fn fix_file(path: &Path, config: &Config, dry_run: bool) -> Result<usize, CliError> {
+fn fix_file(path: &Path, config: &Config, args: &FixArgs) -> Result<usize, CliError> {
+    let dry_run = args.dry_run;
     // Over maxDocumentBytes a file is not analysed: nothing to fix.
     let Some(src) = read_utf8(path, config)? else {
         return Ok(0);
+    };
+    let (renumbered, moved) = if args.renumber {
+        renumber_file(path, &src, config, args.force)?
+    } else {
+        (src.clone(), 0)
     };
     let crate::check::fixes::FixAll {
         text: fixed,
         applied,
         settled,
-    } = crate::check::fixes::fix_all(&src, config, FIX_ROUNDS);
+    } = crate::check::fixes::fix_all(&renumbered, config, FIX_ROUNDS);
+    let applied = applied + moved;
     if !settled {
         // Each round applies whole fixes, so the text so far is still a
         // valid plan; but fixes that keep making work are a bug to report.
@@ -579,6 +595,41 @@ fn fix_file(path: &Path, config: &Config, dry_run: bool) -> Result<usize, CliErr
         write_atomically(path, &fixed)?;
     }
     Ok(applied)
+}
+
+/// `src` with its stages renumbered 1..n, and how many stages moved.
+fn renumber_file(
+    path: &Path,
+    src: &str,
+    config: &Config,
+    force: bool,
+) -> Result<(String, usize), CliError> {
+    use crate::check::fixes::{apply, renumber};
+    let plan = crate::plan::model::parse(src, config);
+    if !plan.is_plan() {
+        return Ok((src.to_string(), 0));
+    }
+    let mapping = renumber::renumber_mapping(&plan)
+        .map_err(|e| CliError(format!("{}: {e}", path.display())))?;
+    if mapping.is_empty() {
+        return Ok((src.to_string(), 0));
+    }
+    // A plan outside a run folder has no consumers.jsonl to keep in step.
+    if !force && let Ok(consumers) = crate::run::consumers::path_for(path) {
+        let status = crate::run::consumers::read(&consumers)
+            .map_err(|e| CliError(format!("{}: {e}", path.display())))?
+            .status;
+        let hit = crate::run::batch::recorded(&status, mapping.keys().copied());
+        if !hit.is_empty() {
+            return Err(CliError(format!(
+                "{}: not renumbered: {}",
+                path.display(),
+                crate::run::batch::recorded_refusal(&hit, "pass --force to renumber anyway")
+            )));
+        }
+    }
+    let edits = renumber::stage_edits(src, &plan, &mapping);
+    Ok((apply(src, &edits), mapping.len()))
 }
 
 /// Reads a file that `fix` may rewrite (a regular file; `None` when it is

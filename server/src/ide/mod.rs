@@ -101,6 +101,26 @@ pub fn at(plan: &Plan, offset: usize) -> Option<Hit> {
     None
 }
 
+/// What a rename at `offset` renames, and the digits it replaces: a stage
+/// number where `at` finds one, or a `Stage N` / `SN` mention in the places
+/// a rename rewrites; a `C-<N>` in 4.5.9 or §5.
+pub fn rename_at(src: &str, plan: &Plan, offset: usize) -> Option<(Target, Span)> {
+    use crate::check::fixes::renumber;
+    if let Some(hit) = at(plan, offset) {
+        let bytes = src.as_bytes().get(hit.range.clone())?;
+        let end = bytes.iter().rposition(u8::is_ascii_digit)? + 1;
+        let start = bytes[..end]
+            .iter()
+            .rposition(|b| !b.is_ascii_digit())
+            .map_or(0, |i| i + 1);
+        return Some((hit.target, hit.range.start + start..hit.range.start + end));
+    }
+    renumber::stage_mentions(src, plan)
+        .into_iter()
+        .find(|m| contains(&m.digits, offset))
+        .map(|m| (Target::Stage(m.stage), m.digits))
+}
+
 /// Go to definition: a stage reference goes to the stage heading (or its map
 /// row when it has no section); a `C-<N>` in 4.5.9 goes to its §5 row, and a
 /// §5 ID goes back to the 4.5.9 cells that name it.

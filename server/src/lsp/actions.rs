@@ -58,7 +58,52 @@ pub(super) fn code_actions(
             out.push(action(uri, open, s, fix, None));
         }
     }
+    if wants(&RENUMBER_KIND) && doc.plan().is_plan() {
+        // Offered when the stages are not 1..n in section order; its edits
+        // are worked out by the command, not for every request.
+        let mapping = fixes::renumber::renumber_mapping(doc.plan());
+        if !mapping.as_ref().is_ok_and(|m| m.is_empty()) {
+            out.push(lsp::CodeActionOrCommand::CodeAction(lsp::CodeAction {
+                title: "Renumber stages in order".into(),
+                kind: Some(RENUMBER_KIND),
+                command: Some(lsp::Command {
+                    title: "Renumber stages in order".into(),
+                    command: super::commands::RENUMBER.into(),
+                    arguments: Some(vec![serde_json::json!({ "uri": uri.as_str() })]),
+                }),
+                disabled: mapping
+                    .err()
+                    .map(|e| lsp::CodeActionDisabled { reason: e.0 }),
+                ..Default::default()
+            }));
+        }
+    }
     out
+}
+
+/// The source action that renumbers the stages 1..n.
+pub(super) const RENUMBER_KIND: lsp::CodeActionKind =
+    lsp::CodeActionKind::new("source.okstra.renumberStages");
+
+/// `edits` on the document `uri` as a WorkspaceEdit.
+pub(super) fn workspace_edit(
+    uri: &Uri,
+    open: &OpenDoc,
+    s: &Settings,
+    edits: &[fixes::TextEdit],
+) -> lsp::WorkspaceEdit {
+    let rope = open.doc.rope();
+    let edits = edits
+        .iter()
+        .map(|e| lsp::TextEdit {
+            range: convert::range(rope, &e.range, s.encoding),
+            new_text: e.new_text.clone(),
+        })
+        .collect();
+    lsp::WorkspaceEdit {
+        changes: Some(HashMap::from([(uri.clone(), edits)])),
+        ..Default::default()
+    }
 }
 
 fn action(

@@ -19,7 +19,10 @@ use crate::run::service;
 
 pub(crate) const PREVIEW: &str = "okstra.previewRunBatch";
 pub(crate) const RESERVE: &str = "okstra.reserveRunBatch";
-pub(crate) const COMMANDS: [&str; 2] = [PREVIEW, RESERVE];
+/// Renumbers the stages 1..n (the source action's command: its edits are
+/// worked out when it runs, not for every code-action request).
+pub(crate) const RENUMBER: &str = "okstra.renumberStages";
+pub(crate) const COMMANDS: [&str; 3] = [PREVIEW, RESERVE, RENUMBER];
 /// Test hook, never advertised and refused unless `OKSTRA_LSP_TEST_HOOKS=1`:
 /// panics inside the request's guard (holding the document of its `uri`
 /// argument, when given), so the end-to-end tests can check that a panic is
@@ -315,6 +318,9 @@ pub(super) async fn execute(
     if !COMMANDS.contains(&command) {
         return Err(invalid_params(format!("unknown command {command}")));
     }
+    if command == RENUMBER {
+        return renumber(backend, &params.arguments).await;
+    }
     let arg = params
         .arguments
         .into_iter()
@@ -334,6 +340,69 @@ pub(super) async fn execute(
     // consumers.jsonl, git for the reservation's head_commit): off the
     // runtime's threads.
     guard::blocking(move || run(&me, &args, options, &settings, preview)).await?
+}
+
+#[derive(Debug, Deserialize)]
+struct RenumberArgs {
+    uri: Uri,
+}
+
+/// `okstra.renumberStages {uri}`: the open plan's stages renumbered 1..n,
+/// applied with `workspace/applyEdit`; refused when consumers.jsonl has
+/// rows for a stage whose number would change.
+async fn renumber(backend: &Backend, arguments: &[Value]) -> Result<Option<Value>> {
+    use crate::check::fixes::renumber;
+    let args: RenumberArgs = arguments
+        .first()
+        .cloned()
+        .ok_or_else(|| invalid_params(format!("{RENUMBER} needs one argument {{uri}}")))
+        .and_then(|a| {
+            serde_json::from_value(a).map_err(|e| invalid_params(format!("{RENUMBER}: {e}")))
+        })?;
+    let mapping = backend
+        .with_doc(&args.uri, |open, _| {
+            renumber::renumber_mapping(open.doc.plan())
+        })
+        .ok_or_else(|| invalid_params(format!("{} is not open", args.uri.as_str())))?
+        .map_err(|e| refused(&e.0))?;
+    if mapping.is_empty() {
+        return Ok(None);
+    }
+    backend
+        .refuse_recorded(&args.uri, mapping.keys().copied())
+        .await?;
+    let edit = backend.with_doc(&args.uri, |open, s| {
+        // The document may have changed while consumers.jsonl was read.
+        let mapping = renumber::renumber_mapping(open.doc.plan())?;
+        let edits = renumber::stage_edits(open.doc.text(), open.doc.plan(), &mapping);
+        Ok::<_, renumber::Refused>(super::actions::workspace_edit(&args.uri, open, s, &edits))
+    });
+    let Some(edit) = edit else {
+        return Err(invalid_params(format!("{} is not open", args.uri.as_str())));
+    };
+    let edit = edit.map_err(|e| refused(&e.0))?;
+    let applied = backend
+        .client
+        .apply_edit(edit)
+        .await
+        .map_err(|e| refused(&format!("the client did not apply the edit: {e}")))?;
+    if !applied.applied {
+        return Err(refused(&format!(
+            "the client did not apply the edit{}",
+            applied
+                .failure_reason
+                .map_or(String::new(), |r| format!(": {r}"))
+        )));
+    }
+    Ok(None)
+}
+
+fn refused(message: &str) -> jsonrpc::Error {
+    jsonrpc::Error {
+        code: jsonrpc::ErrorCode::ServerError(REQUEST_FAILED),
+        message: message.to_string().into(),
+        data: None,
+    }
 }
 
 /// The test hook `okstra.debugPanic`: panics, inside the document map's

@@ -144,6 +144,17 @@ impl LanguageServer for Backend {
         guard::request("textDocument/references", self.on_references(params)).await
     }
 
+    async fn prepare_rename(
+        &self,
+        params: lsp::TextDocumentPositionParams,
+    ) -> Result<Option<lsp::PrepareRenameResponse>> {
+        guard::request("textDocument/prepareRename", self.on_prepare_rename(params)).await
+    }
+
+    async fn rename(&self, params: lsp::RenameParams) -> Result<Option<lsp::WorkspaceEdit>> {
+        guard::request("textDocument/rename", self.on_rename(params)).await
+    }
+
     async fn hover(&self, params: lsp::HoverParams) -> Result<Option<lsp::Hover>> {
         guard::request("textDocument/hover", self.on_hover(params)).await
     }

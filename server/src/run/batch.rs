@@ -195,6 +195,33 @@ pub(crate) fn readiness(stages: &[BatchStage], status: &Status) -> Vec<(u32, Rea
         .collect()
 }
 
+/// The stages among `numbers` that consumers.jsonl has a `started` or
+/// `done` row for, ascending: its rows are keyed by stage number, so
+/// renumbering one of these would detach its record.
+pub fn recorded(status: &Status, numbers: impl IntoIterator<Item = u32>) -> Vec<u32> {
+    let mut out: Vec<u32> = numbers
+        .into_iter()
+        .filter(|n| status.done.contains(n) || status.started.contains_key(n))
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Why a rename or renumber of `recorded` stages is refused.
+pub fn recorded_refusal(recorded: &[u32], force: &str) -> String {
+    let list: Vec<String> = recorded.iter().map(u32::to_string).collect();
+    let (noun, verb) = if recorded.len() == 1 {
+        ("stage", "has")
+    } else {
+        ("stages", "have")
+    };
+    format!(
+        "{noun} {} {verb} started or done rows in consumers.jsonl, which are keyed by stage number: renumbering would detach them from their record ({force})",
+        list.join(", ")
+    )
+}
+
 /// Selects the batch (plan-format §5). Errors carry okstra's wording and
 /// their kind.
 pub fn select(

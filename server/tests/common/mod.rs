@@ -1,6 +1,6 @@
 //! Helpers shared by the property tests.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use proptest::test_runner::{Config as PropConfig, RngAlgorithm, TestRng, TestRunner};
 

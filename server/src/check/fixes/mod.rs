@@ -14,6 +14,7 @@
 
 mod depends_on;
 mod merge;
+pub mod renumber;
 mod split;
 mod suppress;
 

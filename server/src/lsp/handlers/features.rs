@@ -3,6 +3,16 @@
 
 use super::*;
 
+/// A request refused for a reason the user should read (the client shows
+/// the message).
+fn request_failed(message: &str) -> jsonrpc::Error {
+    jsonrpc::Error {
+        code: jsonrpc::ErrorCode::ServerError(-32803),
+        message: message.to_string().into(),
+        data: None,
+    }
+}
+
 impl Backend {
     pub(crate) async fn on_document_symbol(
         &self,
@@ -175,6 +185,94 @@ impl Backend {
             (!items.is_empty()).then_some(lsp::CompletionResponse::Array(items))
         });
         Ok(r.flatten())
+    }
+
+    pub(crate) async fn on_prepare_rename(
+        &self,
+        params: lsp::TextDocumentPositionParams,
+    ) -> Result<Option<lsp::PrepareRenameResponse>> {
+        let uri = params.text_document.uri;
+        let r = self.with_doc(&uri, |open, s| {
+            let doc = &open.doc;
+            let offset = convert::offset(doc.rope(), params.position, s.encoding);
+            let (_, digits) = ide::rename_at(doc.text(), doc.plan(), offset)?;
+            Some(lsp::PrepareRenameResponse::RangeWithPlaceholder {
+                range: convert::range(doc.rope(), &digits, s.encoding),
+                placeholder: doc.text().get(digits).unwrap_or_default().to_string(),
+            })
+        });
+        match r.flatten() {
+            Some(found) => Ok(Some(found)),
+            None => Err(request_failed(
+                "not a stage number or C-<N> ID: rename works on a stage heading, a Stage Map or depends-on cell, a `Stage N` in 4.5.9, §5 or an Exit Contract, or a C-<N>",
+            )),
+        }
+    }
+
+    pub(crate) async fn on_rename(
+        &self,
+        params: lsp::RenameParams,
+    ) -> Result<Option<lsp::WorkspaceEdit>> {
+        use crate::check::fixes::renumber;
+        let uri = params.text_document_position.text_document.uri;
+        let pos = params.text_document_position.position;
+        let to = renumber::parse_new_number(&params.new_name).map_err(|e| request_failed(&e.0))?;
+        let target = self.with_doc(&uri, |open, s| {
+            let doc = &open.doc;
+            let offset = convert::offset(doc.rope(), pos, s.encoding);
+            ide::rename_at(doc.text(), doc.plan(), offset).map(|(t, _)| t)
+        });
+        let Some(target) = target.flatten() else {
+            return Err(request_failed("not a stage number or C-<N> ID"));
+        };
+        if let ide::Target::Stage(from) = target
+            && to != from
+        {
+            self.refuse_recorded(&uri, [from]).await?;
+        }
+        let r = self.with_doc(&uri, |open, s| {
+            let doc = &open.doc;
+            let edits = match target {
+                ide::Target::Stage(from) => {
+                    renumber::rename_stage(doc.text(), doc.plan(), from, to)
+                }
+                ide::Target::Clarification(from) => {
+                    renumber::rename_clarification(doc.text(), doc.plan(), from, to)
+                }
+            }?;
+            Ok(actions::workspace_edit(&uri, open, s, &edits))
+        });
+        match r {
+            Some(Ok(edit)) => Ok(Some(edit)),
+            Some(Err(renumber::Refused(why))) => Err(request_failed(&why)),
+            None => Ok(None),
+        }
+    }
+
+    /// Fails when consumers.jsonl has started or done rows for any of
+    /// `stages` (or cannot be read: then nobody can say).
+    pub(crate) async fn refuse_recorded(
+        &self,
+        uri: &Uri,
+        stages: impl IntoIterator<Item = u32>,
+    ) -> Result<()> {
+        match commands::status_for(self, uri).await? {
+            Some(Ok(consumers)) => {
+                let hit = crate::run::batch::recorded(&consumers.status, stages);
+                if hit.is_empty() {
+                    Ok(())
+                } else {
+                    Err(request_failed(&crate::run::batch::recorded_refusal(
+                        &hit,
+                        "rename it in the plan and in consumers.jsonl together, by hand",
+                    )))
+                }
+            }
+            Some(Err(why)) => Err(request_failed(&format!(
+                "consumers.jsonl cannot be read ({why}): renumbering could detach its rows"
+            ))),
+            None => Ok(()),
+        }
     }
 
     pub(crate) async fn on_code_action(

@@ -130,6 +130,10 @@ fn capabilities(encoding: Encoding, diagnostics: DiagnosticMode) -> lsp::ServerC
         document_symbol_provider: Some(lsp::OneOf::Left(true)),
         definition_provider: Some(lsp::OneOf::Left(true)),
         references_provider: Some(lsp::OneOf::Left(true)),
+        rename_provider: Some(lsp::OneOf::Right(lsp::RenameOptions {
+            prepare_provider: Some(true),
+            work_done_progress_options: Default::default(),
+        })),
         hover_provider: Some(lsp::HoverProviderCapability::Simple(true)),
         folding_range_provider: Some(lsp::FoldingRangeProviderCapability::Simple(true)),
         completion_provider: Some(lsp::CompletionOptions {
@@ -141,6 +145,7 @@ fn capabilities(encoding: Encoding, diagnostics: DiagnosticMode) -> lsp::ServerC
                 code_action_kinds: Some(vec![
                     lsp::CodeActionKind::QUICKFIX,
                     lsp::CodeActionKind::REFACTOR,
+                    super::actions::RENUMBER_KIND,
                 ]),
                 resolve_provider: Some(false),
                 ..Default::default()
