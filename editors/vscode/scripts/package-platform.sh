@@ -7,7 +7,7 @@
 #   TARGET  linux-x64, linux-arm64, darwin-x64, darwin-arm64 or win32-x64
 #   BINARY  a built okstra-lsp for that target; without it the server is built:
 #           linux-*  with cargo-zigbuild against glibc 2.28 (scripts/zigbuild at
-#                    the repository root; any Linux or macOS host)
+#                    the repository root; on a Linux host)
 #           darwin-* / win32-x64  with `cargo build --release --target <triple>`
 #                    (run it on that platform: rustup target add <triple>)
 #   VSIX    where to write the package (default: okstra-lsp-TARGET-VERSION.vsix
