@@ -10,6 +10,7 @@
  * Everything that can be tested without VS Code lives in `logic.ts`.
  */
 
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -30,12 +31,21 @@ const CLIENT_ID = 'okstra';
 const UI_PREVIEW = 'okstra.previewRunBatchUi';
 const UI_RESERVE = 'okstra.reserveRunBatchUi';
 const UI_RESTART = 'okstra.restartServer';
+const UI_SERVER_INFO = 'okstra.showServerInfo';
 
 let client: LanguageClient | undefined;
 let selector: logic.DocumentFilter[] = logic.buildDocumentSelector(undefined);
 let output: vscode.LogOutputChannel;
 let traceOutput: vscode.LogOutputChannel;
 let statusItem: vscode.StatusBarItem;
+/** The extension's folder (its `bundled/okstra-lsp`). */
+let extensionPath: string;
+/** Which binary runs and its `--version`: the status bar tooltip and okstra.showServerInfo. */
+let serverInfo: logic.ServerInfo | undefined;
+/** Settles when the running binary's `--version` has been read. */
+let serverVersion: Promise<void> = Promise.resolve();
+/** The missing-bundled-server warning pops up once per session (the log has it on every start). */
+let fallbackWarned = false;
 /** Serialises start/stop so quick setting changes cannot start two servers. */
 let lifecycle: Promise<void> = Promise.resolve();
 /** Ignores status answers that arrive after a newer request. */
@@ -43,6 +53,8 @@ let statusSeq = 0;
 const refreshStatusSoon = logic.debounce(() => void refreshStatus(), 250);
 
 export function activate(context: vscode.ExtensionContext): void {
+  // The bundle is out/extension.js: the extension's folder is its parent's.
+  extensionPath = context.extensionPath ?? path.resolve(__dirname, '..');
   output = vscode.window.createOutputChannel('okstra', { log: true });
   traceOutput = vscode.window.createOutputChannel('okstra LSP trace', { log: true });
   statusItem = vscode.window.createStatusBarItem('okstra.runBatch', vscode.StatusBarAlignment.Left, 50);
@@ -54,6 +66,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand(UI_PREVIEW, (arg?: unknown) => previewFlow(targetUri(arg), undefined)),
     vscode.commands.registerCommand(UI_RESERVE, (arg?: unknown) => reserveFlow(targetUri(arg), undefined)),
     vscode.commands.registerCommand(UI_RESTART, () => restart()),
+    vscode.commands.registerCommand(UI_SERVER_INFO, () => showServerInfo()),
     vscode.window.onDidChangeActiveTextEditor(() => refreshStatusSoon()),
     vscode.workspace.onDidSaveTextDocument((doc) => {
       if (doc === vscode.window.activeTextEditor?.document) refreshStatusSoon();
@@ -108,6 +121,36 @@ function isExecutable(p: string): boolean {
   }
 }
 
+/**
+ * Makes the bundled server executable when its mode was lost on the way
+ * (a vsix keeps it and VS Code restores it, but an unpacked copy may not).
+ */
+function ensureExecutable(p: string): void {
+  if (process.platform === 'win32') return;
+  try {
+    if (!fs.statSync(p).isFile()) return;
+    fs.accessSync(p, fs.constants.X_OK);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EACCES') return; // missing: resolution reports it
+    try {
+      fs.chmodSync(p, 0o755);
+      output.info(`made the bundled server executable: ${p}`);
+    } catch (err) {
+      output.warn(`the bundled server is not executable and chmod failed: ${logic.errorMessage(err)}`);
+    }
+  }
+}
+
+/** The first line of `<command> --version`, or why there is none. */
+function readVersion(command: string): Promise<string> {
+  return new Promise((resolve) => {
+    execFile(command, ['--version'], { timeout: 10_000, windowsHide: true }, (err, stdout) => {
+      if (err) resolve(`(--version failed: ${logic.errorMessage(err)})`);
+      else resolve(logic.parseVersionOutput(String(stdout)) ?? '(--version printed nothing)');
+    });
+  });
+}
+
 function cargoBin(): string {
   const cargoHome = process.env.CARGO_HOME || path.join(os.homedir(), '.cargo');
   return path.join(cargoHome, 'bin');
@@ -115,15 +158,24 @@ function cargoBin(): string {
 
 async function startClient(): Promise<void> {
   const config = vscode.workspace.getConfiguration('okstra');
-  const resolved = logic.resolveServerCommand(config.get('serverPath'), {
-    pathVar: process.env.PATH,
-    pathExt: process.env.PATHEXT,
-    platform: process.platform,
-    home: os.homedir(),
-    workspaceFolder: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath,
-    extraDirs: [cargoBin()],
-    isExecutable,
-  });
+  const settings: logic.ServerSettings = { serverPath: config.get('serverPath'), source: config.get('server.source') };
+  const bundledPath = logic.bundledServerPath(extensionPath, process.platform);
+  if (logic.usesBundled(settings)) ensureExecutable(bundledPath);
+  const resolved = logic.resolveServer(
+    settings,
+    {
+      pathVar: process.env.PATH,
+      pathExt: process.env.PATHEXT,
+      platform: process.platform,
+      home: os.homedir(),
+      workspaceFolder: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath,
+      cargoBin: cargoBin(),
+      bundledPath,
+      isExecutable,
+    },
+  );
+  const info: logic.ServerInfo = { resolved };
+  serverInfo = info;
   if (!resolved.ok) {
     const message = logic.serverNotFoundMessage(resolved);
     output.error(message);
@@ -132,6 +184,19 @@ async function startClient(): Promise<void> {
     void showServerError(message);
     return;
   }
+  const warning = logic.fallbackWarning(resolved);
+  if (warning) {
+    output.warn(warning);
+    if (!fallbackWarned) {
+      fallbackWarned = true;
+      void vscode.window.showWarningMessage(warning);
+    }
+  }
+  serverVersion = readVersion(resolved.command).then((v) => {
+    info.version = v;
+    output.info(`server: ${v} — ${resolved.command} (${logic.describeVia(resolved)})`);
+    refreshStatusSoon();
+  });
 
   selector = logic.buildDocumentSelector(config.get('planGlobs'));
   const args = logic.buildServerArgs(config.get('logLevel'));
@@ -209,10 +274,23 @@ async function stopClient(): Promise<void> {
   }
 }
 
+async function showServerInfo(): Promise<void> {
+  await serverVersion;
+  const lines = logic.formatServerInfo(serverInfo);
+  for (const line of lines) output.info(`[server info] ${line}`);
+  const text = `okstra server — ${lines.join(' · ')}`;
+  const choice = serverInfo?.resolved.ok
+    ? await vscode.window.showInformationMessage(text, 'Show Output', 'Restart Server')
+    : await vscode.window.showWarningMessage(text, 'Show Output', 'Restart Server');
+  if (choice === 'Show Output') output.show(true);
+  else if (choice === 'Restart Server') await restart();
+}
+
 async function showServerError(message: string): Promise<void> {
   const choice = await vscode.window.showErrorMessage(message, 'Open Settings', 'Show Output', 'Retry');
   if (choice === 'Open Settings') {
-    await vscode.commands.executeCommand('workbench.action.openSettings', 'okstra.serverPath');
+    // Both okstra.serverPath and okstra.server.source.
+    await vscode.commands.executeCommand('workbench.action.openSettings', 'okstra.server');
   } else if (choice === 'Show Output') {
     output.show(true);
   } else if (choice === 'Retry') {
@@ -382,6 +460,7 @@ async function refreshStatus(): Promise<void> {
     statusItem.hide();
     return;
   }
+  view = logic.withServerInfo(view, serverInfo);
   statusItem.text = view.text;
   statusItem.tooltip = view.tooltip;
   statusItem.show();

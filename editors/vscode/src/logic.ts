@@ -115,6 +115,7 @@ export function buildServerArgs(logLevel: unknown): string[] {
 /** The settings whose change needs a new server process. */
 export const RESTART_SETTINGS: readonly string[] = [
   'okstra.serverPath',
+  'okstra.server.source',
   'okstra.planGlobs',
   'okstra.logLevel',
 ];
@@ -128,25 +129,76 @@ export interface ResolveEnv {
   home: string | undefined;
   /** The first workspace folder, for a relative `okstra.serverPath`. */
   workspaceFolder: string | undefined;
-  /** Folders searched after `PATH` (e.g. `~/.cargo/bin`, where `cargo install` puts it). */
-  extraDirs?: string[];
+  /** `~/.cargo/bin` (or `$CARGO_HOME/bin`), where `cargo install` puts it; searched after `PATH`. */
+  cargoBin?: string | undefined;
+  /** The server inside the extension (`bundledServerPath`); absent in a package without one. */
+  bundledPath?: string | undefined;
   /** Whether a path is an existing (executable) file. */
   isExecutable: (p: string) => boolean;
 }
 
 export const SERVER_BINARY = 'okstra-lsp';
 
+/** `okstra.server.source`: the extension's own server, or one found on `PATH`. */
+export const SERVER_SOURCES = ['bundled', 'path'] as const;
+export type ServerSource = (typeof SERVER_SOURCES)[number];
+
+/** How the server binary was found. */
+export type ServerVia = 'serverPath' | 'bundled' | 'PATH' | '~/.cargo/bin';
+
 export type ResolvedServer =
-  | { ok: true; command: string }
-  | { ok: false; configured: string | undefined; searched: string[] };
+  | {
+      ok: true;
+      command: string;
+      via: ServerVia;
+      /** `okstra.server.source` is `bundled` but the extension has no (runnable) server: this is the fallback. */
+      fallback?: { missing: string };
+    }
+  | {
+      ok: false;
+      configured: string | undefined;
+      searched: string[];
+      /** The bundled server that was looked for first, when there was one to look for. */
+      missingBundled?: string;
+    };
+
+/** The bundled server's place inside the extension (`bundled/okstra-lsp`, `.exe` on Windows). */
+export function bundledServerPath(extensionPath: string, platform: string): string {
+  const p = platform === 'win32' ? path.win32 : path.posix;
+  return p.join(extensionPath, 'bundled', platform === 'win32' ? `${SERVER_BINARY}.exe` : SERVER_BINARY);
+}
+
+/** `okstra.server.source`, `bundled` unless it says `path`. */
+export function serverSource(value: unknown): ServerSource {
+  return value === 'path' ? 'path' : 'bundled';
+}
+
+export interface ServerSettings {
+  /** `okstra.serverPath` */
+  serverPath: unknown;
+  /** `okstra.server.source` */
+  source: unknown;
+}
+
+/** Whether the bundled server is the one to run (no `okstra.serverPath`, source `bundled`). */
+export function usesBundled(settings: ServerSettings): boolean {
+  const configured = typeof settings.serverPath === 'string' ? settings.serverPath.trim() : '';
+  return configured === '' && serverSource(settings.source) === 'bundled';
+}
 
 /**
- * Finds the server binary: `okstra.serverPath` when set (with `~/` and a
- * relative path expanded), else `okstra-lsp` on `PATH`, then in `extraDirs`.
+ * Finds the server binary, in this order:
+ * 1. `okstra.serverPath` when set (`~/` and a relative path expanded); a
+ *    wrong path is an error, not a reason to run some other binary;
+ * 2. `okstra.server.source` `bundled` (the default): the server inside the
+ *    extension (`env.bundledPath`);
+ * 3. `okstra-lsp` on `PATH`, then in `~/.cargo/bin` — what `path` asks for,
+ *    and the fallback (with `fallback` set, for a warning) when the bundled
+ *    server is missing.
  */
-export function resolveServerCommand(serverPath: unknown, env: ResolveEnv): ResolvedServer {
+export function resolveServer(settings: ServerSettings, env: ResolveEnv): ResolvedServer {
   const p = env.platform === 'win32' ? path.win32 : path.posix;
-  const configured = typeof serverPath === 'string' ? serverPath.trim() : '';
+  const configured = typeof settings.serverPath === 'string' ? settings.serverPath.trim() : '';
   if (configured !== '') {
     let candidate = configured;
     if ((candidate === '~' || candidate.startsWith('~/') || candidate.startsWith('~\\')) && env.home) {
@@ -156,22 +208,36 @@ export function resolveServerCommand(serverPath: unknown, env: ResolveEnv): Reso
     }
     const tries = executableNames(candidate, env);
     for (const t of tries) {
-      if (env.isExecutable(t)) return { ok: true, command: t };
+      if (env.isExecutable(t)) return { ok: true, command: t, via: 'serverPath' };
     }
     return { ok: false, configured, searched: tries };
   }
+  let missingBundled: string | undefined;
+  if (usesBundled(settings) && env.bundledPath) {
+    if (env.isExecutable(env.bundledPath)) return { ok: true, command: env.bundledPath, via: 'bundled' };
+    missingBundled = env.bundledPath;
+  }
   const sep = env.platform === 'win32' ? ';' : ':';
-  const dirs = [...(env.pathVar ?? '').split(sep), ...(env.extraDirs ?? [])].filter(
-    (d, i, all) => d !== '' && all.indexOf(d) === i,
-  );
-  const searched: string[] = [];
-  for (const dir of dirs) {
+  const pathDirs = (env.pathVar ?? '').split(sep).filter((d) => d !== '');
+  const dirs: [string, ServerVia][] = pathDirs.map((d) => [d, 'PATH']);
+  if (env.cargoBin) dirs.push([env.cargoBin, '~/.cargo/bin']);
+  const searched: string[] = missingBundled ? [missingBundled] : [];
+  const seen = new Set<string>();
+  for (const [dir, via] of dirs) {
+    if (seen.has(dir)) continue;
+    seen.add(dir);
     for (const t of executableNames(p.join(dir, SERVER_BINARY), env)) {
       searched.push(t);
-      if (env.isExecutable(t)) return { ok: true, command: t };
+      if (env.isExecutable(t)) {
+        return missingBundled
+          ? { ok: true, command: t, via, fallback: { missing: missingBundled } }
+          : { ok: true, command: t, via };
+      }
     }
   }
-  return { ok: false, configured: undefined, searched };
+  return missingBundled
+    ? { ok: false, configured: undefined, searched, missingBundled }
+    : { ok: false, configured: undefined, searched };
 }
 
 function executableNames(base: string, env: ResolveEnv): string[] {
@@ -194,7 +260,71 @@ export function serverNotFoundMessage(r: ResolvedServer): string {
   if (r.configured !== undefined) {
     return `okstra: the server binary set in okstra.serverPath was not found: ${r.configured}. ${hint}`;
   }
-  return `okstra: the \`${SERVER_BINARY}\` server binary was not found on PATH or in ~/.cargo/bin. ${hint}`;
+  const bundled = r.missingBundled
+    ? `this package of the extension has no bundled server (${r.missingBundled}), and the`
+    : 'the';
+  return `okstra: ${bundled} \`${SERVER_BINARY}\` server binary was not found on PATH or in ~/.cargo/bin. ${hint}`;
+}
+
+/** The warning when the bundled server is missing and one from `PATH` runs instead. */
+export function fallbackWarning(r: ResolvedServer): string | undefined {
+  if (!r.ok || !r.fallback) return undefined;
+  return (
+    `okstra: this package of the extension has no bundled server (${r.fallback.missing}); ` +
+    `using ${r.command} from ${r.via} instead. Install the extension's package for your platform, ` +
+    'or set okstra.server.source to "path" to silence this.'
+  );
+}
+
+/** "bundled with the extension", "okstra.serverPath", "PATH (bundled server missing)", … */
+export function describeVia(r: ResolvedServer & { ok: true }): string {
+  const how: Record<ServerVia, string> = {
+    serverPath: 'okstra.serverPath',
+    bundled: 'bundled with the extension',
+    PATH: 'found on PATH',
+    '~/.cargo/bin': 'found in ~/.cargo/bin',
+  };
+  return r.fallback ? `${how[r.via]} (fallback: the bundled server is missing)` : how[r.via];
+}
+
+/** What the status bar tooltip and okstra: Show Server Info say about the running binary. */
+export interface ServerInfo {
+  resolved: ResolvedServer;
+  /** The first line of `okstra-lsp --version`, or why it could not be read; absent while it runs. */
+  version?: string;
+}
+
+/** The first non-blank line of `--version`'s output. */
+export function parseVersionOutput(stdout: string): string | undefined {
+  const line = stdout.split(/\r?\n/).find((l) => l.trim() !== '');
+  return line?.trim();
+}
+
+/** One line for the status bar tooltip: "Server: okstra-lsp 0.1.0 — /x/okstra-lsp (bundled with the extension)". */
+export function serverInfoLine(info: ServerInfo | undefined): string {
+  if (!info) return 'Server: not started';
+  const r = info.resolved;
+  if (!r.ok) return 'Server: not found';
+  return `Server: ${info.version ?? '(version pending)'} — ${r.command} (${describeVia(r)})`;
+}
+
+/** The lines okstra: Show Server Info shows (and writes to the output channel). */
+export function formatServerInfo(info: ServerInfo | undefined): string[] {
+  if (!info) return ['okstra: the server has not been resolved yet.'];
+  const r = info.resolved;
+  if (!r.ok) {
+    return [
+      serverNotFoundMessage(r),
+      `searched: ${r.searched.join(', ') || '(nothing)'}`,
+    ];
+  }
+  const lines = [
+    `binary: ${r.command}`,
+    `resolved: ${describeVia(r)}`,
+    `version: ${info.version ?? '(pending)'}`,
+  ];
+  if (r.fallback) lines.push(`bundled server missing: ${r.fallback.missing}`);
+  return lines;
 }
 
 // ---------------------------------------------------------------------------
@@ -327,6 +457,12 @@ export function formatStatusBarError(message: string, kind: string | undefined):
   if (kind === 'all-stages-done') text = 'okstra: all stages done';
   else if (kind === 'no-stage-ready') text = 'okstra: no stage ready';
   return { visible: true, text, tooltip: message };
+}
+
+/** The view with the server line (`serverInfoLine`) at the end of its tooltip. */
+export function withServerInfo(view: StatusBarView, info: ServerInfo | undefined): StatusBarView {
+  if (!view.visible) return view;
+  return { ...view, tooltip: `${view.tooltip}\n${serverInfoLine(info)}` };
 }
 
 function invalidNote(batch: RunBatch): string {

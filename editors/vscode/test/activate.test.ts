@@ -21,6 +21,7 @@ describe('the bundled extension', () => {
       'okstra.previewRunBatchUi',
       'okstra.reserveRunBatchUi',
       'okstra.restartServer',
+      'okstra.showServerInfo',
     ]);
     assert.deepEqual(stub.errors, [
       'okstra: the server binary set in okstra.serverPath was not found: /nonexistent/okstra-lsp. ' +
@@ -29,6 +30,18 @@ describe('the bundled extension', () => {
     ]);
     assert.ok(stub.logs.includes('okstra info searched: /nonexistent/okstra-lsp'), stub.logs.join('\n'));
     assert.equal(stub.status.visible, false);
+
+    // okstra: Show Server Info says what was searched.
+    await stub.commands.get('okstra.showServerInfo')?.();
+    assert.equal(stub.warnings.length, 1);
+    assert.ok(
+      stub.warnings[0].startsWith(
+        'okstra server — okstra: the server binary set in okstra.serverPath was not found: /nonexistent/okstra-lsp. ',
+      ),
+      stub.warnings[0],
+    );
+    assert.ok(stub.warnings[0].endsWith(' · searched: /nonexistent/okstra-lsp'), stub.warnings[0]);
+    stub.warnings.length = 0;
 
     // The UI commands explain that there is no server instead of failing.
     await stub.commands.get('okstra.previewRunBatchUi')?.();

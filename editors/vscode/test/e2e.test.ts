@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { PLAN } from './fixtures';
-import { type Extension, type Stub, doc, loadExtension, makeStub, until } from './vscode-stub';
+import { type Extension, type Stub, codeOf, doc, loadExtension, makeStub, until } from './vscode-stub';
 
 const BIN = process.env.OKSTRA_LSP_BIN;
 
@@ -43,6 +43,7 @@ describe('the extension with the real server', { skip: BIN ? false : 'set OKSTRA
       },
       dir,
     );
+    stub.openDocuments = [doc(plan)];
     stub.activeEditor = { document: doc(plan) };
     ext = loadExtension(stub);
     ext.activate({ subscriptions: [] });
@@ -64,6 +65,13 @@ describe('the extension with the real server', { skip: BIN ? false : 'set OKSTRA
       stub.logs.some((l) => l.startsWith('okstra info okstra_lsp')),
       stub.logs.join('\n'),
     );
+  });
+
+  it('publishes diagnostics for the open plan', async () => {
+    const uri = doc(plan).uri.toString();
+    await until(() => (stub.diagnostics.get(uri)?.length ?? 0) > 0, 'diagnostics for the plan');
+    const codes = (stub.diagnostics.get(uri) ?? []).map(codeOf);
+    assert.ok(codes.includes('stage-missing-subsection'), codes.join(', '));
   });
 
   it('shows the next batch of the active plan in the status bar', async () => {

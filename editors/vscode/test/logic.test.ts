@@ -79,7 +79,7 @@ describe('buildServerArgs', () => {
   });
 });
 
-describe('resolveServerCommand', () => {
+describe('resolveServer', () => {
   const posix = (files: string[], extra: Partial<logic.ResolveEnv> = {}): logic.ResolveEnv => ({
     pathVar: '/usr/local/bin:/usr/bin',
     platform: 'linux',
@@ -88,26 +88,132 @@ describe('resolveServerCommand', () => {
     isExecutable: (p) => files.includes(p),
     ...extra,
   });
+  const BUNDLED = '/ext/bundled/okstra-lsp';
+  const settings = (serverPath: unknown, source?: unknown): logic.ServerSettings => ({ serverPath, source });
 
-  it('finds okstra-lsp on PATH, first folder first', () => {
-    const env = posix(['/usr/bin/okstra-lsp', '/usr/local/bin/okstra-lsp']);
-    assert.deepEqual(logic.resolveServerCommand('', env), { ok: true, command: '/usr/local/bin/okstra-lsp' });
+  it('places the bundled server in the extension, .exe on Windows', () => {
+    assert.equal(logic.bundledServerPath('/ext', 'linux'), BUNDLED);
+    assert.equal(logic.bundledServerPath('/ext', 'darwin'), BUNDLED);
+    assert.equal(logic.bundledServerPath('C:\\ext', 'win32'), 'C:\\ext\\bundled\\okstra-lsp.exe');
   });
 
-  it('falls back to the extra folders (cargo bin)', () => {
-    const env = posix(['/home/u/.cargo/bin/okstra-lsp'], { extraDirs: ['/home/u/.cargo/bin'] });
-    assert.deepEqual(logic.resolveServerCommand(undefined, env), {
+  it('reads okstra.server.source, bundled unless it says path', () => {
+    assert.equal(logic.serverSource('path'), 'path');
+    assert.equal(logic.serverSource('bundled'), 'bundled');
+    assert.equal(logic.serverSource(undefined), 'bundled');
+    assert.equal(logic.serverSource('PATH?'), 'bundled');
+    assert.deepEqual([...logic.SERVER_SOURCES], ['bundled', 'path']);
+  });
+
+  it('uses the bundled server only without okstra.serverPath and with source bundled', () => {
+    assert.equal(logic.usesBundled(settings(undefined)), true);
+    assert.equal(logic.usesBundled(settings('  ', 'bundled')), true);
+    assert.equal(logic.usesBundled(settings('', 'path')), false);
+    assert.equal(logic.usesBundled(settings('/opt/okstra-lsp')), false);
+  });
+
+  it('runs the bundled server by default, before any on PATH', () => {
+    const env = posix([BUNDLED, '/usr/bin/okstra-lsp'], { bundledPath: BUNDLED });
+    const r = logic.resolveServer(settings(''), env);
+    assert.deepEqual(r, { ok: true, command: BUNDLED, via: 'bundled' });
+    assert.deepEqual(logic.resolveServer(settings(undefined, 'bundled'), env), r);
+    assert.equal(logic.fallbackWarning(r), undefined);
+  });
+
+  it('okstra.serverPath wins over the bundled server', () => {
+    const env = posix([BUNDLED, '/opt/okstra-lsp'], { bundledPath: BUNDLED });
+    assert.deepEqual(logic.resolveServer(settings('/opt/okstra-lsp', 'bundled'), env), {
       ok: true,
-      command: '/home/u/.cargo/bin/okstra-lsp',
+      command: '/opt/okstra-lsp',
+      via: 'serverPath',
     });
   });
 
-  it('reports what it searched when the binary is missing', () => {
-    const r = logic.resolveServerCommand('  ', posix([], { extraDirs: ['/home/u/.cargo/bin', '/usr/bin'] }));
+  it('source path skips the bundled server: PATH, first folder first', () => {
+    const env = posix([BUNDLED, '/usr/bin/okstra-lsp', '/usr/local/bin/okstra-lsp'], { bundledPath: BUNDLED });
+    assert.deepEqual(logic.resolveServer(settings('', 'path'), env), {
+      ok: true,
+      command: '/usr/local/bin/okstra-lsp',
+      via: 'PATH',
+    });
+  });
+
+  it('source path falls back to ~/.cargo/bin after PATH', () => {
+    const env = posix([BUNDLED, '/home/u/.cargo/bin/okstra-lsp'], {
+      bundledPath: BUNDLED,
+      cargoBin: '/home/u/.cargo/bin',
+    });
+    assert.deepEqual(logic.resolveServer(settings(undefined, 'path'), env), {
+      ok: true,
+      command: '/home/u/.cargo/bin/okstra-lsp',
+      via: '~/.cargo/bin',
+    });
+  });
+
+  it('a cargo bin folder that is also on PATH counts as PATH', () => {
+    const env = posix(['/home/u/.cargo/bin/okstra-lsp'], {
+      pathVar: '/home/u/.cargo/bin:/usr/bin',
+      cargoBin: '/home/u/.cargo/bin',
+    });
+    assert.deepEqual(logic.resolveServer(settings('', 'path'), env), {
+      ok: true,
+      command: '/home/u/.cargo/bin/okstra-lsp',
+      via: 'PATH',
+    });
+  });
+
+  it('a missing bundled server falls back to PATH, with a warning', () => {
+    const env = posix(['/usr/bin/okstra-lsp'], { bundledPath: BUNDLED });
+    const r = logic.resolveServer(settings(''), env);
+    assert.deepEqual(r, { ok: true, command: '/usr/bin/okstra-lsp', via: 'PATH', fallback: { missing: BUNDLED } });
+    assert.equal(
+      logic.fallbackWarning(r),
+      'okstra: this package of the extension has no bundled server (/ext/bundled/okstra-lsp); using ' +
+        '/usr/bin/okstra-lsp from PATH instead. Install the extension\'s package for your platform, ' +
+        'or set okstra.server.source to "path" to silence this.',
+    );
+  });
+
+  it('a missing bundled server falls back to ~/.cargo/bin too', () => {
+    const env = posix(['/c/bin/okstra-lsp'], { bundledPath: BUNDLED, cargoBin: '/c/bin' });
+    assert.deepEqual(logic.resolveServer(settings(''), env), {
+      ok: true,
+      command: '/c/bin/okstra-lsp',
+      via: '~/.cargo/bin',
+      fallback: { missing: BUNDLED },
+    });
+  });
+
+  it('a bundled server that is not executable counts as missing', () => {
+    // isExecutable says no: the extension chmods it first, so this is a real failure.
+    const env = posix(['/usr/bin/okstra-lsp'], { bundledPath: BUNDLED });
+    const r = logic.resolveServer(settings(''), env);
+    assert.ok(r.ok && r.fallback);
+  });
+
+  it('reports what it searched when no server is anywhere', () => {
+    const r = logic.resolveServer(settings('  '), posix([], { bundledPath: BUNDLED, cargoBin: '/home/u/.cargo/bin' }));
     assert.deepEqual(r, {
       ok: false,
       configured: undefined,
-      searched: ['/usr/local/bin/okstra-lsp', '/usr/bin/okstra-lsp', '/home/u/.cargo/bin/okstra-lsp'],
+      searched: [BUNDLED, '/usr/local/bin/okstra-lsp', '/usr/bin/okstra-lsp', '/home/u/.cargo/bin/okstra-lsp'],
+      missingBundled: BUNDLED,
+    });
+    assert.equal(
+      logic.serverNotFoundMessage(r),
+      'okstra: this package of the extension has no bundled server (/ext/bundled/okstra-lsp), and the ' +
+        '`okstra-lsp` server binary was not found on PATH or in ~/.cargo/bin. ' +
+        'Install it with `cargo install --path server` from the okstra-lsp repository root ' +
+        '(it lands in ~/.cargo/bin), or set `okstra.serverPath` to the binary.',
+    );
+  });
+
+  it('with source path, a missing server does not mention the bundled one', () => {
+    const r = logic.resolveServer(settings('', 'path'), posix([], { bundledPath: BUNDLED }));
+    assert.deepEqual(r, {
+      ok: false,
+      configured: undefined,
+      searched: ['/usr/local/bin/okstra-lsp', '/usr/bin/okstra-lsp'],
     });
     assert.equal(
       logic.serverNotFoundMessage(r),
@@ -119,19 +225,28 @@ describe('resolveServerCommand', () => {
 
   it('uses okstra.serverPath, expanding ~ and relative paths', () => {
     const env = posix(['/home/u/bin/okstra-lsp', '/ws/target/release/okstra-lsp', '/opt/okstra-lsp']);
-    assert.deepEqual(logic.resolveServerCommand('~/bin/okstra-lsp', env), {
+    assert.deepEqual(logic.resolveServer(settings('~/bin/okstra-lsp'), env), {
       ok: true,
       command: '/home/u/bin/okstra-lsp',
+      via: 'serverPath',
     });
-    assert.deepEqual(logic.resolveServerCommand('target/release/okstra-lsp', env), {
+    assert.deepEqual(logic.resolveServer(settings('target/release/okstra-lsp'), env), {
       ok: true,
       command: '/ws/target/release/okstra-lsp',
+      via: 'serverPath',
     });
-    assert.deepEqual(logic.resolveServerCommand('/opt/okstra-lsp', env), { ok: true, command: '/opt/okstra-lsp' });
+    assert.deepEqual(logic.resolveServer(settings('/opt/okstra-lsp'), env), {
+      ok: true,
+      command: '/opt/okstra-lsp',
+      via: 'serverPath',
+    });
   });
 
-  it('does not fall back to PATH when okstra.serverPath is wrong', () => {
-    const r = logic.resolveServerCommand('/nope/okstra-lsp', posix(['/usr/bin/okstra-lsp']));
+  it('does not fall back to the bundled server or PATH when okstra.serverPath is wrong', () => {
+    const r = logic.resolveServer(
+      settings('/nope/okstra-lsp'),
+      posix([BUNDLED, '/usr/bin/okstra-lsp'], { bundledPath: BUNDLED }),
+    );
     assert.deepEqual(r, { ok: false, configured: '/nope/okstra-lsp', searched: ['/nope/okstra-lsp'] });
     assert.match(logic.serverNotFoundMessage(r), /okstra\.serverPath was not found: \/nope\/okstra-lsp\. Install it/);
   });
@@ -145,7 +260,90 @@ describe('resolveServerCommand', () => {
       workspaceFolder: undefined,
       isExecutable: (p) => p === 'C:\\b\\okstra-lsp.exe',
     };
-    assert.deepEqual(logic.resolveServerCommand('', env), { ok: true, command: 'C:\\b\\okstra-lsp.exe' });
+    assert.deepEqual(logic.resolveServer(settings('', 'path'), env), {
+      ok: true,
+      command: 'C:\\b\\okstra-lsp.exe',
+      via: 'PATH',
+    });
+  });
+
+  it('finds the bundled okstra-lsp.exe on Windows', () => {
+    const bundled = logic.bundledServerPath('C:\\ext', 'win32');
+    const env: logic.ResolveEnv = {
+      pathVar: 'C:\\a',
+      platform: 'win32',
+      home: 'C:\\Users\\u',
+      workspaceFolder: undefined,
+      bundledPath: bundled,
+      isExecutable: (p) => p === bundled,
+    };
+    assert.deepEqual(logic.resolveServer(settings(''), env), { ok: true, command: bundled, via: 'bundled' });
+  });
+});
+
+describe('server info', () => {
+  const bundled: logic.ResolvedServer = { ok: true, command: '/ext/bundled/okstra-lsp', via: 'bundled' };
+  const fallback: logic.ResolvedServer = {
+    ok: true,
+    command: '/usr/bin/okstra-lsp',
+    via: 'PATH',
+    fallback: { missing: '/ext/bundled/okstra-lsp' },
+  };
+
+  it('reads the first line of --version', () => {
+    assert.equal(logic.parseVersionOutput('okstra-lsp 0.1.0\n'), 'okstra-lsp 0.1.0');
+    assert.equal(logic.parseVersionOutput('\r\n  okstra-lsp 0.2.0  \r\nmore\r\n'), 'okstra-lsp 0.2.0');
+    assert.equal(logic.parseVersionOutput(''), undefined);
+  });
+
+  it('says how the binary was found', () => {
+    assert.equal(logic.describeVia(bundled as logic.ResolvedServer & { ok: true }), 'bundled with the extension');
+    assert.equal(
+      logic.describeVia({ ok: true, command: '/x', via: 'serverPath' }),
+      'okstra.serverPath',
+    );
+    assert.equal(logic.describeVia({ ok: true, command: '/x', via: '~/.cargo/bin' }), 'found in ~/.cargo/bin');
+    assert.equal(
+      logic.describeVia(fallback as logic.ResolvedServer & { ok: true }),
+      'found on PATH (fallback: the bundled server is missing)',
+    );
+  });
+
+  it('puts the binary and its version in the status bar tooltip', () => {
+    const view = logic.formatStatusBar(PREVIEW);
+    const info = { resolved: bundled, version: 'okstra-lsp 0.1.0' };
+    assert.deepEqual(logic.withServerInfo(view, info), {
+      ...view,
+      tooltip: `${view.tooltip}\nServer: okstra-lsp 0.1.0 — /ext/bundled/okstra-lsp (bundled with the extension)`,
+    });
+    assert.equal(
+      logic.withServerInfo(view, { resolved: fallback }).tooltip.split('\n').at(-1),
+      'Server: (version pending) — /usr/bin/okstra-lsp (found on PATH (fallback: the bundled server is missing))',
+    );
+    const hidden = { visible: false, text: '', tooltip: '' };
+    assert.deepEqual(logic.withServerInfo(hidden, info), hidden);
+    assert.equal(logic.serverInfoLine(undefined), 'Server: not started');
+  });
+
+  it('formats okstra: Show Server Info', () => {
+    assert.deepEqual(logic.formatServerInfo({ resolved: bundled, version: 'okstra-lsp 0.1.0' }), [
+      'binary: /ext/bundled/okstra-lsp',
+      'resolved: bundled with the extension',
+      'version: okstra-lsp 0.1.0',
+    ]);
+    assert.deepEqual(logic.formatServerInfo({ resolved: fallback, version: 'okstra-lsp 0.1.0' }), [
+      'binary: /usr/bin/okstra-lsp',
+      'resolved: found on PATH (fallback: the bundled server is missing)',
+      'version: okstra-lsp 0.1.0',
+      'bundled server missing: /ext/bundled/okstra-lsp',
+    ]);
+    const missing = logic.formatServerInfo({
+      resolved: { ok: false, configured: undefined, searched: ['/a/okstra-lsp', '/b/okstra-lsp'] },
+    });
+    assert.equal(missing.length, 2);
+    assert.match(missing[0], /^okstra: the `okstra-lsp` server binary was not found/);
+    assert.equal(missing[1], 'searched: /a/okstra-lsp, /b/okstra-lsp');
+    assert.deepEqual(logic.formatServerInfo(undefined), ['okstra: the server has not been resolved yet.']);
   });
 });
 
@@ -433,6 +631,11 @@ describe('debounce', () => {
 
 describe('restart settings', () => {
   it('restarts for the command line and the selector only', () => {
-    assert.deepEqual([...logic.RESTART_SETTINGS].sort(), ['okstra.logLevel', 'okstra.planGlobs', 'okstra.serverPath']);
+    assert.deepEqual([...logic.RESTART_SETTINGS].sort(), [
+      'okstra.logLevel',
+      'okstra.planGlobs',
+      'okstra.server.source',
+      'okstra.serverPath',
+    ]);
   });
 });

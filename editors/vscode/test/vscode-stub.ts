@@ -4,6 +4,7 @@
  * parts the extension uses are recorded, everything else is a no-op proxy.
  */
 
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -47,14 +48,83 @@ export class Disposable {
   }
 }
 
+export class Position {
+  constructor(
+    readonly line: number,
+    readonly character: number,
+  ) {}
+}
+
+export class Range {
+  readonly start: Position;
+  readonly end: Position;
+  constructor(a: number | Position, b: number | Position, c?: number, d?: number) {
+    this.start = typeof a === 'number' ? new Position(a, b as number) : a;
+    this.end = typeof a === 'number' ? new Position(c as number, d as number) : (b as Position);
+  }
+}
+
+export class Location {
+  constructor(
+    readonly uri: Uri,
+    readonly range: Range,
+  ) {}
+}
+
+export class Diagnostic {
+  code?: unknown;
+  source?: string;
+  constructor(
+    readonly range: Range,
+    readonly message: string,
+    readonly severity: number,
+  ) {}
+}
+
+/** A diagnostic's code: a string, or `{value, target}` when the server links its docs. */
+export function codeOf(d: Diagnostic): string {
+  const c = d.code;
+  return String(c !== null && typeof c === 'object' && 'value' in c ? (c as { value: unknown }).value : c);
+}
+
+export class DiagnosticRelatedInformation {
+  constructor(
+    readonly location: Location,
+    readonly message: string,
+  ) {}
+}
+
+/** vscode-languageclient drops an answer whose token says it was cancelled: a no-op proxy would. */
+export class CancellationTokenSource {
+  readonly token = {
+    isCancellationRequested: false,
+    onCancellationRequested: () => ({ dispose: () => undefined }),
+  };
+  cancel(): void {
+    this.token.isCancellationRequested = true;
+  }
+  dispose(): void {}
+}
+
 export interface Doc {
   uri: Uri;
   languageId: string;
   fileName: string;
+  version: number;
+  isClosed: boolean;
+  getText: () => string;
 }
 
+/** A document as VS Code has it open: its text is the file's. */
 export function doc(file: string, languageId = 'markdown'): Doc {
-  return { uri: Uri.file(file), languageId, fileName: file };
+  return {
+    uri: Uri.file(file),
+    languageId,
+    fileName: file,
+    version: 1,
+    isClosed: false,
+    getText: () => fs.readFileSync(file, 'utf8'),
+  };
 }
 
 type Listener = (e: unknown) => void;
@@ -71,7 +141,11 @@ export interface Stub {
   inputBoxValidation: (string | undefined)[];
   status: { text: string; tooltip: string; visible: boolean };
   activeEditor: { document: Doc } | undefined;
-  fire(event: 'activeEditor' | 'save' | 'config', e?: unknown): void;
+  /** `workspace.textDocuments`: what the client sends `didOpen` for when it starts. */
+  openDocuments: Doc[];
+  /** What the client published, by document URI (`languages.createDiagnosticCollection`). */
+  diagnostics: Map<string, Diagnostic[]>;
+  fire(event: 'activeEditor' | 'open' | 'save' | 'config', e?: unknown): void;
 }
 
 /** Any member not defined is a callable, constructible, iterable no-op. */
@@ -109,6 +183,8 @@ export function makeStub(settings: Record<string, unknown>, workspaceFolder?: st
     inputBoxValidation: [],
     status: { text: '', tooltip: '', visible: false },
     activeEditor: undefined,
+    openDocuments: [],
+    diagnostics: new Map(),
     fire: (event, e) => {
       for (const l of listeners.get(event) ?? []) l(e);
     },
@@ -190,7 +266,10 @@ export function makeStub(settings: Record<string, unknown>, workspaceFolder?: st
       workspaceFolders: workspaceFolder
         ? [{ uri: Uri.file(workspaceFolder), name: path.basename(workspaceFolder), index: 0 }]
         : undefined,
-      textDocuments: [],
+      get textDocuments() {
+        return stub.openDocuments;
+      },
+      onDidOpenTextDocument: on('open'),
       onDidSaveTextDocument: on('save'),
       onDidChangeConfiguration: on('config'),
       createFileSystemWatcher: () => ({
@@ -202,7 +281,26 @@ export function makeStub(settings: Record<string, unknown>, workspaceFolder?: st
     },
     languages: {
       match: (_selector: unknown, d: Doc) => (d.languageId === 'markdown' ? 10 : 0),
+      createDiagnosticCollection: (name?: string) => ({
+        name,
+        set: (uri: Uri, diagnostics: Diagnostic[] | undefined) => {
+          stub.diagnostics.set(uri.toString(), [...(diagnostics ?? [])]);
+        },
+        get: (uri: Uri) => stub.diagnostics.get(uri.toString()),
+        has: (uri: Uri) => stub.diagnostics.has(uri.toString()),
+        delete: (uri: Uri) => stub.diagnostics.delete(uri.toString()),
+        clear: () => stub.diagnostics.clear(),
+        forEach: () => undefined,
+        dispose: () => undefined,
+      }),
     },
+    DiagnosticSeverity: { Error: 0, Warning: 1, Information: 2, Hint: 3 },
+    Position,
+    Range,
+    Location,
+    Diagnostic,
+    DiagnosticRelatedInformation,
+    CancellationTokenSource,
     StatusBarAlignment: { Left: 1, Right: 2 },
     Uri,
     Disposable,
@@ -224,13 +322,16 @@ export function makeStub(settings: Record<string, unknown>, workspaceFolder?: st
 }
 
 export interface Extension {
-  activate: (ctx: { subscriptions: unknown[] }) => void;
+  /** `extensionPath` defaults to the bundle's parent folder (as in VS Code). */
+  activate: (ctx: { subscriptions: unknown[]; extensionPath?: string }) => void;
   deactivate: () => PromiseLike<void> | undefined;
 }
 
-/** A fresh copy of out/extension.js, bound to the stub. */
-export function loadExtension(stub: Stub): Extension {
-  const bundle = path.join(__dirname, '..', '..', 'extension.js');
+/** This package's out/extension.js (what `npm run build` writes). */
+export const BUNDLE = path.join(__dirname, '..', '..', 'extension.js');
+
+/** A fresh copy of a bundle (this package's by default), bound to the stub. */
+export function loadExtension(stub: Stub, bundle = BUNDLE): Extension {
   delete require.cache[require.resolve(bundle)];
   const load = Module._load;
   Module._load = (request, parent, isMain) => (request === 'vscode' ? stub.vscode : load(request, parent, isMain));
