@@ -183,3 +183,31 @@ async def test_recorded_stages_are_not_renumbered(start, tmp_path):
     with pytest.raises(JsonRpcException) as info:
         await run_action(client, action)
     assert "stage 2 has started or done rows" in str(info.value)
+
+
+async def test_document_links_to_predicted_files_that_exist(start, tmp_path):
+    ws = tmp_path / "ws"
+    plan = ws / "runs" / "demo" / "planning" / "plan.md"
+    plan.parent.mkdir(parents=True)
+    plan.write_text(PLAN)
+    # Relative to the folder holding runs/: two of the predicted files exist,
+    # and docs/ (a folder: no link).
+    (ws / "src").mkdir()
+    (ws / "src" / "bucket.rs").write_text("")
+    (ws / "src" / "lib.rs").write_text("")
+    (ws / "docs").mkdir()
+    client, _ = await start(folders=[ws])
+    doc = client.open(plan.as_uri(), PLAN)
+    await doc.published()
+    links = await client.text_document_document_link_async(
+        T.DocumentLinkParams(text_document=T.TextDocumentIdentifier(uri=doc.uri))
+    )
+    got = sorted(
+        (doc.text[to_index(doc.text, l.range.start, doc.enc) : to_index(doc.text, l.range.end, doc.enc)], l.target)
+        for l in links
+    )
+    bucket = (ws / "src" / "bucket.rs").as_uri()
+    lib = (ws / "src" / "lib.rs").as_uri()
+    # src/bucket.rs: stage 1's step table and Exit Contract; src/lib.rs: stage
+    # 1's step table and both Exit Contracts.
+    assert got == [("src/bucket.rs", bucket)] * 2 + [("src/lib.rs", lib)] * 3, got

@@ -634,3 +634,75 @@ fn a_relative_docs_url_is_a_usage_error() {
         "{stderr}"
     );
 }
+
+/// Stages 2 and 1 in that section order, with references to both.
+const OUT_OF_ORDER: &str = "## 4.5 Stage Map
+| Stage | Title | depends-on | Steps |
+|---|---|---|---|
+| 2 | first | (none) | 1 |
+| 1 | second | 2 | 1 |
+
+### Stage 2: first
+#### Stepwise Execution Order
+| step | action | files | command | expected |
+|---|---|---|---|---|
+| 2.1 | a | `src/a.rs` | `t` | ok |
+#### Stage Exit Contract
+- Predicted files: `src/a.rs`
+
+### Stage 1: second
+#### Stepwise Execution Order
+| step | action | files | command | expected |
+|---|---|---|---|---|
+| 1.1 | b | `src/b.rs` | `t` | ok |
+#### Stage Exit Contract
+- Predicted files: `src/b.rs`, feeds nothing after Stage 2
+";
+
+#[test]
+fn fix_renumber_renumbers_in_section_order_unless_a_run_recorded_them() {
+    let d = Dir::new("renumber");
+    let plan = d.write("runs/demo/planning/plan.md", OUT_OF_ORDER);
+    let path = plan.to_str().unwrap();
+    // A started row for stage 2: refused, the file left as it is.
+    let consumers = d.write(
+        "runs/demo/consumers.jsonl",
+        "{\"impl_task_key\":\"i\",\"stage\":2,\"status\":\"started\"}\n",
+    );
+    let out = run(&["fix", "--renumber", path]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("not renumbered: stage 2 has started or done rows in consumers.jsonl")
+            && err.contains("pass --force"),
+        "{err}"
+    );
+    assert_eq!(fs::read_to_string(&plan).unwrap(), OUT_OF_ORDER);
+    // --force, or no rows for those stages: renumbered.
+    let expected = OUT_OF_ORDER
+        .replace("| 2 | first | (none)", "| 1 | first | (none)")
+        .replace("| 1 | second | 2 |", "| 2 | second | 1 |")
+        .replace("### Stage 2: first", "### Stage 1: first")
+        .replace("### Stage 1: second", "### Stage 2: second")
+        .replace("| 2.1 |", "| 1.1 |")
+        .replace("| 1.1 | b |", "| 2.1 | b |")
+        .replace("after Stage 2", "after Stage 1");
+    let out = run(&["fix", "--renumber", "--force", path]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(fs::read_to_string(&plan).unwrap(), expected);
+    // Idempotent.
+    fs::remove_file(&consumers).unwrap();
+    let out = run(&["fix", "--renumber", path]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(fs::read_to_string(&plan).unwrap(), expected);
+    // Without --renumber the numbers stay.
+    fs::write(&plan, OUT_OF_ORDER).unwrap();
+    let out = run(&["fix", path]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(fs::read_to_string(&plan).unwrap(), OUT_OF_ORDER);
+}

@@ -408,9 +408,34 @@ local function main()
   check(m.msg:find("Next run: stage 2 — 2/3 steps", 1, true), "preview after reserving: %s", m.msg)
   check(m.msg:find("started: 1 (by impl-e2e)", 1, true), "preview after reserving: %s", m.msg)
   log("reserve ok: stage 1 for impl-e2e, next is stage 2")
+
+  -- 5. vim.lsp.buf.rename on stage 3's heading number: prepareRename, then
+  -- one edit that follows it into the Stage Map and depends-on cells.
+  -- (Stage 1 has a started row now: it is not the one renamed.)
+  vim.api.nvim_set_current_buf(buf)
+  local lines = vim.api.nvim_buf_get_lines(buf, 0, -1, true)
+  local heading
+  for i, l in ipairs(lines) do
+    if l:sub(1, 1) == "#" and l:find("Stage 3 — ", 1, true) then
+      heading = i
+    end
+  end
+  check(heading ~= nil, "no stage 3 heading")
+  vim.api.nvim_win_set_cursor(0, { heading, (lines[heading]:find("Stage 3", 1, true)) + 5 })
+  vim.lsp.buf.rename("7")
+  wait(10000, function()
+    return vim.api.nvim_buf_get_lines(buf, heading - 1, heading, true)[1] == "### 4.5.7 Stage 7 — HTTP middleware"
+  end, function()
+    return "the renamed heading (have " .. vim.api.nvim_buf_get_lines(buf, heading - 1, heading, true)[1] .. ")"
+  end)
+  local text = table.concat(vim.api.nvim_buf_get_lines(buf, 0, -1, true), "\n")
+  check(text:find("| 7 | HTTP middleware | 1, 2 | 2 |", 1, true), "the Stage Map row was not renamed")
+  check(text:find("| 4 | Docs and rollout | 7 | 1 |", 1, true), "the depends-on cell was not renamed")
+  check(not text:find("Stage 3", 1, true), "a Stage 3 is left")
+  log("rename ok: stage 3 is stage 7 everywhere")
   vim.notify = real_notify
 
-  -- 5. Markdown that is not a plan: same client (one per root), no diagnostics.
+  -- 6. Markdown that is not a plan: same client (one per root), no diagnostics.
   vim.cmd("edit " .. vim.fn.fnameescape(root .. "/notes.md"))
   local notes = vim.api.nvim_get_current_buf()
   wait(10000, function()

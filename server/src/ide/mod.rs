@@ -121,6 +121,37 @@ pub fn rename_at(src: &str, plan: &Plan, offset: usize) -> Option<(Target, Span)
         .map(|m| (Target::Stage(m.stage), m.digits))
 }
 
+/// The file paths a plan predicts, as (range, normalised path): the Exit
+/// Contracts' predicted files and the paths in the step tables' `files`
+/// cells. Folders and globs are left out: a link opens one file.
+pub fn predicted_files(src: &str, plan: &Plan) -> Vec<(Span, String)> {
+    use crate::plan::model::{PathKind, PredictedPath, normalize_label};
+    let mut found: Vec<PredictedPath> = Vec::new();
+    for s in &plan.stages {
+        found.extend(s.predicted().iter().cloned());
+        let Some(rows) = s.steps.as_ref().and_then(|t| t.table.as_ref()) else {
+            continue;
+        };
+        let Some(col) = rows.header_cells.iter().position(|h| {
+            src.get(h.clone())
+                .is_some_and(|t| normalize_label(t) == "files")
+        }) else {
+            continue;
+        };
+        for row in &rows.effective_rows {
+            if let Some(cell) = syntax::row_cells(src, row.clone()).get(col) {
+                crate::plan::paths::collect_paths(src, cell.clone(), &mut found);
+            }
+        }
+    }
+    found.sort_by_key(|p| p.range.start);
+    found
+        .into_iter()
+        .filter(|p| p.kind == PathKind::File)
+        .map(|p| (p.range, p.path))
+        .collect()
+}
+
 /// Go to definition: a stage reference goes to the stage heading (or its map
 /// row when it has no section); a `C-<N>` in 4.5.9 goes to its §5 row, and a
 /// §5 ID goes back to the 4.5.9 cells that name it.

@@ -155,6 +155,13 @@ impl LanguageServer for Backend {
         guard::request("textDocument/rename", self.on_rename(params)).await
     }
 
+    async fn document_link(
+        &self,
+        params: lsp::DocumentLinkParams,
+    ) -> Result<Option<Vec<lsp::DocumentLink>>> {
+        guard::request("textDocument/documentLink", self.on_document_link(params)).await
+    }
+
     async fn hover(&self, params: lsp::HoverParams) -> Result<Option<lsp::Hover>> {
         guard::request("textDocument/hover", self.on_hover(params)).await
     }

@@ -275,6 +275,61 @@ impl Backend {
         }
     }
 
+    pub(crate) async fn on_document_link(
+        &self,
+        params: lsp::DocumentLinkParams,
+    ) -> Result<Option<Vec<lsp::DocumentLink>>> {
+        let uri = params.text_document.uri;
+        let Some(found) = self.with_doc(&uri, |open, s| {
+            let doc = &open.doc;
+            ide::predicted_files(doc.text(), doc.plan())
+                .into_iter()
+                .map(|(range, path)| (convert::range(doc.rope(), &range, s.encoding), path))
+                .collect::<Vec<_>>()
+        }) else {
+            return Ok(None);
+        };
+        if found.is_empty() {
+            return Ok(None);
+        }
+        let Ok(plan) = file_path(&uri) else {
+            return Ok(None);
+        };
+        let me = self.clone_handles();
+        // Only files that exist get a link: stat them off the runtime.
+        let links = guard::blocking(move || {
+            let Some(root) = project_root(&plan, &me.settings().roots) else {
+                return Vec::new();
+            };
+            found
+                .into_iter()
+                .filter_map(|(range, path)| {
+                    let relative = Path::new(&path);
+                    // Inside the project: no absolute paths, no `..`.
+                    if !relative
+                        .components()
+                        .all(|c| matches!(c, std::path::Component::Normal(_)))
+                    {
+                        return None;
+                    }
+                    let target = root.join(relative);
+                    if !target.is_file() || me.check_allowed(&target).is_err() {
+                        return None;
+                    }
+                    Some(lsp::DocumentLink {
+                        range,
+                        target: Uri::from_file_path(&target),
+                        // Not every client takes one (tooltipSupport).
+                        tooltip: None,
+                        data: None,
+                    })
+                })
+                .collect::<Vec<_>>()
+        })
+        .await?;
+        Ok((!links.is_empty()).then_some(links))
+    }
+
     pub(crate) async fn on_code_action(
         &self,
         params: lsp::CodeActionParams,
@@ -321,4 +376,18 @@ impl Backend {
     ) -> Result<Option<lsp::LSPAny>> {
         commands::execute(self, params).await
     }
+}
+
+/// Where a plan's predicted paths are relative to: the folder holding its
+/// `runs/` (a plan at `<project>/runs/<key>/<dir>/plan.md`), else the
+/// workspace folder that holds it.
+fn project_root(plan: &Path, roots: &[PathBuf]) -> Option<PathBuf> {
+    let from_runs = plan
+        .ancestors()
+        .skip(1)
+        .find(|a| a.file_name().is_some_and(|n| n == "runs"))
+        .and_then(Path::parent);
+    from_runs
+        .map(Path::to_path_buf)
+        .or_else(|| roots.iter().find(|r| plan.starts_with(r)).cloned())
 }
