@@ -23,17 +23,8 @@ if [ ! -x "$bin" ]; then
 fi
 export OKSTRA_LSP_BIN="$bin"
 
-venv=${E2E_VENV:-$here/.venv}
-python=${PYTHON:-python3}
-if [ ! -x "$venv/bin/python" ]; then
-  "$python" -m venv "$venv"
-fi
-stamp="$venv/.requirements.sha256"
-want=$(sha256sum "$here/requirements.txt" | cut -d' ' -f1)
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$here/requirements.txt"
-  echo "$want" > "$stamp"
-fi
+# shellcheck source=tests/venv.sh
+. "$here/venv.sh"
 
 # Arguments naming test files (tests/test_x.py[::name]) replace the default
 # of all of tests/; other arguments (-k EXPR, -x, ...) go to pytest as they are.

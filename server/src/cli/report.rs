@@ -156,7 +156,9 @@ pub fn to_reported(
 /// code as its title (`::error file=…,line=…,col=…,endLine=…,endColumn=…,
 /// title=…::message`); info findings are notices. Values are escaped as the
 /// Actions toolkit does (`%`, CR and LF everywhere; `:` and `,` in
-/// properties too), so a message cannot end the command early.
+/// properties too), so a message cannot end the command early. A leading
+/// `./` is dropped from the file (`check .` finds `./runs/a/plan.md`), since
+/// GitHub places an annotation by the path from the repository's root.
 pub(crate) fn to_github(d: &JsonDiagnostic) -> String {
     let level = match d.severity.as_str() {
         "error" => "error",
@@ -171,7 +173,7 @@ pub(crate) fn to_github(d: &JsonDiagnostic) -> String {
     let property = |s: &str| data(s).replace(':', "%3A").replace(',', "%2C");
     format!(
         "::{level} file={},line={},col={},endLine={},endColumn={},title={}::{}",
-        property(&d.file),
+        property(without_dot_slash(&d.file)),
         d.line,
         d.column,
         d.end_line,
@@ -179,6 +181,14 @@ pub(crate) fn to_github(d: &JsonDiagnostic) -> String {
         property(&d.code),
         data(&d.message)
     )
+}
+
+/// `path` without its leading `./` (or `.\`) components.
+fn without_dot_slash(mut path: &str) -> &str {
+    while let Some(rest) = path.strip_prefix("./").or_else(|| path.strip_prefix(".\\")) {
+        path = rest.trim_start_matches(['/', '\\']);
+    }
+    path
 }
 
 /// `file:line:col: severity[code] message`.
@@ -220,5 +230,23 @@ mod tests {
         );
         assert!(to_github(&diagnostic("p.md", "warning", "m")).starts_with("::warning file=p.md,"));
         assert!(to_github(&diagnostic("p.md", "info", "m")).starts_with("::notice file=p.md,"));
+    }
+
+    #[test]
+    fn github_files_are_from_the_repository_root() {
+        for (file, shown) in [
+            ("./runs/a/plan.md", "runs/a/plan.md"),
+            ("././/runs/plan.md", "runs/plan.md"),
+            (".\\runs\\plan.md", "runs\\plan.md"),
+            ("../other/plan.md", "../other/plan.md"),
+            (".hidden/plan.md", ".hidden/plan.md"),
+            ("/abs/plan.md", "/abs/plan.md"),
+        ] {
+            let line = to_github(&diagnostic(file, "error", "m"));
+            assert!(
+                line.starts_with(&format!("::error file={shown},line=")),
+                "{file}: {line}"
+            );
+        }
     }
 }
