@@ -62,9 +62,20 @@ fn rename_to_a_free_number_and_back_is_the_identity() {
         .unwrap_or(48);
     runner(cases)
         .run(
-            &(any::<u64>(), 1usize..14, any::<usize>(), 1u32..200),
-            |(seed, stages, pick, offset)| {
-                let text = base(seed, stages);
+            &(
+                any::<u64>(),
+                1usize..14,
+                any::<usize>(),
+                1u32..200,
+                any::<bool>(),
+            ),
+            |(seed, stages, pick, offset, crlf)| {
+                // Only digits change: CRLF plans keep their line endings.
+                let text = if crlf {
+                    base(seed, stages).replace('\n', "\r\n")
+                } else {
+                    base(seed, stages)
+                };
                 let plan = model::parse(&text, &config);
                 let from = plan.stages[pick % plan.stages.len()].number;
                 let to = stages as u32 + offset;
@@ -75,6 +86,8 @@ fn rename_to_a_free_number_and_back_is_the_identity() {
                 let edits = renumber::rename_stage(&text, &plan, from, to).unwrap();
                 let renamed = apply(&text, &edits);
                 prop_assert!(mention_lines(&renamed, from).is_empty(), "{from} left");
+                prop_assert_eq!(renamed.matches('\n').count(), text.matches('\n').count());
+                prop_assert_eq!(renamed.matches('\r').count(), text.matches('\r').count());
                 prop_assert_eq!(mention_lines(&renamed, to), before);
                 prop_assert_eq!(findings(&renamed), findings(&text));
 
