@@ -52,6 +52,17 @@ fn first_diff<T: std::fmt::Debug>(a: &T, b: &T) -> Option<String> {
     ))
 }
 
+/// The heading ranges of a fresh parse of `text`.
+fn headings_of(text: &str) -> Vec<std::ops::Range<usize>> {
+    syntax::outline(&syntax::parse_blocks(text, None), text)
+        .into_iter()
+        .filter_map(|b| match b {
+            syntax::Block::Heading(h) => Some(h.range),
+            _ => None,
+        })
+        .collect()
+}
+
 #[test]
 fn incremental_edits_equal_a_fresh_parse() {
     let config = Config::default();
@@ -100,15 +111,12 @@ fn incremental_edits_equal_a_fresh_parse() {
                     // sometimes only after several (the full rebuild path).
                     if !shadow.len().is_multiple_of(3) {
                         doc.reanalyze(&config);
-                        let headings: Vec<_> =
-                            syntax::outline(&syntax::parse_blocks(&shadow, None), &shadow)
-                                .into_iter()
-                                .filter_map(|b| match b {
-                                    syntax::Block::Heading(h) => Some(h.range),
-                                    _ => None,
-                                })
-                                .collect();
-                        prop_assert_eq!(doc.headings(), headings.as_slice(), "after {:?}", e);
+                        prop_assert_eq!(
+                            doc.headings().to_vec(),
+                            headings_of(&shadow),
+                            "after {:?}",
+                            e
+                        );
                         let diff = first_diff(doc.plan(), &model::parse(&shadow, &config));
                         prop_assert!(
                             diff.is_none(),
@@ -379,15 +387,12 @@ fn incremental_edits_on_every_fixture_equal_a_fresh_parse() {
                             doc.edit(range.clone(), new);
                             shadow.replace_range(range, new);
                             doc.reanalyze(&config);
-                            let headings: Vec<_> =
-                                syntax::outline(&syntax::parse_blocks(&shadow, None), &shadow)
-                                    .into_iter()
-                                    .filter_map(|b| match b {
-                                        syntax::Block::Heading(h) => Some(h.range),
-                                        _ => None,
-                                    })
-                                    .collect();
-                            prop_assert_eq!(doc.headings(), headings.as_slice(), "after {:?}", e);
+                            prop_assert_eq!(
+                                doc.headings().to_vec(),
+                                headings_of(&shadow),
+                                "after {:?}",
+                                e
+                            );
                             let diff = first_diff(doc.plan(), &model::parse(&shadow, &config));
                             prop_assert!(
                                 diff.is_none(),

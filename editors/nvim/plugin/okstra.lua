@@ -1,4 +1,4 @@
--- Defines :OkstraPreviewBatch and :OkstraReserveBatch (they work with any
+-- Defines :OkstraPreviewBatch, :OkstraReserveBatch and :OkstraGraph (they work with any
 -- client of okstra-lsp: require("okstra").setup(), vim.lsp.enable("okstra")
 -- or nvim-lspconfig). The server itself is started by setup() or enable().
 if vim.g.loaded_okstra then

@@ -18,6 +18,7 @@ local uv = vim.uv or vim.loop
 M.name = "okstra"
 M.PREVIEW = "okstra.previewRunBatch"
 M.RESERVE = "okstra.reserveRunBatch"
+M.GRAPH = "okstra.stageGraph"
 
 local defaults = {
   -- The server command; the server speaks LSP over stdio with `--stdio`.
@@ -367,6 +368,69 @@ function M.reserve_batch(opts, callback)
   return M.run(M.RESERVE, opts, callback)
 end
 
+--- The stage graph of a buffer's plan, from the server (so it follows
+--- unsaved edits). opts.format "svg" (default): the SVG is written next to
+--- the plan (<plan>.graph.svg; a temporary file when that cannot be written)
+--- and opened with the system viewer (vim.ui.open, Neovim 0.10+), else the
+--- path is shown. opts.format "mermaid": the mermaid text in a scratch
+--- buffer. callback(err, {path = ...} or {bufnr = ...}).
+function M.graph(opts, callback)
+  opts = opts or {}
+  local format = opts.format or "svg"
+  callback = callback or function(err)
+    if err then
+      notify(err.message or vim.inspect(err), vim.log.levels.ERROR)
+    end
+  end
+  if format ~= "svg" and format ~= "mermaid" then
+    callback({ message = "unknown graph format " .. format .. ": :OkstraGraph [svg|mermaid]" })
+    return false
+  end
+  local bufnr = buffer(opts.bufnr)
+  local client = M.client(bufnr)
+  if client == nil then
+    callback({ message = "okstra-lsp is not attached to this buffer" })
+    return false
+  end
+  local arg = { uri = vim.uri_from_bufnr(bufnr) }
+  request(client, "workspace/executeCommand", { command = M.GRAPH, arguments = { arg } }, function(err, result)
+    if err then
+      callback(err)
+      return
+    end
+    if type(result) ~= "table" then
+      callback({ message = "the server sent no graph" })
+      return
+    end
+    if format == "mermaid" then
+      vim.cmd("botright new")
+      local scratch = vim.api.nvim_get_current_buf()
+      vim.bo[scratch].buftype = "nofile"
+      vim.bo[scratch].bufhidden = "wipe"
+      vim.bo[scratch].swapfile = false
+      vim.api.nvim_buf_set_lines(scratch, 0, -1, false, vim.split(result.mermaid or "", "\n", { plain = true }))
+      vim.bo[scratch].filetype = "mermaid"
+      callback(nil, { bufnr = scratch })
+      return
+    end
+    local lines = vim.split(result.svg or "", "\n", { plain = true })
+    local name = vim.api.nvim_buf_get_name(bufnr)
+    local path = name ~= "" and (name:gsub("%.[^./]*$", "") .. ".graph.svg") or nil
+    if path == nil or not pcall(vim.fn.writefile, lines, path, "b") or vim.fn.filereadable(path) ~= 1 then
+      path = vim.fn.tempname() .. ".svg"
+      vim.fn.writefile(lines, path, "b")
+    end
+    local opened = false
+    if vim.ui.open then
+      local ok, handle = pcall(vim.ui.open, path)
+      opened = ok and handle ~= nil
+    end
+    notify((opened and "stage graph opened: " or "stage graph written to ") .. path)
+    callback(nil, { path = path })
+  end, bufnr)
+  return true
+end
+
 --- :OkstraPreviewBatch [stage] and :OkstraReserveBatch[!] {impl_key} [stage].
 function M.create_commands()
   vim.api.nvim_create_user_command("OkstraPreviewBatch", function(c)
@@ -375,6 +439,15 @@ function M.create_commands()
   vim.api.nvim_create_user_command("OkstraReserveBatch", function(c)
     M.reserve_batch({ impl_key = c.fargs[1], stage = c.fargs[2], force = c.bang })
   end, { nargs = "+", bang = true, desc = "okstra: reserve the next run batch for {impl_key}" })
+  vim.api.nvim_create_user_command("OkstraGraph", function(c)
+    M.graph({ format = c.fargs[1] })
+  end, {
+    nargs = "?",
+    complete = function()
+      return { "svg", "mermaid" }
+    end,
+    desc = "okstra: the stage graph as SVG (opened) or mermaid (scratch buffer)",
+  })
   -- The Stage Map code lens runs the server's commands: show their results
   -- (and ask for the impl task key) instead of sending them blindly.
   if vim.lsp.commands then
