@@ -95,6 +95,34 @@ export class DiagnosticRelatedInformation {
 }
 
 /** vscode-languageclient drops an answer whose token says it was cancelled: a no-op proxy would. */
+/**
+ * vscode.CodeActionKind: the client builds the kinds the server declares
+ * (`source.okstra.renumberStages`) by `Empty.append(part)`, part by part.
+ */
+export class CodeActionKind {
+  static readonly Empty = new CodeActionKind('');
+  static readonly QuickFix = new CodeActionKind('quickfix');
+  static readonly Refactor = new CodeActionKind('refactor');
+  static readonly RefactorExtract = new CodeActionKind('refactor.extract');
+  static readonly RefactorInline = new CodeActionKind('refactor.inline');
+  static readonly RefactorMove = new CodeActionKind('refactor.move');
+  static readonly RefactorRewrite = new CodeActionKind('refactor.rewrite');
+  static readonly Source = new CodeActionKind('source');
+  static readonly SourceOrganizeImports = new CodeActionKind('source.organizeImports');
+  static readonly SourceFixAll = new CodeActionKind('source.fixAll');
+  static readonly Notebook = new CodeActionKind('notebook');
+  constructor(readonly value: string) {}
+  append(part: string): CodeActionKind {
+    return new CodeActionKind(this.value ? `${this.value}.${part}` : part);
+  }
+  contains(other: CodeActionKind): boolean {
+    return this.value === '' || other.value === this.value || other.value.startsWith(`${this.value}.`);
+  }
+  intersects(other: CodeActionKind): boolean {
+    return this.contains(other) || other.contains(this);
+  }
+}
+
 export class CancellationTokenSource {
   readonly token = {
     isCancellationRequested: false,
@@ -301,6 +329,7 @@ export function makeStub(settings: Record<string, unknown>, workspaceFolder?: st
     Diagnostic,
     DiagnosticRelatedInformation,
     CancellationTokenSource,
+    CodeActionKind,
     StatusBarAlignment: { Left: 1, Right: 2 },
     Uri,
     Disposable,
