@@ -23,7 +23,7 @@ const BAND_PAD: f64 = 12.0;
 /// The title line and the legend.
 const HEADER: f64 = 68.0;
 /// A wave's label: above its column, or left of its row.
-const LABEL_H: f64 = 22.0;
+const LABEL_H: f64 = 30.0;
 const LABEL_W: f64 = 104.0;
 /// The legend's width, the narrowest the picture gets.
 const LEGEND_W: f64 = 900.0;
