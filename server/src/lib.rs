@@ -2,12 +2,14 @@
 //!
 //! Layers, each knowing only the ones below it (ARCHITECTURE.md; the tidy
 //! test `layers` enforces the order):
-//! `syntax` → `plan` → `check` → `io` → `run` → `engine` → `ide` →
-//! `cli` | `lsp` (the two outputs never import each other).
+//! `syntax` → `plan` → `check` → `io` → `run` → `engine` | `graph` → `ide`
+//! → `cli` | `lsp` (the two outputs never import each other, nor do
+//! `engine` and `graph`).
 
 pub mod check;
 pub mod cli;
 pub mod engine;
+pub mod graph;
 pub mod ide;
 pub mod io;
 pub mod lsp;

@@ -12,6 +12,7 @@ fn main() -> ExitCode {
         Some(Command::Check(args)) => cli::check(args),
         Some(Command::Fix(args)) => cli::fix(args),
         Some(Command::Batch(command)) => cli::batch(command),
+        Some(Command::Graph(args)) => cli::graph(args),
         None if cli.stdio => {
             okstra_lsp::lsp::serve(cli.log_level.as_deref(), cli.log_file.as_deref())
         }

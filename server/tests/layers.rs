@@ -3,10 +3,10 @@
 //! with the file and line, not in review.
 //!
 //! Order, bottom up: `syntax` → `plan` → `check` → `io` → `run` → `engine`
-//! → `ide` → `cli` | `lsp`. A layer may use the ones below it; `cli` and
-//! `lsp` never use each other. Also: tower-lsp only in `lsp/`; no file
-//! system, process or network below `io` (nor in `engine` and `ide`,
-//! which work on text), outside `#[cfg(test)]` code.
+//! | `graph` → `ide` → `cli` | `lsp`. A layer may use the ones below it;
+//! `cli` and `lsp` never use each other, nor `engine` and `graph`. Also: tower-lsp only in `lsp/`; no file
+//! system, process or network below `io` (nor in `engine`, `graph` and
+//! `ide`, which work on text), outside `#[cfg(test)]` code.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -18,6 +18,7 @@ const LAYERS: &[(&str, usize)] = &[
     ("io", 3),
     ("run", 4),
     ("engine", 5),
+    ("graph", 5),
     ("ide", 6),
     ("cli", 7),
     ("lsp", 7),

@@ -1,4 +1,4 @@
-//! The command line: `check`, `fix` and `batch preview|reserve` (`--stdio`
+//! The command line: `check`, `fix`, `batch preview|reserve` and `graph` (`--stdio`
 //! is wired by `main.rs` to `lsp::serve`).
 //!
 //! Exit status everywhere: 0 success, 1 findings of severity error (or, for
@@ -52,6 +52,51 @@ pub enum Command {
     /// Preview or reserve the next implementation run batch.
     #[command(subcommand)]
     Batch(BatchCommand),
+    /// Draw the depends-on graph in waves: each stage's status, the next
+    /// batch, cycles and overlaps (SVG, mermaid or Graphviz DOT).
+    Graph(GraphArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// The plan (runs/<plan-task-key>/<dir>/<plan>.md); the stages' status comes from
+    /// consumers.jsonl two folders up, as for `batch`.
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+    /// Output format: svg (a self-contained picture), mermaid (renders on GitHub), dot (Graphviz).
+    #[arg(long, value_enum, default_value_t = GraphFormat::Svg)]
+    pub format: GraphFormat,
+    /// Waves left to right (lr) or top to bottom (tb).
+    #[arg(long, value_enum, default_value_t = GraphDirection::Lr)]
+    pub direction: GraphDirection,
+    /// Steps one run may take, for the next batch [default: runBudget of --config, else 8].
+    #[arg(long, value_parser = positive)]
+    pub budget: Option<usize>,
+    /// The next batch may take stages another run started but did not finish (okstra's own behaviour).
+    #[arg(long)]
+    pub include_started: bool,
+    /// A JSON settings file, the same keys as the server's `okstra` settings (runBudget,
+    /// includeStarted, labelAliases, severityOverrides: an overlap code turned off is not drawn).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Write the graph to FILE instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    Svg,
+    Mermaid,
+    Dot,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphDirection {
+    /// Left to right: each wave a column.
+    Lr,
+    /// Top to bottom: each wave a row.
+    Tb,
 }
 
 #[derive(Debug, Args)]
@@ -718,6 +763,73 @@ fn batch_run(command: &BatchCommand) -> ExitCode {
         Format::Text => println!("{summary}"),
     }
     ExitCode::SUCCESS
+}
+
+/// `okstra-lsp graph`: 0 written, 2 usage or I/O error, or not a plan.
+pub fn graph(args: &GraphArgs) -> ExitCode {
+    match per_file(&args.plan, || graph_text(args)) {
+        Ok((text, notes)) => {
+            for note in &notes {
+                eprintln!("okstra-lsp: {note}");
+            }
+            match &args.output {
+                Some(path) => match write_atomically(path, &text) {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => fail(e),
+                },
+                None => {
+                    print!("{text}");
+                    ExitCode::SUCCESS
+                }
+            }
+        }
+        Err(e) => fail(e),
+    }
+}
+
+/// The graph's text and the notes on skipped lines of `consumers.jsonl`.
+fn graph_text(args: &GraphArgs) -> Result<(String, Vec<String>), CliError> {
+    use crate::graph::{Direction, Format, GraphOptions, StageGraph};
+    use crate::run::{consumers, service};
+
+    let config = load_config(args.config.as_deref())?;
+    let src = match read_plan(&args.plan, &config)? {
+        crate::io::files::Document::Text(s) => s,
+        crate::io::files::Document::TooLarge { len, .. } => {
+            return Err(CliError(format!(
+                "{}: {len} bytes, over the {}-byte limit (maxDocumentBytes): not read",
+                args.plan.display(),
+                config.max_document_bytes
+            )));
+        }
+    };
+    let plan = crate::plan::model::parse(&src, &config);
+    if !plan.is_plan() {
+        return Err(CliError(format!(
+            "{}: not a plan (no Stage Map heading)",
+            args.plan.display()
+        )));
+    }
+    let path = consumers::path_for(&args.plan).map_err(|e| CliError(e.message))?;
+    let read = consumers::read(&path).map_err(|e| CliError(e.message))?;
+    let notes = service::notes(&path, &read.invalid, read.invalid_omitted);
+    let facts = crate::check::facts::Facts::new(&plan);
+    let mut options = GraphOptions::from_config(&config);
+    if let Some(budget) = args.budget {
+        options.budget = budget;
+    }
+    options.include_started |= args.include_started;
+    options.direction = match args.direction {
+        GraphDirection::Lr => Direction::LeftToRight,
+        GraphDirection::Tb => Direction::TopToBottom,
+    };
+    let graph = StageGraph::build(&src, &plan, &facts, &read.status, &options);
+    let format = match args.format {
+        GraphFormat::Svg => Format::Svg,
+        GraphFormat::Mermaid => Format::Mermaid,
+        GraphFormat::Dot => Format::Dot,
+    };
+    Ok((graph.render(format), notes))
 }
 
 fn to_json(v: &impl serde::Serialize) -> serde_json::Value {

@@ -124,6 +124,7 @@ pub(crate) const RULES: &[&Rule] = &[
 
 pub use clarification_orphan_ref::add_clarification_row;
 pub use depends_on_cycle::remove_dependency;
+pub use parallel_file_overlap::overlap_code;
 pub use step_count_mismatch::set_step_count;
 
 /// Reported instead of analysis for documents over `Config::max_document_bytes`.
@@ -279,13 +280,6 @@ impl<'a> Context<'a> {
             .map_or(&[], |t| &t.rows)
     }
 
-    /// Stage `n`'s depends-on is readable and empty (`(none)`).
-    pub(crate) fn is_root(&self, n: u32) -> bool {
-        self.plan.map_row(n).is_some_and(
-            |r| matches!(&r.depends_on, crate::plan::model::Field::Ok(v, _) if v.is_empty()),
-        )
-    }
-
     /// Where a stage is best pointed at: its heading, else its map row.
     pub(crate) fn stage_anchor(&self, n: u32) -> Option<Span> {
         self.plan
@@ -293,6 +287,13 @@ impl<'a> Context<'a> {
             .map(|s| s.heading.clone())
             .or_else(|| self.plan.map_row(n).map(|r| r.range.clone()))
     }
+}
+
+/// Stage `n`'s depends-on is readable and empty (`(none)`).
+pub(crate) fn is_root(plan: &Plan, n: u32) -> bool {
+    plan.map_row(n).is_some_and(
+        |r| matches!(&r.depends_on, crate::plan::model::Field::Ok(v, _) if v.is_empty()),
+    )
 }
 
 /// Runs every rule. Non-plans get nothing (plan-format §1) except

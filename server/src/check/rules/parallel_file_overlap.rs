@@ -41,8 +41,8 @@
 //!   `A`, otherwise `, A` is appended).
 
 use super::{Context, Finding, FixHint, Reads, Rule, Severity, finding, related};
-use crate::check::facts::Overlap;
-use crate::plan::model::PredictedPath;
+use crate::check::facts::{DepGraph, Overlap};
+use crate::plan::model::{Plan, PredictedPath};
 
 pub(crate) const RULE: Rule = Rule {
     code: "parallel-file-overlap",
@@ -56,22 +56,40 @@ pub(crate) const RULE: Rule = Rule {
 
 fn check(ctx: &Context, out: &mut Vec<Finding>) {
     for overlap in ctx.overlaps() {
+        if overlap_code(ctx.plan, ctx.graph(), overlap) != Some(RULE.code) {
+            continue;
+        }
         let (a, b) = (overlap.a, overlap.b);
-        if ctx.is_root(a) && ctx.is_root(b) {
-            continue; // S9's case
-        }
-        if ctx.plan.map_row(a).is_none() || ctx.plan.map_row(b).is_none() {
-            continue;
-        }
-        if ctx.graph().reaches(a, b) || ctx.graph().reaches(b, a) {
-            continue;
-        }
         out.push(report(ctx, &RULE, overlap, false, |shared| {
             format!(
                 "stages {a} and {b} are not ordered by depends-on, so they can be ready at the same time, but both predict {shared}: merge them, or make one depend on the other"
             )
         }));
     }
+}
+
+/// The code of the overlap rule that reports `overlap`: `s9-file-overlap`
+/// (two roots, an identical path), `s9-possible-overlap` (two roots,
+/// through a folder or glob only), `parallel-file-overlap` (not both roots,
+/// both in the Stage Map, neither reaching the other), or none. The one
+/// place these conditions are written: the three rules and the stage graph
+/// read it.
+pub fn overlap_code(plan: &Plan, graph: &DepGraph, overlap: &Overlap) -> Option<&'static str> {
+    let (a, b) = (overlap.a, overlap.b);
+    if super::is_root(plan, a) && super::is_root(plan, b) {
+        return Some(if overlap.is_exact() {
+            super::s9_file_overlap::RULE.code
+        } else {
+            super::s9_possible_overlap::RULE.code
+        });
+    }
+    if plan.map_row(a).is_none() || plan.map_row(b).is_none() {
+        return None;
+    }
+    if graph.reaches(a, b) || graph.reaches(b, a) {
+        return None;
+    }
+    Some(RULE.code)
 }
 
 /// The finding for an overlap: on stage b's first shared path (b is the

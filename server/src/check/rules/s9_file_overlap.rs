@@ -58,7 +58,9 @@ pub(crate) const RULE: Rule = Rule {
 fn check(ctx: &Context, out: &mut Vec<Finding>) {
     for overlap in ctx.overlaps() {
         let (a, b) = (overlap.a, overlap.b);
-        if ctx.is_root(a) && ctx.is_root(b) && overlap.is_exact() {
+        if super::parallel_file_overlap::overlap_code(ctx.plan, ctx.graph(), overlap)
+            == Some(RULE.code)
+        {
             // Only the identical strings: those are what S9 rejects.
             out.push(super::parallel_file_overlap::report(
                 ctx,
