@@ -433,9 +433,44 @@ local function main()
   check(text:find("| 4 | Docs and rollout | 7 | 1 |", 1, true), "the depends-on cell was not renamed")
   check(not text:find("Stage 3", 1, true), "a Stage 3 is left")
   log("rename ok: stage 3 is stage 7 everywhere")
+
+  -- 6. :OkstraGraph: the SVG of the buffer as it is (stage 7, not yet
+  -- written) next to the plan, opened with vim.ui.open where Neovim has it
+  -- (replaced here: no viewer in CI); :OkstraGraph mermaid in a scratch buffer.
+  local opened
+  local real_open = vim.ui.open
+  local has_open = vim.fn.has("nvim-0.10") == 1
+  if has_open then
+    vim.ui.open = function(p)
+      opened = p
+      return {}
+    end
+  end
+  local svg_path = plan_path:gsub("%.md$", "") .. ".graph.svg"
+  m = run("OkstraGraph")
+  vim.ui.open = real_open
+  if has_open then
+    eq(m.msg, "okstra: stage graph opened: " .. svg_path, "the :OkstraGraph message")
+    eq(opened, svg_path, "the file vim.ui.open got")
+  else
+    eq(m.msg, "okstra: stage graph written to " .. svg_path, "the :OkstraGraph message")
+  end
+  local svg = read_file(svg_path) or ""
+  check(svg:find("<svg", 1, true) == 1, "%s is not an SVG: %s", svg_path, svg:sub(1, 80))
+  check(svg:find('data-stage="7"', 1, true), "the graph has no stage 7 (the unsaved rename)")
+  vim.fn.delete(svg_path)
+  vim.cmd("OkstraGraph mermaid")
+  wait(10000, function()
+    return vim.bo.filetype == "mermaid"
+  end, "the mermaid scratch buffer")
+  local chart = table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, true), "\n")
+  check(chart:find("flowchart", 1, true), "the scratch buffer has no flowchart: %s", chart:sub(1, 200))
+  eq(vim.bo.buftype, "nofile", "the scratch buffer's buftype")
+  vim.cmd("close")
+  log("graph ok: svg written and opened, mermaid in a scratch buffer")
   vim.notify = real_notify
 
-  -- 6. Markdown that is not a plan: same client (one per root), no diagnostics.
+  -- 7. Markdown that is not a plan: same client (one per root), no diagnostics.
   vim.cmd("edit " .. vim.fn.fnameescape(root .. "/notes.md"))
   local notes = vim.api.nvim_get_current_buf()
   wait(10000, function()

@@ -22,7 +22,9 @@ pub(crate) const RESERVE: &str = "okstra.reserveRunBatch";
 /// Renumbers the stages 1..n (the source action's command: its edits are
 /// worked out when it runs, not for every code-action request).
 pub(crate) const RENUMBER: &str = "okstra.renumberStages";
-pub(crate) const COMMANDS: [&str; 3] = [PREVIEW, RESERVE, RENUMBER];
+/// The open plan's stage graph: `{svg, mermaid, anchors, version}`.
+pub(crate) const STAGE_GRAPH: &str = "okstra.stageGraph";
+pub(crate) const COMMANDS: [&str; 4] = [PREVIEW, RESERVE, RENUMBER, STAGE_GRAPH];
 /// Test hook, never advertised and refused unless `OKSTRA_LSP_TEST_HOOKS=1`:
 /// panics inside the request's guard (holding the document of its `uri`
 /// argument, when given), so the end-to-end tests can check that a panic is
@@ -321,6 +323,9 @@ pub(super) async fn execute(
     if command == RENUMBER {
         return renumber(backend, &params.arguments).await;
     }
+    if command == STAGE_GRAPH {
+        return stage_graph(backend, &params.arguments).await;
+    }
     let arg = params
         .arguments
         .into_iter()
@@ -395,6 +400,73 @@ async fn renumber(backend: &Backend, arguments: &[Value]) -> Result<Option<Value
         )));
     }
     Ok(None)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GraphArgs {
+    uri: Uri,
+    #[serde(default)]
+    include_started: Option<bool>,
+}
+
+/// `okstra.stageGraph {uri, includeStarted?}`: the stage graph of the open
+/// document as it is now (unsaved edits included): `svg`, `mermaid`, each
+/// stage's heading range (`anchors`, what a click on its node reveals) and
+/// the document `version` it was drawn from. The stages' status comes from
+/// `consumers.jsonl` as the code lens reads it; when that cannot be read the
+/// graph is drawn without it and `note` says why.
+async fn stage_graph(backend: &Backend, arguments: &[Value]) -> Result<Option<Value>> {
+    use crate::graph::{GraphOptions, StageGraph};
+    let args: GraphArgs = arguments
+        .first()
+        .cloned()
+        .ok_or_else(|| invalid_params(format!("{STAGE_GRAPH} needs one argument {{uri}}")))
+        .and_then(|a| {
+            serde_json::from_value(a).map_err(|e| invalid_params(format!("{STAGE_GRAPH}: {e}")))
+        })?;
+    let (status, note) = match status_for(backend, &args.uri).await? {
+        Some(Ok(consumers)) => (consumers.status.clone(), None),
+        Some(Err(why)) => (
+            batch::Status::default(),
+            Some(format!(
+                "consumers.jsonl cannot be read ({why}): no stage has a status"
+            )),
+        ),
+        None => {
+            return Err(refused(&format!(
+                "{} is not an open plan (no Stage Map): there is no stage graph to draw",
+                args.uri.as_str()
+            )));
+        }
+    };
+    let value = backend.with_doc(&args.uri, |open, s| {
+        let doc = &open.doc;
+        let mut options = GraphOptions::from_config(&s.config);
+        if let Some(include) = args.include_started {
+            options.include_started = include;
+        }
+        let graph = StageGraph::build(doc.text(), doc.plan(), doc.facts(), &status, &options);
+        let anchors: Vec<Value> = graph
+            .anchors()
+            .map(|(stage, range)| {
+                serde_json::json!({
+                    "stage": stage,
+                    "range": convert::range(doc.rope(), &range, s.encoding),
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "svg": graph.svg(),
+            "mermaid": graph.mermaid(),
+            "anchors": anchors,
+            "version": open.version,
+            "note": note,
+        })
+    });
+    value
+        .map(Some)
+        .ok_or_else(|| invalid_params(format!("{} is not open", args.uri.as_str())))
 }
 
 fn refused(message: &str) -> jsonrpc::Error {

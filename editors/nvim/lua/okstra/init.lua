@@ -376,7 +376,8 @@ end
 --- buffer. callback(err, {path = ...} or {bufnr = ...}).
 function M.graph(opts, callback)
   opts = opts or {}
-  local format = opts.format or "svg"
+  -- Neovim 0.7 gives a command without its optional argument "".
+  local format = (opts.format == nil or opts.format == "") and "svg" or opts.format
   callback = callback or function(err)
     if err then
       notify(err.message or vim.inspect(err), vim.log.levels.ERROR)
