@@ -132,7 +132,7 @@ pub fn predicted_files(src: &str, plan: &Plan) -> Vec<(Span, String)> {
         let Some(rows) = s.steps.as_ref().and_then(|t| t.table.as_ref()) else {
             continue;
         };
-        let Some(col) = rows.header_cells.iter().position(|h| {
+        let Some(col) = rows.header_cells(src).iter().position(|h| {
             src.get(h.clone())
                 .is_some_and(|t| normalize_label(t) == "files")
         }) else {

@@ -647,8 +647,8 @@ pub struct StepTable {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepRows {
     pub range: Span,
+    /// The header row's line (its cells: [`StepRows::header_cells`]).
     pub header: Span,
-    pub header_cells: Vec<Span>,
     /// Required columns the header lacks.
     pub missing_columns: Vec<&'static str>,
     /// The lines of the data rows with at least one non-blank cell (their
@@ -658,6 +658,14 @@ pub struct StepRows {
     /// The last data row's line, blank or not (where a fix that moves rows
     /// out ends). Not every row: a keystroke moves every stage after it.
     pub last_row: Option<Span>,
+}
+
+impl StepRows {
+    /// The header's cells, read from the text (`syntax::row_cells`): kept
+    /// as one range, since a keystroke moves every stage after it.
+    pub fn header_cells(&self, src: &str) -> Vec<Span> {
+        crate::syntax::row_cells(src, self.header.clone())
+    }
 }
 
 pub(crate) const STEP_COLUMNS: [&str; 5] = ["step", "action", "files", "command", "expected"];
@@ -1874,7 +1882,6 @@ fn step_rows(src: &str, t: &Table) -> StepRows {
     StepRows {
         range: t.range.clone(),
         header: t.header.range.clone(),
-        header_cells: cell_spans(&t.header),
         missing_columns,
         effective_rows,
         last_row: t.rows.last().map(|r| r.range.clone()),

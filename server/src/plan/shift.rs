@@ -115,14 +115,12 @@ impl Shift for StepRows {
         let StepRows {
             range,
             header,
-            header_cells,
             missing_columns: _,
             effective_rows,
             last_row,
         } = self;
         range.shift(e);
         header.shift(e);
-        header_cells.shift(e);
         effective_rows.shift(e);
         last_row.shift(e);
     }

@@ -86,12 +86,12 @@ pub fn merge(ctx: &FixContext, a: u32, b: u32, kind: FixKind) -> Option<Fix> {
 fn moved_rows(ctx: &FixContext, ta: &StepRows, tb: &StepRows) -> TextEdit {
     let eol = ctx.eol;
     let names_a: Vec<String> = ta
-        .header_cells
+        .header_cells(ctx.src)
         .iter()
         .map(|h| normalize_label(ctx.text(h)))
         .collect();
     let names_b: Vec<String> = tb
-        .header_cells
+        .header_cells(ctx.src)
         .iter()
         .map(|h| normalize_label(ctx.text(h)))
         .collect();

@@ -67,7 +67,7 @@ pub fn stage_mentions(src: &str, plan: &Plan) -> Vec<Mention> {
             section_number(src, &s.heading, s.number),
         );
         if let Some(rows) = s.steps.as_ref().and_then(|t| t.table.as_ref()) {
-            let col = rows.header_cells.iter().position(|h| {
+            let col = rows.header_cells(src).iter().position(|h| {
                 src.get(h.clone())
                     .is_some_and(|t| normalize_label(t) == "step")
             });

@@ -89,7 +89,7 @@ fn new_section(
     let between = if between.is_empty() { ": " } else { between };
     let sub = "#".repeat(steps.heading_level as usize);
     let step_col = table
-        .header_cells
+        .header_cells(ctx.src)
         .iter()
         .position(|h| normalize_label(ctx.text(h)) == "step");
     let header = ctx.text(&table.header);
