@@ -1,16 +1,19 @@
 /**
  * The VS Code side of okstra-lsp: starts the server, forwards the `okstra`
- * settings, and adds the run-batch UI (commands, status bar).
+ * settings, and adds the run-batch UI (commands, status bar) and the stage
+ * graph webview.
  *
  * The server advertises `okstra.previewRunBatch` and `okstra.reserveRunBatch`
  * (its code lens runs them); vscode-languageclient registers those ids, so
  * the extension's own commands use other ids (`…Ui`), and a middleware gives
- * the code-lens path the same UI (messages, the impl-key prompt).
+ * the code-lens path the same UI (messages, the impl-key prompt). Likewise
+ * the server's `okstra.stageGraph` is drawn by `okstra.showStageGraph`.
  *
  * Everything that can be tested without VS Code lives in `logic.ts`.
  */
 
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -32,6 +35,7 @@ const UI_PREVIEW = 'okstra.previewRunBatchUi';
 const UI_RESERVE = 'okstra.reserveRunBatchUi';
 const UI_RESTART = 'okstra.restartServer';
 const UI_SERVER_INFO = 'okstra.showServerInfo';
+const UI_STAGE_GRAPH = 'okstra.showStageGraph';
 
 let client: LanguageClient | undefined;
 let selector: logic.DocumentFilter[] = logic.buildDocumentSelector(undefined);
@@ -51,6 +55,11 @@ let lifecycle: Promise<void> = Promise.resolve();
 /** Ignores status answers that arrive after a newer request. */
 let statusSeq = 0;
 const refreshStatusSoon = logic.debounce(() => void refreshStatus(), 250);
+/** The stage graph panel, while it is open. */
+let graph: GraphPanel | undefined;
+/** Ignores graph answers that arrive after a newer request. */
+const graphRequests = logic.latestOnly();
+const refreshGraphSoon = logic.debounce(() => void refreshGraph(), 300);
 
 export function activate(context: vscode.ExtensionContext): void {
   // The bundle is out/extension.js: the extension's folder is its parent's.
@@ -60,14 +69,27 @@ export function activate(context: vscode.ExtensionContext): void {
   statusItem = vscode.window.createStatusBarItem('okstra.runBatch', vscode.StatusBarAlignment.Left, 50);
   statusItem.name = 'okstra run batch';
   statusItem.command = UI_PREVIEW;
-  context.subscriptions.push(output, traceOutput, statusItem, { dispose: () => refreshStatusSoon.cancel() });
+  context.subscriptions.push(
+    output,
+    traceOutput,
+    statusItem,
+    { dispose: () => refreshStatusSoon.cancel() },
+    { dispose: () => graph?.panel.dispose() },
+  );
 
   context.subscriptions.push(
     vscode.commands.registerCommand(UI_PREVIEW, (arg?: unknown) => previewFlow(targetUri(arg), undefined)),
     vscode.commands.registerCommand(UI_RESERVE, (arg?: unknown) => reserveFlow(targetUri(arg), undefined)),
     vscode.commands.registerCommand(UI_RESTART, () => restart()),
     vscode.commands.registerCommand(UI_SERVER_INFO, () => showServerInfo()),
-    vscode.window.onDidChangeActiveTextEditor(() => refreshStatusSoon()),
+    vscode.commands.registerCommand(UI_STAGE_GRAPH, (arg?: unknown) => showStageGraph(arg)),
+    vscode.window.onDidChangeActiveTextEditor((editor) => {
+      refreshStatusSoon();
+      followActivePlan(editor);
+    }),
+    vscode.workspace.onDidChangeTextDocument((e) => {
+      if (graph && e.contentChanges.length > 0 && sameUri(e.document.uri, graph.uri)) refreshGraphSoon();
+    }),
     vscode.workspace.onDidSaveTextDocument((doc) => {
       if (doc === vscode.window.activeTextEditor?.document) refreshStatusSoon();
     }),
@@ -82,9 +104,9 @@ export function activate(context: vscode.ExtensionContext): void {
   const watcher = vscode.workspace.createFileSystemWatcher('**/consumers.jsonl');
   context.subscriptions.push(
     watcher,
-    watcher.onDidChange(() => refreshStatusSoon()),
-    watcher.onDidCreate(() => refreshStatusSoon()),
-    watcher.onDidDelete(() => refreshStatusSoon()),
+    watcher.onDidChange(() => consumersChanged()),
+    watcher.onDidCreate(() => consumersChanged()),
+    watcher.onDidDelete(() => consumersChanged()),
   );
 
   // Not awaited: a server that never answers `initialize` must not keep the
@@ -94,6 +116,12 @@ export function activate(context: vscode.ExtensionContext): void {
 
 export function deactivate(): Thenable<void> | undefined {
   return enqueue(stopClient);
+}
+
+/** A run's consumers.jsonl changed: stages may have started or finished. */
+function consumersChanged(): void {
+  refreshStatusSoon();
+  if (graph) refreshGraphSoon();
 }
 
 function enqueue(step: () => Promise<void>): Promise<void> {
@@ -237,8 +265,12 @@ async function startClient(): Promise<void> {
 
   const c = new LanguageClient(CLIENT_ID, 'okstra', serverOptions, clientOptions);
   c.onDidChangeState((e) => {
-    if (e.newState === State.Running) refreshStatusSoon();
-    else statusItem.hide();
+    if (e.newState === State.Running) {
+      refreshStatusSoon();
+      if (graph) refreshGraphSoon();
+    } else {
+      statusItem.hide();
+    }
   });
   client = c;
   output.info(`starting ${resolved.command} ${args.join(' ')}`);
@@ -464,4 +496,151 @@ async function refreshStatus(): Promise<void> {
   statusItem.text = view.text;
   statusItem.tooltip = view.tooltip;
   statusItem.show();
+}
+
+// ---------------------------------------------------------------------------
+// Stage graph.
+
+interface GraphPanel {
+  panel: vscode.WebviewPanel;
+  /** The plan the graph shows. */
+  uri: vscode.Uri;
+  /** The plan's editor column when it was last active (where a click reveals it). */
+  column: vscode.ViewColumn | undefined;
+  /** Each stage's heading in the plan, from the last graph drawn. */
+  anchors: logic.StageAnchor[];
+  /** What the last page drew (plan, SVG and note, or error): an identical answer does not reload the page. */
+  shown: string | undefined;
+}
+
+function sameUri(a: vscode.Uri, b: vscode.Uri): boolean {
+  return a.toString() === b.toString();
+}
+
+function baseName(uri: vscode.Uri): string {
+  return path.posix.basename(uri.path) || uri.toString();
+}
+
+/** A markdown document the server is sent (`okstra.planGlobs`). */
+function isServedMarkdown(doc: vscode.TextDocument): boolean {
+  return doc.languageId === 'markdown' && vscode.languages.match(selector, doc) > 0;
+}
+
+/** okstra: Show Stage Graph — opens (or reveals) the graph beside the plan. */
+async function showStageGraph(arg: unknown): Promise<void> {
+  const uri = targetUri(arg);
+  if (!uri) {
+    void vscode.window.showWarningMessage('okstra: open a plan (markdown) to show its stage graph.');
+    return;
+  }
+  if (!runningClient()) return;
+  const active = vscode.window.activeTextEditor;
+  const column = active && sameUri(active.document.uri, uri) ? active.viewColumn : graph?.column;
+  if (graph) {
+    if (!sameUri(graph.uri, uri)) graph.anchors = [];
+    graph.uri = uri;
+    graph.column = column;
+    graph.panel.title = `Stage Graph: ${baseName(uri)}`;
+    graph.panel.reveal(undefined, true);
+  } else {
+    const panel = vscode.window.createWebviewPanel(
+      'okstra.stageGraphView',
+      `Stage Graph: ${baseName(uri)}`,
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+      // Scripts only for the page's own nonce'd script; nothing is loaded from disk.
+      { enableScripts: true, enableCommandUris: false, localResourceRoots: [] },
+    );
+    const g: GraphPanel = { panel, uri, column, anchors: [], shown: undefined };
+    graph = g;
+    panel.onDidDispose(() => {
+      if (graph === g) {
+        graph = undefined;
+        refreshGraphSoon.cancel();
+      }
+    });
+    panel.webview.onDidReceiveMessage((msg: unknown) => {
+      const m = logic.parseGraphMessage(msg);
+      if (m && graph === g) void revealStage(g, m.stage);
+    });
+  }
+  await refreshGraph();
+}
+
+/** The graph follows the active editor when it is another markdown document the server serves. */
+function followActivePlan(editor: vscode.TextEditor | undefined): void {
+  const g = graph;
+  if (!g || !editor) return;
+  const doc = editor.document;
+  if (sameUri(doc.uri, g.uri)) {
+    g.column = editor.viewColumn ?? g.column;
+    return;
+  }
+  if (!isServedMarkdown(doc)) return;
+  g.uri = doc.uri;
+  g.column = editor.viewColumn;
+  g.anchors = [];
+  g.panel.title = `Stage Graph: ${baseName(doc.uri)}`;
+  refreshGraphSoon();
+}
+
+/** Asks the server for the graph of the shown plan and draws it; only the latest answer is drawn. */
+async function refreshGraph(): Promise<void> {
+  const g = graph;
+  if (!g) return;
+  const isLatest = graphRequests.begin();
+  const uri = g.uri;
+  const c = client;
+  let result: { svg: string; note?: string | null; anchors: logic.StageAnchor[] } | { error: string };
+  if (!c || c.state !== State.Running) {
+    result = { error: 'the language server is not running (okstra: Restart Server starts it).' };
+  } else {
+    try {
+      const answer: unknown = await c.sendRequest(ExecuteCommandRequest.type, {
+        command: logic.STAGE_GRAPH_COMMAND,
+        arguments: [
+          logic.buildStageGraphArgs(
+            c.code2ProtocolConverter.asUri(uri),
+            vscode.workspace.getConfiguration('okstra').get('includeStarted'),
+          ),
+        ],
+      });
+      if (!logic.isStageGraph(answer)) throw new Error('the server returned no stage graph');
+      result = answer;
+    } catch (e) {
+      const message = logic.errorMessage(e);
+      output.warn(`[stage graph] ${uri.toString()}: ${message}`);
+      result = { error: message };
+    }
+  }
+  if (!isLatest() || graph !== g || !sameUri(g.uri, uri)) return;
+  const body = `${uri.toString()}\n${'svg' in result ? `svg:${result.note ?? ''}\n${result.svg}` : `error:${result.error}`}`;
+  g.anchors = 'svg' in result ? result.anchors : [];
+  if (body === g.shown) return;
+  g.shown = body;
+  g.panel.webview.html = logic.buildStageGraphHtml({
+    nonce: randomBytes(18).toString('base64'),
+    planName: baseName(uri),
+    ...('svg' in result ? { svg: result.svg, note: result.note } : { error: result.error }),
+  });
+}
+
+/** A click on a stage node: its heading in the plan's editor, selected at its start. */
+async function revealStage(g: GraphPanel, stage: number): Promise<void> {
+  const r = logic.anchorFor(g.anchors, stage);
+  if (!r) return;
+  const visible = vscode.window.visibleTextEditors.find((e) => sameUri(e.document.uri, g.uri));
+  try {
+    const doc =
+      vscode.workspace.textDocuments.find((d) => sameUri(d.uri, g.uri)) ??
+      (await vscode.workspace.openTextDocument(g.uri));
+    const editor = await vscode.window.showTextDocument(doc, {
+      viewColumn: visible?.viewColumn ?? g.column ?? vscode.ViewColumn.One,
+      preserveFocus: false,
+    });
+    const range = new vscode.Range(r.start.line, r.start.character, r.end.line, r.end.character);
+    editor.selection = new vscode.Selection(range.start, range.start);
+    editor.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+  } catch (e) {
+    output.warn(`[stage graph] revealing stage ${stage}: ${logic.errorMessage(e)}`);
+  }
 }

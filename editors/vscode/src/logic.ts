@@ -510,6 +510,191 @@ export function isRunBatch(v: unknown): v is RunBatch {
 }
 
 // ---------------------------------------------------------------------------
+// The stage graph (okstra: Show Stage Graph).
+
+export const STAGE_GRAPH_COMMAND = 'okstra.stageGraph';
+
+export interface LspPosition {
+  line: number;
+  character: number;
+}
+
+export interface LspRange {
+  start: LspPosition;
+  end: LspPosition;
+}
+
+/** A stage's heading in the plan: what clicking its node reveals. */
+export interface StageAnchor {
+  stage: number;
+  range: LspRange;
+}
+
+/** `okstra.stageGraph`'s result. */
+export interface StageGraph {
+  /** A self-contained SVG document; each stage node is a `<g data-stage="N">`. */
+  svg: string;
+  mermaid: string;
+  anchors: StageAnchor[];
+  /** The document version the graph was computed from. */
+  version: number | null;
+  /** Why the stages have no status (consumers.jsonl cannot be read), else null. */
+  note?: string | null;
+}
+
+/** The argument object of `okstra.stageGraph`. */
+export interface StageGraphArgs {
+  uri: string;
+  includeStarted?: boolean;
+}
+
+/** `{uri}`, plus `includeStarted` when the setting is a boolean. */
+export function buildStageGraphArgs(uri: string, includeStarted: unknown): StageGraphArgs {
+  return typeof includeStarted === 'boolean' ? { uri, includeStarted } : { uri };
+}
+
+function isPosition(v: unknown): v is LspPosition {
+  if (v === null || typeof v !== 'object') return false;
+  const o = v as Record<string, unknown>;
+  return Number.isInteger(o.line) && Number.isInteger(o.character);
+}
+
+function isRange(v: unknown): v is LspRange {
+  if (v === null || typeof v !== 'object') return false;
+  const o = v as Record<string, unknown>;
+  return isPosition(o.start) && isPosition(o.end);
+}
+
+/** Whether a server answer looks like a stage graph (guards against `null`). */
+export function isStageGraph(v: unknown): v is StageGraph {
+  if (v === null || typeof v !== 'object') return false;
+  const o = v as Record<string, unknown>;
+  return (
+    typeof o.svg === 'string' &&
+    Array.isArray(o.anchors) &&
+    o.anchors.every((a) => {
+      if (a === null || typeof a !== 'object') return false;
+      const r = a as Record<string, unknown>;
+      return Number.isInteger(r.stage) && isRange(r.range);
+    })
+  );
+}
+
+/** The heading range of `stage`, if the graph has one. */
+export function anchorFor(anchors: readonly StageAnchor[], stage: number): LspRange | undefined {
+  return anchors.find((a) => a.stage === stage)?.range;
+}
+
+/** A message from the graph's webview: `{type: 'reveal', stage}` (anything else is ignored). */
+export function parseGraphMessage(msg: unknown): { type: 'reveal'; stage: number } | undefined {
+  if (msg === null || typeof msg !== 'object') return undefined;
+  const o = msg as Record<string, unknown>;
+  if (o.type !== 'reveal') return undefined;
+  const stage = o.stage;
+  return typeof stage === 'number' && Number.isInteger(stage) && stage >= 0 ? { type: 'reveal', stage } : undefined;
+}
+
+/** Text made safe for HTML content and attribute values. */
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/**
+ * The server's SVG as markup to embed: from its `<svg` on (an XML
+ * declaration, a doctype or comments before it are dropped), or `undefined`
+ * when it is not an SVG document or holds a `<script>`.
+ */
+export function svgMarkup(svg: string): string | undefined {
+  const m = /^\s*(?:<\?xml[^>]*\?>\s*)?(?:<!DOCTYPE[^>]*>\s*)?(?:<!--[\s\S]*?-->\s*)*(?=<svg[\s>])/i.exec(svg);
+  if (!m) return undefined;
+  const rest = svg.slice(m[0].length).trimEnd();
+  // The page's CSP would block a script anyway (no nonce); the server never sends one.
+  return /<\/svg>$/i.test(rest) && !/<script\b/i.test(rest) ? rest : undefined;
+}
+
+/** The content security policy of the graph's page: nothing but its own nonce'd style and script. */
+export function stageGraphCsp(nonce: string): string {
+  return `default-src 'none'; img-src data:; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}';`;
+}
+
+export interface StageGraphPage {
+  /** A fresh random value (base64) for this page's style and script. */
+  nonce: string;
+  /** The plan's file name, for the page title. */
+  planName: string;
+  /** The server's SVG; wins over `error`. */
+  svg?: string;
+  /** The server's note above the graph (escaped). */
+  note?: string | null;
+  /** Why there is no graph (shown in the page, escaped). */
+  error?: string;
+}
+
+/**
+ * The webview's HTML: a strict content security policy (nothing remote or
+ * local is loaded; only this page's nonce'd style and script run), the
+ * server's SVG (the server escapes the plan's text in it) or an escaped
+ * error, and a script that posts `{type: 'reveal', stage}` when a stage node
+ * (`[data-stage]`) is clicked or activated with Enter or Space.
+ */
+export function buildStageGraphHtml(page: StageGraphPage): string {
+  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(page.nonce)) throw new Error('the nonce must be base64');
+  const nonce = page.nonce;
+  let body: string;
+  const svg = page.svg === undefined ? undefined : svgMarkup(page.svg);
+  if (svg !== undefined) {
+    const note = page.note ? `<p class="note">okstra: ${escapeHtml(page.note)}</p>\n` : '';
+    body = `${note}<main class="graph">\n${svg}\n</main>`;
+  } else {
+    const message = page.svg !== undefined ? 'the server answered with something that is not an SVG graph' : (page.error ?? 'no graph');
+    body = `<main class="error" role="alert">okstra: ${escapeHtml(message)}</main>`;
+  }
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${stageGraphCsp(nonce)}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>Stage Graph: ${escapeHtml(page.planName)}</title>
+<style nonce="${nonce}">
+body { margin: 0; padding: 8px; color: var(--vscode-foreground); background: var(--vscode-editor-background); font-family: var(--vscode-font-family); }
+.graph { overflow: auto; }
+.graph [data-stage] { cursor: pointer; }
+.graph [data-stage]:hover, .graph [data-stage]:focus { opacity: 0.8; }
+.graph [data-stage]:focus { outline: 2px solid var(--vscode-focusBorder); }
+.error { color: var(--vscode-errorForeground); white-space: pre-wrap; }
+.note { color: var(--vscode-descriptionForeground); margin: 0 0 8px; }
+</style>
+</head>
+<body>
+${body}
+<script nonce="${nonce}">
+(function () {
+  const vscode = acquireVsCodeApi();
+  for (const node of document.querySelectorAll('.graph [data-stage]')) {
+    node.setAttribute('tabindex', '0');
+    node.setAttribute('role', 'button');
+  }
+  function reveal(target) {
+    const node = target instanceof Element ? target.closest('[data-stage]') : null;
+    if (!node) return false;
+    const stage = Number(node.getAttribute('data-stage'));
+    if (!Number.isInteger(stage)) return false;
+    vscode.postMessage({ type: 'reveal', stage: stage });
+    return true;
+  }
+  document.addEventListener('click', (e) => reveal(e.target));
+  document.addEventListener('keydown', (e) => {
+    if ((e.key === 'Enter' || e.key === ' ') && reveal(e.target)) e.preventDefault();
+  });
+})();
+</script>
+</body>
+</html>
+`;
+}
+
+// ---------------------------------------------------------------------------
 // The server's log (stderr).
 
 export interface LogLine {
@@ -547,6 +732,22 @@ export function parseServerLogLine(line: string): LogLine {
 export interface Debounced<A extends unknown[]> {
   (...args: A): void;
   cancel(): void;
+}
+
+export interface Latest {
+  /** Starts a request; the function says whether it is still the latest one started. */
+  begin(): () => boolean;
+}
+
+/** Tells the answer to the latest request from older ones that arrive late. */
+export function latestOnly(): Latest {
+  let seq = 0;
+  return {
+    begin: () => {
+      const mine = ++seq;
+      return () => mine === seq;
+    },
+  };
 }
 
 /** Calls `fn` once, `ms` after the last call, with the last call's arguments. */

@@ -22,6 +22,7 @@ describe('the bundled extension', () => {
       'okstra.reserveRunBatchUi',
       'okstra.restartServer',
       'okstra.showServerInfo',
+      'okstra.showStageGraph',
     ]);
     assert.deepEqual(stub.errors, [
       'okstra: the server binary set in okstra.serverPath was not found: /nonexistent/okstra-lsp. ' +
@@ -46,6 +47,10 @@ describe('the bundled extension', () => {
     // The UI commands explain that there is no server instead of failing.
     await stub.commands.get('okstra.previewRunBatchUi')?.();
     assert.deepEqual(stub.warnings, ['okstra: open a plan (markdown) to preview its run batch.']);
+    stub.warnings.length = 0;
+    await stub.commands.get('okstra.showStageGraph')?.();
+    assert.deepEqual(stub.warnings, ['okstra: open a plan (markdown) to show its stage graph.']);
+    assert.deepEqual(stub.panels, []);
     await ext.deactivate();
   });
 });

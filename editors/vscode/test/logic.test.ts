@@ -629,6 +629,25 @@ describe('debounce', () => {
   });
 });
 
+describe('latestOnly', () => {
+  it('says which request is the latest, whatever order the answers come in', () => {
+    const latest = logic.latestOnly();
+    const first = latest.begin();
+    assert.equal(first(), true);
+    const second = latest.begin();
+    // The first answer arrives after the second request started: dropped.
+    assert.equal(first(), false);
+    assert.equal(second(), true);
+    const third = latest.begin();
+    assert.equal(second(), false);
+    assert.equal(third(), true);
+    // Separate trackers do not interfere.
+    const other = logic.latestOnly().begin();
+    assert.equal(third(), true);
+    assert.equal(other(), true);
+  });
+});
+
 describe('restart settings', () => {
   it('restarts for the command line and the selector only', () => {
     assert.deepEqual([...logic.RESTART_SETTINGS].sort(), [
@@ -637,5 +656,187 @@ describe('restart settings', () => {
       'okstra.server.source',
       'okstra.serverPath',
     ]);
+  });
+});
+
+describe('stage graph', () => {
+  const NONCE = 'r4nd0mN0nce+/AbC';
+  // The shape of the server's SVG: one `<g data-stage="N">` per stage, the plan's text escaped.
+  const SVG =
+    '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="100" viewBox="0 0 200 100">\n' +
+    '<title>Stage graph: a &lt;b&gt;</title>\n' +
+    '<g class="stage ready" data-stage="1" id="stage-1"><title>Stage 1</title><rect width="10" height="10"/>' +
+    '<text x="1" y="1">Fix &amp; test</text></g>\n' +
+    '<g class="stage blocked" data-stage="2" id="stage-2"><rect width="10" height="10"/><text>Wire</text></g>\n' +
+    '</svg>\n';
+  const page = (p: Partial<logic.StageGraphPage>) => logic.buildStageGraphHtml({ nonce: NONCE, planName: 'plan.md', ...p });
+  /** The page without the embedded SVG (the part the extension writes). */
+  const ownMarkup = (html: string) => html.replace(/<svg[\s\S]*<\/svg>/, '');
+
+  it('has a strict content security policy with the nonce', () => {
+    const html = page({ svg: SVG });
+    const csp = [...html.matchAll(/<meta http-equiv="Content-Security-Policy" content="([^"]*)">/g)];
+    assert.equal(csp.length, 1);
+    assert.equal(
+      csp[0][1],
+      `default-src 'none'; img-src data:; style-src 'nonce-${NONCE}'; script-src 'nonce-${NONCE}';`,
+    );
+    assert.equal(logic.stageGraphCsp(NONCE), csp[0][1]);
+    assert.doesNotMatch(html, /unsafe-inline|unsafe-eval/);
+    // The CSP comes before anything that could load or run.
+    assert.ok(html.indexOf('Content-Security-Policy') < html.indexOf('<style'));
+  });
+
+  it('puts the nonce on its only script and style', () => {
+    const html = page({ svg: SVG });
+    assert.deepEqual([...html.matchAll(/<script\b[^>]*>/g)].map((m) => m[0]), [`<script nonce="${NONCE}">`]);
+    assert.deepEqual([...html.matchAll(/<style\b[^>]*>/g)].map((m) => m[0]), [`<style nonce="${NONCE}">`]);
+  });
+
+  it('loads nothing: no URLs but the SVG namespace, no inline event handlers', () => {
+    for (const html of [page({ svg: SVG }), page({ error: 'not a plan' })]) {
+      const urls = [...html.matchAll(/(?:https?:|\/\/)[^\s"'<>)]*/g)].map((m) => m[0]);
+      assert.ok(urls.every((u) => u === 'http://www.w3.org/2000/svg'), urls.join(', '));
+      assert.doesNotMatch(html, /\b(?:src|href)\s*=/i);
+      assert.doesNotMatch(ownMarkup(html), /\son[a-z]+\s*=/i);
+    }
+  });
+
+  it('embeds the server SVG as markup', () => {
+    const html = page({ svg: SVG });
+    assert.ok(html.includes(SVG.trimEnd()), html);
+    assert.match(html, /<main class="graph">\n<svg /);
+    assert.ok(html.includes('data-stage="1"') && html.includes('data-stage="2"'));
+  });
+
+  it('drops an XML declaration before the SVG', () => {
+    const html = page({ svg: `<?xml version="1.0" encoding="UTF-8"?>\n<!-- okstra -->\n${SVG}` });
+    assert.ok(!html.includes('<?xml'), html);
+    assert.ok(html.includes(SVG.trimEnd()));
+  });
+
+  it('never embeds an answer that is not an SVG document', () => {
+    for (const svg of ['<script>alert(1)</script>', 'text<svg></svg>', '<svg></svg><script>alert(1)</script>', '<svgx></svgx>', '<svgx onload="alert(1)"></svg>', '<svg><script>alert(1)</script></svg>']) {
+      assert.equal(logic.svgMarkup(svg), undefined, svg);
+      const html = page({ svg });
+      assert.ok(!html.includes('alert(1)') && !html.includes('<svgx'), html);
+      assert.match(html, /not an SVG graph/);
+    }
+  });
+
+  it('escapes the error message and the plan name', () => {
+    const html = page({ error: 'not a plan: <img src=x onerror="alert(1)"> & \'q\'', planName: '<b>.md' });
+    assert.ok(
+      html.includes(
+        '<main class="error" role="alert">okstra: not a plan: &#60;img src=x onerror=&#34;alert(1)&#34;&#62; &#38; &#39;q&#39;</main>',
+      ),
+      html,
+    );
+    assert.ok(html.includes('<title>Stage Graph: &#60;b&#62;.md</title>'));
+    assert.ok(!html.includes('<img') && !html.includes('<b>'));
+  });
+
+  it("shows the server's note above the graph, escaped", () => {
+    const html = page({ svg: SVG, note: 'consumers.jsonl: <unreadable> & "odd"' });
+    assert.ok(
+      html.includes('<p class="note">okstra: consumers.jsonl: &#60;unreadable&#62; &#38; &#34;odd&#34;</p>\n<main class="graph">'),
+      html,
+    );
+    assert.ok(!page({ svg: SVG, note: null }).includes('class="note"'));
+  });
+
+  it('refuses a nonce that could break out of the attribute', () => {
+    assert.throws(() => page({ nonce: 'x" onload="alert(1)' }));
+    assert.throws(() => page({ nonce: '' }));
+  });
+
+  /** Runs the page's script against a minimal DOM: what it posts for each event. */
+  function runScript(html: string) {
+    const script = /<script nonce="[^"]*">([\s\S]*?)<\/script>/.exec(html)?.[1];
+    assert.ok(script);
+    class Element {
+      attrs = new Map<string, string>();
+      constructor(
+        readonly parent: Element | undefined,
+        stage?: string,
+      ) {
+        if (stage !== undefined) this.attrs.set('data-stage', stage);
+      }
+      getAttribute(n: string) {
+        return this.attrs.get(n) ?? null;
+      }
+      setAttribute(n: string, v: string) {
+        this.attrs.set(n, v);
+      }
+      closest(sel: string): Element | null {
+        assert.equal(sel, '[data-stage]');
+        for (let e: Element | undefined = this; e; e = e.parent) if (e.attrs.has('data-stage')) return e;
+        return null;
+      }
+    }
+    const svg = new Element(undefined);
+    const stage2 = new Element(svg, '2');
+    const text = new Element(stage2);
+    const handlers = new Map<string, (e: unknown) => void>();
+    const posted: unknown[] = [];
+    const document = {
+      querySelectorAll: (sel: string) => (sel === '.graph [data-stage]' ? [stage2] : []),
+      addEventListener: (type: string, f: (e: unknown) => void) => handlers.set(type, f),
+    };
+    new Function('acquireVsCodeApi', 'document', 'Element', script)(
+      () => ({ postMessage: (m: unknown) => posted.push(m) }),
+      document,
+      Element,
+    );
+    return { posted, handlers, svg, stage2, text };
+  }
+
+  it('posts the stage of a clicked node (or its ancestor), and on Enter', () => {
+    const { posted, handlers, svg, stage2, text } = runScript(page({ svg: SVG }));
+    assert.equal(stage2.getAttribute('tabindex'), '0');
+    assert.equal(stage2.getAttribute('role'), 'button');
+    handlers.get('click')?.({ target: text });
+    handlers.get('click')?.({ target: svg });
+    handlers.get('click')?.({ target: 'not an element' });
+    assert.deepEqual(posted, [{ type: 'reveal', stage: 2 }]);
+    let prevented = 0;
+    handlers.get('keydown')?.({ key: 'Enter', target: stage2, preventDefault: () => prevented++ });
+    handlers.get('keydown')?.({ key: 'a', target: stage2, preventDefault: () => prevented++ });
+    handlers.get('keydown')?.({ key: ' ', target: svg, preventDefault: () => prevented++ });
+    assert.deepEqual(posted, [{ type: 'reveal', stage: 2 }, { type: 'reveal', stage: 2 }]);
+    assert.equal(prevented, 1);
+  });
+
+  it('reads the webview messages', () => {
+    assert.deepEqual(logic.parseGraphMessage({ type: 'reveal', stage: 2 }), { type: 'reveal', stage: 2 });
+    for (const m of [null, 'reveal', { type: 'reveal' }, { type: 'reveal', stage: '2' }, { type: 'reveal', stage: 1.5 }, { type: 'x', stage: 1 }]) {
+      assert.equal(logic.parseGraphMessage(m), undefined, JSON.stringify(m));
+    }
+  });
+
+  it('maps a stage to its heading range', () => {
+    const r = (line: number) => ({ start: { line, character: 0 }, end: { line, character: 20 } });
+    const anchors = [
+      { stage: 1, range: r(10) },
+      { stage: 2, range: r(18) },
+    ];
+    assert.deepEqual(logic.anchorFor(anchors, 2), r(18));
+    assert.equal(logic.anchorFor(anchors, 3), undefined);
+  });
+
+  it('checks the shape of a graph answer', () => {
+    const range = { start: { line: 1, character: 0 }, end: { line: 1, character: 4 } };
+    assert.ok(logic.isStageGraph({ svg: SVG, mermaid: 'graph TD', anchors: [{ stage: 1, range }], version: 3 }));
+    assert.ok(logic.isStageGraph({ svg: SVG, mermaid: '', anchors: [], version: null }));
+    assert.ok(!logic.isStageGraph(null));
+    assert.ok(!logic.isStageGraph({ svg: 1, anchors: [] }));
+    assert.ok(!logic.isStageGraph({ svg: SVG, anchors: [{ stage: 1 }] }));
+    assert.ok(!logic.isStageGraph({ svg: SVG, anchors: [{ stage: '1', range }] }));
+  });
+
+  it('builds the command argument', () => {
+    assert.deepEqual(logic.buildStageGraphArgs('file:///p.md', true), { uri: 'file:///p.md', includeStarted: true });
+    assert.deepEqual(logic.buildStageGraphArgs('file:///p.md', undefined), { uri: 'file:///p.md' });
+    assert.equal(logic.STAGE_GRAPH_COMMAND, 'okstra.stageGraph');
   });
 });

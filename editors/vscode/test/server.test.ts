@@ -135,7 +135,7 @@ describe('the real server', { skip: BIN ? false : 'set OKSTRA_LSP_BIN to run (np
 
   it('advertises its commands, none of them an id of the UI commands', () => {
     const commands = initResult.capabilities?.executeCommandProvider?.commands ?? [];
-    for (const c of [logic.PREVIEW_COMMAND, logic.RESERVE_COMMAND, 'okstra.renumberStages']) {
+    for (const c of [logic.PREVIEW_COMMAND, logic.RESERVE_COMMAND, 'okstra.renumberStages', logic.STAGE_GRAPH_COMMAND]) {
       assert.ok(commands.includes(c), `${c} in ${JSON.stringify(commands)}`);
     }
     // vscode-languageclient registers every server command under its own
@@ -143,7 +143,43 @@ describe('the real server', { skip: BIN ? false : 'set OKSTRA_LSP_BIN to run (np
     const manifest = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8'));
     const ui: string[] = manifest.contributes.commands.map((c: { command: string }) => c.command);
     assert.ok(ui.includes('okstra.previewRunBatchUi'), JSON.stringify(ui));
+    assert.ok(ui.includes('okstra.showStageGraph'), JSON.stringify(ui));
     for (const c of ui) assert.ok(!commands.includes(c), `${c} is also a server command`);
+  });
+
+  it('answers okstra.stageGraph in the shape the graph panel draws', async () => {
+    const result = await rpc.request('workspace/executeCommand', {
+      command: logic.STAGE_GRAPH_COMMAND,
+      arguments: [logic.buildStageGraphArgs(planUri, false)],
+    });
+    assert.ok(logic.isStageGraph(result), JSON.stringify(result));
+    assert.equal(result.version, 1);
+    const svg = logic.svgMarkup(result.svg);
+    assert.ok(svg, result.svg.slice(0, 200));
+    assert.deepEqual([...svg.matchAll(/<g\b[^>]*\bdata-stage="(\d+)"/g)].map((m) => Number(m[1])), [1, 2, 3]);
+    // Each anchor is its stage's heading.
+    const lines = PLAN.split('\n');
+    assert.deepEqual(
+      result.anchors.map((a) => [a.stage, lines[a.range.start.line]]),
+      [
+        [1, '### 4.5.1 Stage 1 — Fix parser'],
+        [2, '### 4.5.2 Stage 2 — Wire API'],
+        [3, '### 4.5.3 Stage 3 — Docs'],
+      ],
+    );
+  });
+
+  it('answers okstra.stageGraph on other markdown with an error the panel shows', async () => {
+    await assert.rejects(
+      rpc.request('workspace/executeCommand', {
+        command: logic.STAGE_GRAPH_COMMAND,
+        arguments: [logic.buildStageGraphArgs(readmeUri, false)],
+      }),
+      (e: RpcError) => {
+        assert.match(e.message, /plan/i);
+        return true;
+      },
+    );
   });
 
   it('previews the next batch in the shape the status bar formats', async () => {

@@ -64,6 +64,15 @@ export class Range {
   }
 }
 
+export class Selection extends Range {
+  constructor(
+    readonly anchor: Position,
+    readonly active: Position,
+  ) {
+    super(anchor, active);
+  }
+}
+
 export class Location {
   constructor(
     readonly uri: Uri,
@@ -94,7 +103,6 @@ export class DiagnosticRelatedInformation {
   ) {}
 }
 
-/** vscode-languageclient drops an answer whose token says it was cancelled: a no-op proxy would. */
 /**
  * vscode.CodeActionKind: the client builds the kinds the server declares
  * (`source.okstra.renumberStages`) by `Empty.append(part)`, part by part.
@@ -123,6 +131,7 @@ export class CodeActionKind {
   }
 }
 
+/** vscode-languageclient drops an answer whose token says it was cancelled: a no-op proxy would. */
 export class CancellationTokenSource {
   readonly token = {
     isCancellationRequested: false,
@@ -155,6 +164,52 @@ export function doc(file: string, languageId = 'markdown'): Doc {
   };
 }
 
+/**
+ * Rewrites the document's file and returns the change event VS Code would
+ * fire (`workspace.onDidChangeTextDocument`): one change replacing the whole
+ * text, the version bumped.
+ */
+export function edit(d: Doc, text: string): { document: Doc; contentChanges: unknown[]; reason: undefined } {
+  const old = d.getText();
+  const lines = old.split('\n');
+  fs.writeFileSync(d.fileName, text);
+  d.version += 1;
+  const end = lines[lines.length - 1];
+  return {
+    document: d,
+    contentChanges: [
+      { range: new Range(0, 0, lines.length - 1, end.length), rangeOffset: 0, rangeLength: old.length, text },
+    ],
+    reason: undefined,
+  };
+}
+
+export interface Editor {
+  document: Doc;
+  viewColumn?: number;
+  selection?: Selection;
+  /** The ranges `revealRange` was called with. */
+  revealed?: Range[];
+}
+
+/** A webview panel (`window.createWebviewPanel`). */
+export interface Panel {
+  viewType: string;
+  title: string;
+  showOptions: unknown;
+  options: unknown;
+  webview: { html: string; cspSource: string };
+  /** Every page the extension set, oldest first. */
+  pages: string[];
+  /** The arguments of each `reveal`. */
+  reveals: unknown[][];
+  disposed: boolean;
+  /** What the page's script posts (`acquireVsCodeApi().postMessage`). */
+  post(msg: unknown): void;
+  /** The user closes the panel. */
+  dispose(): void;
+}
+
 type Listener = (e: unknown) => void;
 
 export interface Stub {
@@ -168,12 +223,20 @@ export interface Stub {
   inputBoxAnswer: string | undefined;
   inputBoxValidation: (string | undefined)[];
   status: { text: string; tooltip: string; visible: boolean };
-  activeEditor: { document: Doc } | undefined;
+  /** `window.activeTextEditor` (and the only visible one); `showTextDocument` replaces it. */
+  activeEditor: Editor | undefined;
   /** `workspace.textDocuments`: what the client sends `didOpen` for when it starts. */
   openDocuments: Doc[];
   /** What the client published, by document URI (`languages.createDiagnosticCollection`). */
   diagnostics: Map<string, Diagnostic[]>;
-  fire(event: 'activeEditor' | 'open' | 'save' | 'config', e?: unknown): void;
+  /** The webview panels created, oldest first. */
+  panels: Panel[];
+  /**
+   * Fires an event: `activeEditor` (with the active editor unless given),
+   * `open`, `change` (a document's text), `save`, `config`, `consumers` (the
+   * file system watcher).
+   */
+  fire(event: 'activeEditor' | 'open' | 'change' | 'save' | 'config' | 'consumers', e?: unknown): void;
 }
 
 /** Any member not defined is a callable, constructible, iterable no-op. */
@@ -196,8 +259,9 @@ function anything(): unknown {
 
 export function makeStub(settings: Record<string, unknown>, workspaceFolder?: string): Stub {
   const listeners = new Map<string, Listener[]>();
-  const on = (name: string) => (l: Listener) => {
-    listeners.set(name, [...(listeners.get(name) ?? []), l]);
+  // vscode's `Event`: a listener and the `this` to call it with.
+  const on = (name: string) => (l: Listener, thisArg?: unknown) => {
+    listeners.set(name, [...(listeners.get(name) ?? []), (e: unknown) => l.call(thisArg, e)]);
     return { dispose: () => undefined };
   };
   const stub: Stub = {
@@ -213,9 +277,56 @@ export function makeStub(settings: Record<string, unknown>, workspaceFolder?: st
     activeEditor: undefined,
     openDocuments: [],
     diagnostics: new Map(),
+    panels: [],
     fire: (event, e) => {
-      for (const l of listeners.get(event) ?? []) l(e);
+      const arg = event === 'activeEditor' && e === undefined ? stub.activeEditor : e;
+      for (const l of listeners.get(event) ?? []) l(arg);
     },
+  };
+  const createWebviewPanel = (viewType: string, title: string, showOptions: unknown, options: unknown): Panel => {
+    const received: Listener[] = [];
+    const disposed: Listener[] = [];
+    const panel = {
+      viewType,
+      title,
+      showOptions,
+      options,
+      pages: [] as string[],
+      reveals: [] as unknown[][],
+      disposed: false,
+      webview: {
+        get html() {
+          return panel.pages[panel.pages.length - 1] ?? '';
+        },
+        set html(h: string) {
+          if (panel.disposed) throw new Error('Webview is disposed');
+          panel.pages.push(h);
+        },
+        options,
+        cspSource: 'vscode-webview://stub',
+        postMessage: () => Promise.resolve(true),
+        onDidReceiveMessage: (l: Listener) => {
+          received.push(l);
+          return { dispose: () => undefined };
+        },
+        asWebviewUri: (u: Uri) => u,
+      },
+      reveal: (...args: unknown[]) => {
+        panel.reveals.push(args);
+      },
+      onDidDispose: (l: Listener) => {
+        disposed.push(l);
+        return { dispose: () => undefined };
+      },
+      post: (msg: unknown) => received.forEach((l) => l(msg)),
+      dispose: () => {
+        if (panel.disposed) return;
+        panel.disposed = true;
+        disposed.forEach((l) => l(undefined));
+      },
+    };
+    stub.panels.push(panel);
+    return panel;
   };
   const channel = (name: string) => {
     const log = (level: string) => (m: string) => stub.logs.push(`${name} ${level} ${m}`);
@@ -276,6 +387,23 @@ export function makeStub(settings: Record<string, unknown>, workspaceFolder?: st
       get activeTextEditor() {
         return stub.activeEditor;
       },
+      get visibleTextEditors() {
+        return stub.activeEditor ? [stub.activeEditor] : [];
+      },
+      createWebviewPanel,
+      showTextDocument: async (d: Doc, o?: { viewColumn?: number }) => {
+        const revealed: Range[] = [];
+        const editor = {
+          document: d,
+          viewColumn: o?.viewColumn,
+          selection: new Selection(new Position(0, 0), new Position(0, 0)),
+          revealed,
+          revealRange: (r: Range) => revealed.push(r),
+        };
+        stub.activeEditor = editor;
+        stub.fire('activeEditor', editor);
+        return editor;
+      },
     },
     commands: {
       registerCommand: (id: string, f: (...args: unknown[]) => unknown) => {
@@ -297,13 +425,15 @@ export function makeStub(settings: Record<string, unknown>, workspaceFolder?: st
       get textDocuments() {
         return stub.openDocuments;
       },
+      openTextDocument: async (u: Uri) => stub.openDocuments.find((d) => d.uri.toString() === u.toString()) ?? doc(u.fsPath),
       onDidOpenTextDocument: on('open'),
+      onDidChangeTextDocument: on('change'),
       onDidSaveTextDocument: on('save'),
       onDidChangeConfiguration: on('config'),
       createFileSystemWatcher: () => ({
-        onDidChange: () => ({ dispose: () => undefined }),
-        onDidCreate: () => ({ dispose: () => undefined }),
-        onDidDelete: () => ({ dispose: () => undefined }),
+        onDidChange: on('consumers'),
+        onDidCreate: on('consumers'),
+        onDidDelete: on('consumers'),
         dispose: () => undefined,
       }),
     },
@@ -331,6 +461,9 @@ export function makeStub(settings: Record<string, unknown>, workspaceFolder?: st
     CancellationTokenSource,
     CodeActionKind,
     StatusBarAlignment: { Left: 1, Right: 2 },
+    ViewColumn: { Active: -1, Beside: -2, One: 1, Two: 2, Three: 3 },
+    TextEditorRevealType: { Default: 0, InCenter: 1, InCenterIfOutsideViewport: 2, AtTop: 3 },
+    Selection,
     Uri,
     Disposable,
   };
