@@ -276,7 +276,11 @@ impl Document {
         let from = self.headings.partition_point(|h| h.start <= start);
         let to = self.headings.partition_point(|h| h.start < end).max(from);
         self.headings.drain(from..to);
-        self.headings.shift(&edit);
+        // Those ending before the edit do not move (`first <= from`: the
+        // drain left them where they were).
+        for h in &mut self.headings[first..] {
+            h.shift(&edit);
+        }
         self.pending = match self.pending {
             Pending::Nothing => Pending::One {
                 edit,
