@@ -469,7 +469,9 @@ async fn stage_graph(backend: &Backend, arguments: &[Value]) -> Result<Option<Va
         .ok_or_else(|| invalid_params(format!("{} is not open", args.uri.as_str())))
 }
 
-fn refused(message: &str) -> jsonrpc::Error {
+/// A request refused for a reason the user should read (RequestFailed;
+/// the client shows the message).
+pub(super) fn refused(message: &str) -> jsonrpc::Error {
     jsonrpc::Error {
         code: jsonrpc::ErrorCode::ServerError(REQUEST_FAILED),
         message: message.to_string().into(),

@@ -3,15 +3,7 @@
 
 use super::*;
 
-/// A request refused for a reason the user should read (the client shows
-/// the message).
-fn request_failed(message: &str) -> jsonrpc::Error {
-    jsonrpc::Error {
-        code: jsonrpc::ErrorCode::ServerError(-32803),
-        message: message.to_string().into(),
-        data: None,
-    }
-}
+use commands::refused as request_failed;
 
 impl Backend {
     pub(crate) async fn on_document_symbol(
