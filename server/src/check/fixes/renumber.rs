@@ -342,10 +342,11 @@ fn scan_mentions(src: &str, range: Span, out: &mut Vec<Mention>) {
             continue;
         }
         let mut found: Option<(usize, usize)> = None;
-        if bytes.len() - i >= 5
-            && text[i..]
-                .get(..5)
-                .is_some_and(|w| w.eq_ignore_ascii_case("stage"))
+        // Bytes, not `str` slices: `i` walks every byte, inside multi-byte
+        // characters too.
+        if bytes
+            .get(i..i + 5)
+            .is_some_and(|w| w.eq_ignore_ascii_case(b"stage"))
         {
             let sp = spaces_at(i + 5);
             let d = digits_at(i + 5 + sp);
@@ -377,9 +378,9 @@ fn scan_mentions(src: &str, range: Span, out: &mut Vec<Mention>) {
             let mut j = at + len;
             let sp = spaces_at(j);
             if sp > 0
-                && text[j + sp..]
-                    .get(..4)
-                    .is_some_and(|w| w.eq_ignore_ascii_case("step"))
+                && bytes
+                    .get(j + sp..j + sp + 4)
+                    .is_some_and(|w| w.eq_ignore_ascii_case(b"step"))
             {
                 j += sp + 4;
                 let sp = spaces_at(j);
@@ -542,6 +543,47 @@ Free prose about Stage 1 stays.
         );
         let back = apply(&swapped, renumber(&swapped, &plan(&swapped)).unwrap());
         assert_eq!(back, PLAN);
+    }
+
+    /// Every fixture (Korean, emoji, CRLF, garbage): no panic, and a
+    /// renumber leaves a text whose mentions are 1..n-renumbered again to
+    /// nothing (idempotent).
+    #[test]
+    fn every_fixture_renumbers_without_panicking_and_idempotently() {
+        fn walk(dir: &std::path::Path, out: &mut Vec<String>) {
+            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if p.extension().is_some_and(|x| x == "md") {
+                    let bytes = std::fs::read(&p).unwrap_or_default();
+                    out.push(String::from_utf8_lossy(&bytes).into_owned());
+                }
+            }
+        }
+        let mut texts = Vec::new();
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures"),
+            &mut texts,
+        );
+        assert!(texts.len() > 100);
+        texts.push(
+            "## Stage Map\n| Stage | Title | depends-on | Steps |\n|---|---|---|---|\n| 2 | 가 | (none) | 0 |\n\n### Stage 2: 가\n#### Stage Exit Contract\n- 가Stage 2 😀stage 2 S2 Ｓ2 é Stage 2 step 2.1\n"
+                .to_string(),
+        );
+        let mut renumbered = 0;
+        for text in &texts {
+            let p = plan(text);
+            let _ = stage_mentions(text, &p);
+            let Ok(edits) = renumber(text, &p) else {
+                continue;
+            };
+            renumbered += usize::from(!edits.is_empty());
+            let once = apply(text, edits);
+            let again = renumber(&once, &plan(&once)).unwrap_or_default();
+            assert!(again.is_empty(), "not idempotent: {again:?}");
+        }
+        assert!(renumbered > 0, "some fixture has stages out of order");
     }
 
     #[test]
