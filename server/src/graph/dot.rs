@@ -65,15 +65,9 @@ pub(super) fn render(g: &StageGraph) -> String {
             };
             let _ = writeln!(
                 s,
-                "    s{k} [label=\"{k}{}\\n{} step{} · {}\", fillcolor=\"{fill}\", color=\"{stroke}\", class=\"{}\", tooltip=\"Stage {k}: {}\"{outline}];",
+                "    s{k} [label=\"{k}{}\\n{}\", fillcolor=\"{fill}\", color=\"{stroke}\", class=\"{}\", tooltip=\"Stage {k}: {}\"{outline}];",
                 esc(&title),
-                node.steps,
-                super::plural(node.steps),
-                if node.in_batch {
-                    "next batch"
-                } else {
-                    node.status.name()
-                },
+                node.detail(),
                 class_of(node),
                 esc(&node.title),
                 k = node.stage,

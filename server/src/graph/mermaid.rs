@@ -107,14 +107,8 @@ fn detailed(g: &StageGraph) -> String {
             };
             let _ = writeln!(
                 s,
-                "    s{k}[\"{k}{title}<br/>{} step{} · {}\"]:::{}",
-                node.steps,
-                super::plural(node.steps),
-                if node.in_batch {
-                    "next batch"
-                } else {
-                    node.status.name()
-                },
+                "    s{k}[\"{k}{title}<br/>{}\"]:::{}",
+                node.detail(),
                 class_of(node),
                 k = node.stage,
             );

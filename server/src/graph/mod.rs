@@ -126,6 +126,19 @@ pub struct Node {
     pub anchor: Range<usize>,
 }
 
+impl Node {
+    /// `3 steps · ready`, or `… · next batch`: the line under a stage's
+    /// title in every format.
+    pub(crate) fn detail(&self) -> String {
+        let state = if self.in_batch {
+            "next batch"
+        } else {
+            self.status.name()
+        };
+        format!("{} step{} · {state}", self.steps, plural(self.steps))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EdgeKind {
     /// `to` depends on `from`.

@@ -459,17 +459,11 @@ fn stage(s: &mut String, node: &Node, (x, y): (f64, f64)) {
     );
     let _ = writeln!(
         s,
-        "<text x=\"{}\" y=\"{}\" font-size=\"11\" fill=\"{}\">{} step{} · {}</text></g>",
+        "<text x=\"{}\" y=\"{}\" font-size=\"11\" fill=\"{}\">{}</text></g>",
         n(x + 8.0),
         n(y + 35.0),
         colour::TEXT,
-        node.steps,
-        super::plural(node.steps),
-        if node.in_batch {
-            "next batch"
-        } else {
-            node.status.name()
-        }
+        node.detail()
     );
 }
 
