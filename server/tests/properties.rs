@@ -257,26 +257,9 @@ fn chunked_outline_equals_one_tree_on_every_fixture() {
 
 /// Every `.md` under `fixtures/`, as (path, text).
 fn fixture_texts() -> Vec<(String, String)> {
-    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                walk(&p, out);
-            } else if p.extension().is_some_and(|x| x == "md") {
-                out.push(p);
-            }
-        }
-    }
-    let mut files = Vec::new();
-    walk(
-        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures"),
-        &mut files,
-    );
-    files.sort();
-    files
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+    okstra_lsp::io::walk::markdown(&[dir])
+        .unwrap_or_default()
         .iter()
         .map(|p| {
             let bytes = std::fs::read(p).unwrap_or_default();

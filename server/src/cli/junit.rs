@@ -126,17 +126,7 @@ mod tests {
         Reported {
             fix: None,
             related_ends: Vec::new(),
-            diagnostic: JsonDiagnostic {
-                file: "p.md".into(),
-                code: "s9-file-overlap".into(),
-                severity: severity.into(),
-                line: 3,
-                column: 5,
-                end_line: 3,
-                end_column: 9,
-                message: message.into(),
-                related: Vec::new(),
-            },
+            diagnostic: crate::cli::report::tests::diagnostic("p.md", severity, message),
         }
     }
 

@@ -200,10 +200,11 @@ pub(crate) fn to_text(d: &JsonDiagnostic) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn diagnostic(file: &str, severity: &str, message: &str) -> JsonDiagnostic {
+    /// An `s9-file-overlap` at 3:5–3:9 (junit's tests use it too).
+    pub(crate) fn diagnostic(file: &str, severity: &str, message: &str) -> JsonDiagnostic {
         JsonDiagnostic {
             file: file.into(),
             code: "s9-file-overlap".into(),

@@ -107,13 +107,7 @@ pub fn at(plan: &Plan, offset: usize) -> Option<Hit> {
 pub fn rename_at(src: &str, plan: &Plan, offset: usize) -> Option<(Target, Span)> {
     use crate::check::fixes::renumber;
     if let Some(hit) = at(plan, offset) {
-        let bytes = src.as_bytes().get(hit.range.clone())?;
-        let end = bytes.iter().rposition(u8::is_ascii_digit)? + 1;
-        let start = bytes[..end]
-            .iter()
-            .rposition(|b| !b.is_ascii_digit())
-            .map_or(0, |i| i + 1);
-        return Some((hit.target, hit.range.start + start..hit.range.start + end));
+        return Some((hit.target, renumber::last_digits(src, &hit.range)?));
     }
     renumber::stage_mentions(src, plan)
         .into_iter()
@@ -125,23 +119,18 @@ pub fn rename_at(src: &str, plan: &Plan, offset: usize) -> Option<(Target, Span)
 /// Contracts' predicted files and the paths in the step tables' `files`
 /// cells. Folders and globs are left out: a link opens one file.
 pub fn predicted_files(src: &str, plan: &Plan) -> Vec<(Span, String)> {
-    use crate::plan::model::{PathKind, PredictedPath, normalize_label};
+    use crate::plan::model::{PathKind, PredictedPath};
     let mut found: Vec<PredictedPath> = Vec::new();
     for s in &plan.stages {
         found.extend(s.predicted().iter().cloned());
         let Some(rows) = s.steps.as_ref().and_then(|t| t.table.as_ref()) else {
             continue;
         };
-        let Some(col) = rows.header_cells(src).iter().position(|h| {
-            src.get(h.clone())
-                .is_some_and(|t| normalize_label(t) == "files")
-        }) else {
+        let Some(col) = rows.column(src, "files") else {
             continue;
         };
-        for row in &rows.effective_rows {
-            if let Some(cell) = syntax::row_cells(src, row.clone()).get(col) {
-                crate::plan::paths::collect_paths(src, cell.clone(), &mut found);
-            }
+        for cell in rows.column_cells(src, col) {
+            crate::plan::paths::collect_paths(src, cell, &mut found);
         }
     }
     found.sort_by_key(|p| p.range.start);

@@ -15,6 +15,18 @@ pub(crate) fn markdown_within(roots: &[PathBuf]) -> Result<Vec<PathBuf>, String>
     collect(roots, true)
 }
 
+/// The text of every `fixtures/**/*.md` (invalid UTF-8 replaced), walked
+/// as `check` walks folders: for the unit tests that run over all of them.
+#[cfg(test)]
+pub(crate) fn fixture_texts() -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+    markdown(&[dir])
+        .unwrap_or_default()
+        .iter()
+        .map(|p| String::from_utf8_lossy(&std::fs::read(p).unwrap_or_default()).into_owned())
+        .collect()
+}
+
 fn collect(paths: &[PathBuf], confine: bool) -> Result<Vec<PathBuf>, String> {
     let mut walk_state = Walk {
         seen: std::collections::HashSet::new(),

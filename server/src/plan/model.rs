@@ -666,6 +666,22 @@ impl StepRows {
     pub fn header_cells(&self, src: &str) -> Vec<Span> {
         crate::syntax::row_cells(src, self.header.clone())
     }
+
+    /// The index of the column named `name` (a [`STEP_COLUMNS`] name; the
+    /// header matched with `normalize_label`).
+    pub fn column(&self, src: &str, name: &str) -> Option<usize> {
+        self.header_cells(src).iter().position(|h| {
+            src.get(h.clone())
+                .is_some_and(|t| normalize_label(t) == name)
+        })
+    }
+
+    /// Column `col`'s cell of each effective row that has one.
+    pub fn column_cells<'a>(&'a self, src: &'a str, col: usize) -> impl Iterator<Item = Span> + 'a {
+        self.effective_rows
+            .iter()
+            .filter_map(move |r| crate::syntax::row_cells(src, r.clone()).get(col).cloned())
+    }
 }
 
 pub(crate) const STEP_COLUMNS: [&str; 5] = ["step", "action", "files", "command", "expected"];

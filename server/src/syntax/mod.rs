@@ -1013,24 +1013,7 @@ mod tests {
     /// step rows as ranges and its fixes read their cells this way.
     #[test]
     fn row_cells_are_the_trees_cells_on_every_fixture() {
-        fn walk(dir: &std::path::Path, out: &mut Vec<String>) {
-            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    walk(&p, out);
-                } else if p.extension().is_some_and(|x| x == "md") {
-                    out.push(
-                        String::from_utf8_lossy(&std::fs::read(&p).unwrap_or_default())
-                            .into_owned(),
-                    );
-                }
-            }
-        }
-        let mut texts = Vec::new();
-        walk(
-            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures"),
-            &mut texts,
-        );
+        let mut texts = crate::io::walk::fixture_texts();
         assert!(texts.len() > 100, "fixtures found");
         texts.push(crate::engine::generate::plan(
             &crate::engine::generate::Spec::clean(50),

@@ -315,16 +315,25 @@ local function buffer(bufnr)
   return bufnr
 end
 
+-- The buffer a command is for and its okstra client; without one, tells
+-- `callback` and returns no client.
+local function attached(bufnr, callback)
+  bufnr = buffer(bufnr)
+  local client = M.client(bufnr)
+  if client == nil then
+    callback({ message = "okstra-lsp is not attached to this buffer" })
+  end
+  return bufnr, client
+end
+
 --- Runs okstra.previewRunBatch / okstra.reserveRunBatch for a buffer.
 --- opts: bufnr, stage ("auto" or a number), budget, include_started,
 --- impl_key (reserve). callback(err, result); default: vim.notify.
 function M.run(command, opts, callback)
   opts = opts or {}
   callback = callback or show
-  local bufnr = buffer(opts.bufnr)
-  local client = M.client(bufnr)
+  local bufnr, client = attached(opts.bufnr, callback)
   if client == nil then
-    callback({ message = "okstra-lsp is not attached to this buffer" })
     return false
   end
   local arg = { uri = vim.uri_from_bufnr(bufnr) }
@@ -387,10 +396,8 @@ function M.graph(opts, callback)
     callback({ message = "unknown graph format " .. format .. ": :OkstraGraph [svg|mermaid]" })
     return false
   end
-  local bufnr = buffer(opts.bufnr)
-  local client = M.client(bufnr)
+  local bufnr, client = attached(opts.bufnr, callback)
   if client == nil then
-    callback({ message = "okstra-lsp is not attached to this buffer" })
     return false
   end
   local arg = { uri = vim.uri_from_bufnr(bufnr) }

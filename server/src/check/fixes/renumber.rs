@@ -66,17 +66,11 @@ pub fn stage_mentions(src: &str, plan: &Plan) -> Vec<Mention> {
             s.number,
             section_number(src, &s.heading, s.number),
         );
-        if let Some(rows) = s.steps.as_ref().and_then(|t| t.table.as_ref()) {
-            let col = rows.header_cells(src).iter().position(|h| {
-                src.get(h.clone())
-                    .is_some_and(|t| normalize_label(t) == "step")
-            });
-            for row in col.iter().flat_map(|&c| {
-                rows.effective_rows
-                    .iter()
-                    .filter_map(move |r| syntax::row_cells(src, r.clone()).get(c).cloned())
-            }) {
-                push(&mut out, s.number, step_number(src, &row, s.number));
+        if let Some(rows) = s.steps.as_ref().and_then(|t| t.table.as_ref())
+            && let Some(col) = rows.column(src, "step")
+        {
+            for cell in rows.column_cells(src, col) {
+                push(&mut out, s.number, step_number(src, &cell, s.number));
             }
         }
         if let Some(c) = &s.exit_contract {
@@ -267,8 +261,9 @@ fn line_at(src: &str, at: usize) -> Span {
     start..end
 }
 
-/// The last run of ASCII digits inside `span`.
-fn last_digits(src: &str, span: &Span) -> Option<Span> {
+/// The last run of ASCII digits inside `span` (the number of `Stage 3`,
+/// `S3`, `C-3`).
+pub(crate) fn last_digits(src: &str, span: &Span) -> Option<Span> {
     let bytes = src.as_bytes().get(span.clone())?;
     let end = bytes.iter().rposition(u8::is_ascii_digit)? + 1;
     let start = bytes[..end]
@@ -550,22 +545,7 @@ Free prose about Stage 1 stays.
     /// nothing (idempotent).
     #[test]
     fn every_fixture_renumbers_without_panicking_and_idempotently() {
-        fn walk(dir: &std::path::Path, out: &mut Vec<String>) {
-            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    walk(&p, out);
-                } else if p.extension().is_some_and(|x| x == "md") {
-                    let bytes = std::fs::read(&p).unwrap_or_default();
-                    out.push(String::from_utf8_lossy(&bytes).into_owned());
-                }
-            }
-        }
-        let mut texts = Vec::new();
-        walk(
-            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures"),
-            &mut texts,
-        );
+        let mut texts = crate::io::walk::fixture_texts();
         assert!(texts.len() > 100);
         texts.push(
             "## Stage Map\n| Stage | Title | depends-on | Steps |\n|---|---|---|---|\n| 2 | 가 | (none) | 0 |\n\n### Stage 2: 가\n#### Stage Exit Contract\n- 가Stage 2 😀stage 2 S2 Ｓ2 é Stage 2 step 2.1\n"

@@ -6,7 +6,7 @@
 
 use super::{Applicability, Fix, FixContext, FixKind, TextEdit, render_row};
 use crate::plan::model::Span;
-use crate::plan::model::{MapTable, Stage, StageMapRow, StepRows, StepTable, normalize_label};
+use crate::plan::model::{MapTable, Stage, StageMapRow, StepRows, StepTable};
 
 pub fn split(ctx: &FixContext, n: u32, kind: FixKind) -> Option<Fix> {
     let cap = ctx.config.cap;
@@ -88,10 +88,7 @@ fn new_section(
         .unwrap_or("");
     let between = if between.is_empty() { ": " } else { between };
     let sub = "#".repeat(steps.heading_level as usize);
-    let step_col = table
-        .header_cells(ctx.src)
-        .iter()
-        .position(|h| normalize_label(ctx.text(h)) == "step");
+    let step_col = table.column(ctx.src, "step");
     let header = ctx.text(&table.header);
     let delimiter = {
         let after = ctx.next_line(table.header.end);
