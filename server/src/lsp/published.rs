@@ -12,6 +12,7 @@
 //! findings in their order: this caches values, never decisions.
 
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 use tower_lsp_server::ls_types::{self as lsp, Uri};
 
@@ -55,9 +56,13 @@ impl Entry {
     }
 
     fn same(&self, f: &Finding, spans: &[Span]) -> bool {
+        self.spans == spans && self.says(f)
+    }
+
+    /// Whether `f` says what this entry's finding says (not where).
+    fn says(&self, f: &Finding) -> bool {
         let (e, g) = (&self.finding, f);
-        self.spans == spans
-            && e.code == g.code
+        e.code == g.code
             && e.severity == g.severity
             && e.message == g.message
             && e.fix == g.fix
@@ -74,6 +79,9 @@ pub(crate) struct Converted {
     entries: Vec<Entry>,
     /// (content hash, index into `entries`), sorted.
     by_hash: Vec<(u64, usize)>,
+    /// The entries' JSON joined by commas: what a publish sends, shared
+    /// with it rather than copied.
+    joined: Arc<[u8]>,
     /// The analysis (`Document::generation`) and encoding converted for.
     generation: Option<u64>,
     encoding: Encoding,
@@ -139,6 +147,58 @@ impl Converted {
         };
         self.generation = Some(doc.generation());
         self.encoding = enc;
+        if let Some(m) = &moves
+            && self.follow(uri, doc.findings(), m)
+        {
+            return;
+        }
+        self.rebuild(doc, uri, enc, moves);
+        self.joined = join(&self.entries);
+    }
+
+    /// The common keystroke: the document's findings are those held, in
+    /// the same order, and none touches the edited lines. Each entry takes
+    /// its finding's new byte spans; its JSON changes only when its lines
+    /// moved. False, with nothing changed, otherwise.
+    fn follow(&mut self, uri: &Uri, findings: &[Finding], m: &Moves) -> bool {
+        let held = |e: &Entry, f: &Finding| {
+            e.spans.len() == f.spans().count()
+                && f.spans()
+                    .zip(&e.spans)
+                    .all(|(now, was)| m.old(now).is_some_and(|(old, _)| old == *was))
+                && e.says(f)
+        };
+        if findings.len() != self.entries.len()
+            || !self.entries.iter().zip(findings).all(|(e, f)| held(e, f))
+        {
+            return false;
+        }
+        let mut moved_any = false;
+        for (e, f) in self.entries.iter_mut().zip(findings) {
+            let mut moved = false;
+            for ((now, span), range) in f.spans().zip(&mut e.spans).zip(&mut e.ranges) {
+                let lines = m.old(now).map_or(0, |(_, lines)| lines);
+                if lines != 0 {
+                    *range = down(*range, lines);
+                    moved = true;
+                }
+                *span = now.clone();
+            }
+            if moved {
+                let spans = std::mem::take(&mut e.spans);
+                let ranges = std::mem::take(&mut e.ranges);
+                *e = Entry::new(uri, f, e.hash, spans, ranges);
+                moved_any = true;
+            }
+        }
+        if moved_any {
+            self.joined = join(&self.entries);
+        }
+        true
+    }
+
+    /// Every finding again, each kept when it can be, converted otherwise.
+    fn rebuild(&mut self, doc: &Document, uri: &Uri, enc: Encoding, moves: Option<Moves>) {
         let mut old: Vec<Option<Entry>> = std::mem::take(&mut self.entries)
             .into_iter()
             .map(Some)
@@ -198,16 +258,7 @@ impl Converted {
                         .ranges
                         .iter()
                         .zip(&moved_by)
-                        .map(|(r, &l)| {
-                            let line = |p: lsp::Position| lsp::Position {
-                                line: (p.line as isize + l).max(0) as u32,
-                                character: p.character,
-                            };
-                            lsp::Range {
-                                start: line(r.start),
-                                end: line(r.end),
-                            }
-                        })
+                        .map(|(&r, &l)| down(r, l))
                         .collect();
                     Entry::new(uri, f, hash, spans, ranges)
                 }
@@ -244,10 +295,9 @@ impl Converted {
     }
 
     /// The `textDocument/publishDiagnostics` notification of these
-    /// diagnostics, made of their kept JSON.
+    /// diagnostics, made of their kept JSON (shared, not copied).
     pub(crate) fn publish(&self, uri: &Uri, version: Option<i32>) -> Message {
-        let items: usize = self.entries.iter().map(|e| e.json.len() + 1).sum();
-        let mut message = Message::with_capacity(items + uri.as_str().len() + 128);
+        let mut message = Message::with_capacity(uri.as_str().len() + 128);
         let body = message.body();
         body.extend_from_slice(
             br#"{"jsonrpc":"2.0","method":"textDocument/publishDiagnostics","params":{"uri":"#,
@@ -255,18 +305,38 @@ impl Converted {
         // A URI is a plain string to serde_json: this cannot fail.
         let _ = serde_json::to_writer(&mut *body, uri.as_str());
         body.extend_from_slice(br#","diagnostics":["#);
-        for (i, e) in self.entries.iter().enumerate() {
-            if i > 0 {
-                body.push(b',');
-            }
-            body.extend_from_slice(e.json.as_bytes());
-        }
+        message.share(self.joined.clone());
+        let body = message.body();
         body.push(b']');
         if let Some(v) = version {
             body.extend_from_slice(format!(r#","version":{v}"#).as_bytes());
         }
         body.extend_from_slice(b"}}");
         message
+    }
+}
+
+/// The entries' JSON, joined by commas.
+fn join(entries: &[Entry]) -> Arc<[u8]> {
+    let mut all = Vec::with_capacity(entries.iter().map(|e| e.json.len() + 1).sum());
+    for (i, e) in entries.iter().enumerate() {
+        if i > 0 {
+            all.push(b',');
+        }
+        all.extend_from_slice(e.json.as_bytes());
+    }
+    all.into()
+}
+
+/// `r` moved `lines` lines down (up when negative), columns kept.
+fn down(r: lsp::Range, lines: isize) -> lsp::Range {
+    let line = |p: lsp::Position| lsp::Position {
+        line: (p.line as isize + lines).max(0) as u32,
+        character: p.character,
+    };
+    lsp::Range {
+        start: line(r.start),
+        end: line(r.end),
     }
 }
 
@@ -300,7 +370,7 @@ mod tests {
     }
 
     fn published(c: &Converted, version: i32) -> serde_json::Value {
-        serde_json::from_slice(c.publish(&uri(), Some(version)).body_bytes()).expect("valid JSON")
+        serde_json::from_slice(&c.publish(&uri(), Some(version)).body_bytes()).expect("valid JSON")
     }
 
     /// What tower-lsp-server would have sent for the same diagnostics.
@@ -351,12 +421,18 @@ mod tests {
         assert_eq!(published(&c, 2), expected(&doc, 2, enc));
 
         // A character typed in a line in the middle: findings on other
-        // lines keep their line and column.
+        // lines keep their line and column, and the publish shares the
+        // joined JSON it sent before instead of copying it.
+        let before = c.joined.clone();
         let at = doc.text().find("- post: `cargo test m5`").unwrap_or(0) + "- post".len();
         doc.edit(at..at, "x");
         doc.reanalyze(&config);
         c.update(&doc, &uri(), enc);
         assert_eq!(c.conversions, n, "nothing on that line");
+        assert!(
+            Arc::ptr_eq(&before, &c.joined),
+            "the same JSON, not joined again"
+        );
         assert_eq!(published(&c, 3), expected(&doc, 3, enc));
 
         // A new line at the top moves every finding down a line: none is
@@ -407,7 +483,7 @@ mod tests {
     #[test]
     fn a_closed_document_publishes_nothing_without_a_version() {
         let v: serde_json::Value =
-            serde_json::from_slice(publish_nothing(&uri()).body_bytes()).expect("valid JSON");
+            serde_json::from_slice(&publish_nothing(&uri()).body_bytes()).expect("valid JSON");
         assert_eq!(v["params"]["diagnostics"], serde_json::json!([]));
         assert_eq!(v["params"]["uri"], uri().as_str());
         assert!(v["params"].get("version").is_none());

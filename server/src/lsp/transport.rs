@@ -22,10 +22,12 @@
 //! collide with another one whose id is null), and they must never
 //! interleave bytes with its output. So tower-lsp-server writes into a pipe,
 //! a framer task cuts that into whole frames, and one writer task writes
-//! both kinds of frames to stdout, each with a single `write_all`.
+//! both kinds of frames to stdout, each whole (one `write_all`, or one
+//! vectored write for a message with a shared part).
 
 use std::io::{self, BufRead, Read, Write};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
@@ -83,9 +85,13 @@ impl Frames {
 
 /// A message body written behind room for its `Content-Length` header, so
 /// that a publish of hundreds of diagnostics is framed without a copy and
-/// written in one piece.
+/// written in one system call. Its middle may be bytes shared with their
+/// owner (`share`): a publish whose diagnostics did not change since the
+/// last keystroke sends the same 150 KB again without copying them.
 pub(crate) struct Message {
     buf: Vec<u8>,
+    /// The shared middle and what follows it.
+    shared: Option<(Arc<[u8]>, Vec<u8>)>,
 }
 
 impl Message {
@@ -95,28 +101,67 @@ impl Message {
     pub(crate) fn with_capacity(body: usize) -> Message {
         let mut buf = Vec::with_capacity(body + Message::ROOM);
         buf.resize(Message::ROOM, b' ');
-        Message { buf }
+        Message { buf, shared: None }
     }
 
     /// The body so far: append to it only.
     pub(crate) fn body(&mut self) -> &mut Vec<u8> {
-        &mut self.buf
+        match &mut self.shared {
+            Some((_, tail)) => tail,
+            None => &mut self.buf,
+        }
     }
 
-    /// The whole frame.
-    fn frame(&mut self) -> &[u8] {
-        let len = self.buf.len() - Message::ROOM;
+    /// Appends `bytes` without copying them; `body` appends after them.
+    pub(crate) fn share(&mut self, bytes: Arc<[u8]>) {
+        if let Some((middle, tail)) = self.shared.take() {
+            // One shared part only: an earlier one is copied.
+            self.buf.extend_from_slice(&middle);
+            self.buf.extend_from_slice(&tail);
+        }
+        self.shared = Some((bytes, Vec::new()));
+    }
+
+    /// The whole frame, in up to three pieces.
+    fn frame(&mut self) -> [&[u8]; 3] {
+        let len = self.buf.len() - Message::ROOM
+            + self.shared.as_ref().map_or(0, |(m, t)| m.len() + t.len());
         let header = format!("Content-Length: {len}\r\n\r\n");
         let from = Message::ROOM - header.len();
         self.buf[from..Message::ROOM].copy_from_slice(header.as_bytes());
-        &self.buf[from..]
+        match &self.shared {
+            Some((middle, tail)) => [&self.buf[from..], middle, tail],
+            None => [&self.buf[from..], &[], &[]],
+        }
     }
 
     /// The body alone (tests).
     #[cfg(test)]
-    pub(crate) fn body_bytes(&self) -> &[u8] {
-        &self.buf[Message::ROOM..]
+    pub(crate) fn body_bytes(&self) -> Vec<u8> {
+        let mut all = self.buf[Message::ROOM..].to_vec();
+        if let Some((middle, tail)) = &self.shared {
+            all.extend_from_slice(middle);
+            all.extend_from_slice(tail);
+        }
+        all
     }
+}
+
+/// `write_all` of several slices, with as few system calls as `out` allows
+/// (one `writev` for a pipe that holds them all).
+fn write_all_slices(out: &mut impl Write, pieces: [&[u8]; 3]) -> io::Result<()> {
+    let mut slices = pieces.map(io::IoSlice::new);
+    let mut left = &mut slices[..];
+    io::IoSlice::advance_slices(&mut left, 0);
+    while !left.is_empty() {
+        match out.write_vectored(left) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => io::IoSlice::advance_slices(&mut left, n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// Starts the stdin reader thread, the framer and the writer task.
@@ -228,7 +273,7 @@ fn writer<W: Write>(mut frames: mpsc::Receiver<Out>, mut out: W) -> W {
     loop {
         let written = match frames.blocking_recv() {
             Some(Out::Frame(frame)) => out.write_all(&frame),
-            Some(Out::Message(mut message)) => out.write_all(message.frame()),
+            Some(Out::Message(mut message)) => write_all_slices(&mut out, message.frame()),
             Some(Out::End) | None => break,
         };
         if let Err(e) = written.and_then(|()| out.flush()) {
@@ -250,6 +295,9 @@ fn raw_stdout() -> impl Write {
     impl Write for Raw {
         fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
             (&*self.0).write(buf)
+        }
+        fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+            (&*self.0).write_vectored(bufs)
         }
         fn flush(&mut self) -> io::Result<()> {
             Ok(())
@@ -869,9 +917,16 @@ mod tests {
             // every length of header).
             let mut m = Message::with_capacity(0);
             let pad = "p".repeat(10usize.pow(i % 5));
-            m.body().extend_from_slice(
-                format!(r#"{{"jsonrpc":"2.0","method":"own","params":"{pad}"}}"#).as_bytes(),
-            );
+            m.body()
+                .extend_from_slice(br#"{"jsonrpc":"2.0","method":"own","params":"#);
+            // Every other one with its params shared, not copied.
+            let params = format!(r#""{pad}""#);
+            if i % 2 == 0 {
+                m.body().extend_from_slice(params.as_bytes());
+            } else {
+                m.share(Arc::from(params.as_bytes()));
+            }
+            m.body().push(b'}');
             tx.send(Out::Message(m)).await.unwrap();
         }
         drop(tx);
