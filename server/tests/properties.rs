@@ -491,6 +491,7 @@ fn one_keystroke_rederives_one_stage() {
         assert!(!stats.full_rebuild, "stage {k}: {stats:?}");
         assert_eq!(stats.stages_rederived, 1, "stage {k}: {stats:?}");
         assert!(stats.review_kept, "stage {k}: {stats:?}");
+        assert!(stats.map_kept, "stage {k}: {stats:?}");
         // A step-table cell: that row alone is read again, no chunk.
         assert!(stats.chunks_reparsed <= 1, "stage {k}: {stats:?}");
         assert!(stats.bytes_reparsed < 1024, "stage {k}: {stats:?}");
@@ -504,6 +505,9 @@ fn one_keystroke_rederives_one_stage() {
     doc.edit(offset..offset, "y");
     doc.reanalyze(&config);
     assert_eq!(doc.stats().stages_rederived, 0, "{:?}", doc.stats());
+    // The Stage Map rules read that row: they run again.
+    assert!(!doc.stats().map_kept, "{:?}", doc.stats());
+    assert!(doc.stats().review_kept, "{:?}", doc.stats());
     assert_eq!(doc.plan(), &model::parse(doc.text(), &config));
 }
 
@@ -541,6 +545,7 @@ fn a_heading_keystroke_rederives_the_stages_around_it() {
         let stats = doc.stats();
         assert!(!stats.full_rebuild, "{needle}: {stats:?}");
         assert_eq!(stats.stages_rederived, sections, "{needle}: {stats:?}");
+        assert!(!stats.map_kept, "{needle}: {stats:?}");
         assert_eq!(doc.plan(), &model::parse(doc.text(), &config), "{needle}");
         assert_eq!(
             doc.findings(),

@@ -19,7 +19,7 @@ use std::ops::Range;
 use ropey::Rope;
 
 use crate::check::facts::Facts;
-use crate::check::rules::{self, Finding, suppress};
+use crate::check::rules::{self, Finding, Keep, Kept, suppress};
 use crate::plan::config::Config;
 use crate::plan::model::{self, Part, Plan, Span, Spliced};
 use crate::plan::shift::{EditShift, Shift};
@@ -36,6 +36,8 @@ pub struct Stats {
     pub map_rows_rederived: usize,
     /// The 4.5.9/§5 rules' findings were kept, not found again.
     pub review_kept: bool,
+    /// The Stage Map rules' findings were kept, not found again.
+    pub map_kept: bool,
     /// Whether the whole model was rebuilt.
     pub full_rebuild: bool,
     /// Bytes of text parsed again since the previous analysis.
@@ -74,11 +76,13 @@ pub struct Document {
     /// part they come from changed.
     facts: Facts,
     findings: Vec<Finding>,
-    /// The `Reads::Review` rules' own findings (`rules::check_keeping`),
-    /// kept while edits change nothing they read.
-    review: Vec<Finding>,
-    /// The last update re-derived no part those rules read.
+    /// The `Reads::Map` and `Reads::Review` rules' own findings
+    /// (`rules::check_keeping`), kept while edits change nothing they read.
+    kept: Kept,
+    /// The last update re-derived no part the `Reads::Review` rules read.
     review_unchanged: bool,
+    /// The last update re-derived no part the `Reads::Map` rules read.
+    map_unchanged: bool,
     pending: Pending,
     analysed_with: Option<Config>,
     stats: Stats,
@@ -140,8 +144,9 @@ impl Document {
             plan: Plan::default(),
             facts: Facts::default(),
             findings: Vec::new(),
-            review: Vec::new(),
+            kept: Kept::default(),
             review_unchanged: false,
+            map_unchanged: false,
             pending: Pending::Many,
             analysed_with: None,
             stats: Stats::default(),
@@ -381,6 +386,7 @@ impl Document {
         }
         let same_config = self.analysed_with.as_ref() == Some(config);
         self.review_unchanged = false;
+        self.map_unchanged = false;
         let one_edit = match &pending {
             Pending::One { edit, .. } => Some(*edit),
             _ => None,
@@ -425,24 +431,29 @@ impl Document {
         let directives = *self
             .directives
             .get_or_insert_with(|| suppress::present(&self.text));
-        // The review rules' findings, moved across the one edit, when it
-        // re-derived nothing they read.
-        let kept = match one_edit {
-            Some(edit) if updated && self.review_unchanged => {
-                let mut kept = std::mem::take(&mut self.review);
-                kept.shift(&edit);
-                self.stats.review_kept = true;
-                Some(kept)
-            }
-            _ => None,
-        };
-        (self.findings, self.review) = rules::check_keeping(
+        // The map and review rules' findings, moved across the one edit,
+        // when it re-derived nothing they read.
+        let mut keep = Keep::default();
+        if let Some(edit) = one_edit.filter(|_| updated) {
+            let moved = |unchanged: bool, found: &mut Vec<Finding>| {
+                unchanged.then(|| {
+                    let mut kept = std::mem::take(found);
+                    kept.shift(&edit);
+                    kept
+                })
+            };
+            keep.map = moved(self.map_unchanged, &mut self.kept.map);
+            keep.review = moved(self.review_unchanged, &mut self.kept.review);
+        }
+        self.stats.map_kept = keep.map.is_some();
+        self.stats.review_kept = keep.review.is_some();
+        (self.findings, self.kept) = rules::check_keeping(
             &self.text,
             &self.plan,
             config,
             &self.facts,
             directives,
-            kept,
+            keep,
         );
     }
 
@@ -573,6 +584,7 @@ impl Document {
             }
             self.plan.shift_except(e, None, &self.text);
             self.review_unchanged = true;
+            self.map_unchanged = true;
             return true;
         };
         let outline = &self.outline;
@@ -589,7 +601,10 @@ impl Document {
                 if paths_changed {
                     self.facts.refresh_overlaps(&self.plan);
                 }
+                // The stage's number and heading stay: an edit that touched
+                // a heading goes to `update_stages`.
                 self.review_unchanged = true;
+                self.map_unchanged = true;
                 true
             }
             Some(Spliced::Map) => {
@@ -597,7 +612,11 @@ impl Document {
                 self.review_unchanged = true;
                 true
             }
-            Some(Spliced::Other) => true,
+            // 4.5.9 or §5.
+            Some(Spliced::Other) => {
+                self.map_unchanged = true;
+                true
+            }
             // `splice` re-derives one part only.
             Some(Spliced::Stages { .. } | Spliced::MapRow { .. }) => false,
         }

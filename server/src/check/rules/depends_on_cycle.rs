@@ -38,7 +38,7 @@ pub(crate) const RULE: Rule = Rule {
     severity: Severity::Error,
     summary: "the depends-on graph has a cycle",
     source: "okstra",
-    reads: Reads::Plan,
+    reads: Reads::Map,
     check,
     fix: Some(fix),
 };

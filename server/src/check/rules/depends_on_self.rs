@@ -21,7 +21,7 @@ pub(crate) const RULE: Rule = Rule {
     severity: Severity::Error,
     summary: "a stage depends on itself",
     source: "okstra",
-    reads: Reads::Plan,
+    reads: Reads::Map,
     check,
     fix: None,
 };

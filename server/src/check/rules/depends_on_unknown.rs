@@ -22,7 +22,7 @@ pub(crate) const RULE: Rule = Rule {
     severity: Severity::Error,
     summary: "depends-on names a stage that does not exist",
     source: "checker",
-    reads: Reads::Plan,
+    reads: Reads::Map,
     check,
     fix: None,
 };

@@ -84,9 +84,32 @@ pub struct Rule {
 pub enum Reads {
     /// Any of the plan and its facts.
     Plan,
+    /// Only the Stage Map, the depends-on graph and the stages' numbers and
+    /// headings: a keystroke inside a stage's body, 4.5.9 or §5 leaves its
+    /// findings as they were, moved.
+    Map,
     /// Only 4.5.9, §5 and the Open Questions headings: a keystroke in a
     /// stage or the Stage Map leaves its findings as they were, moved.
     Review,
+}
+
+/// The findings of the rules an open document may keep across an edit
+/// (`check_keeping`), by what they read, as the rules gave them (before
+/// suppression, severities and bounds).
+#[derive(Debug, Clone, Default)]
+pub struct Kept {
+    /// The `Reads::Map` rules' findings.
+    pub map: Vec<Finding>,
+    /// The `Reads::Review` rules' findings.
+    pub review: Vec<Finding>,
+}
+
+/// What an open document keeps for `check_keeping`: each set already moved
+/// across the edit, or None to find it again.
+#[derive(Debug, Default)]
+pub struct Keep {
+    pub map: Option<Vec<Finding>>,
+    pub review: Option<Vec<Finding>>,
 }
 
 /// A rule's repairs for one of its findings' hints.
@@ -320,44 +343,44 @@ pub fn check_in(
     facts: &Facts,
     directives: bool,
 ) -> Vec<Finding> {
-    check_keeping(src, plan, config, facts, directives, None).0
+    check_keeping(src, plan, config, facts, directives, Keep::default()).0
 }
 
-/// `check_in` for an open document: the findings of the `Reads::Review`
-/// rules are `kept` (already moved across the edit) when the edit changed
-/// nothing they read, else found again. Returns the findings and those
-/// rules' own findings as they came (before suppression, severities and
-/// bounds), for the next edit.
+/// `check_in` for an open document: the findings of the `Reads::Map` and
+/// `Reads::Review` rules are kept (already moved across the edit) when the
+/// edit changed nothing they read, else found again. Returns the findings
+/// and those rules' own findings, for the next edit.
 pub fn check_keeping(
     src: &str,
     plan: &Plan,
     config: &Config,
     facts: &Facts,
     directives: bool,
-    kept: Option<Vec<Finding>>,
-) -> (Vec<Finding>, Vec<Finding>) {
+    keep: Keep,
+) -> (Vec<Finding>, Kept) {
     let ctx = Context::with_facts(src, plan, config, facts);
     let mut out = Vec::new();
-    let mut review = Vec::new();
+    let mut kept = Kept::default();
     if !plan.is_plan() {
         (stage_map_missing::RULE.check)(&ctx, &mut out);
     } else {
         for rule in RULES.iter().filter(|r| r.reads == Reads::Plan) {
             (rule.check)(&ctx, &mut out);
         }
-        review = match kept {
-            Some(kept) => kept,
-            None => {
+        let found = |reads: Reads, keep: Option<Vec<Finding>>| {
+            keep.unwrap_or_else(|| {
                 let mut found = Vec::new();
-                for rule in RULES.iter().filter(|r| r.reads == Reads::Review) {
+                for rule in RULES.iter().filter(|r| r.reads == reads) {
                     (rule.check)(&ctx, &mut found);
                 }
                 found
-            }
+            })
         };
-        out.extend(review.iter().cloned());
+        kept.map = found(Reads::Map, keep.map);
+        kept.review = found(Reads::Review, keep.review);
+        out.extend(kept.map.iter().chain(&kept.review).cloned());
     }
-    (finish(src, plan, config, directives, out), review)
+    (finish(src, plan, config, directives, out), kept)
 }
 
 /// Suppression comments, configured severities, order and bounds.

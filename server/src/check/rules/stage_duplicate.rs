@@ -26,7 +26,7 @@ pub(crate) const RULE: Rule = Rule {
     severity: Severity::Error,
     summary: "a stage number appears twice in the Stage Map, or two stage sections share a number",
     source: "checker",
-    reads: Reads::Plan,
+    reads: Reads::Map,
     check,
     fix: None,
 };

@@ -44,7 +44,7 @@ pub(crate) const RULE: Rule = Rule {
     severity: Severity::Error,
     summary: "a Stage Map row's stage number, depends-on or steps cell cannot be read",
     source: "okstra, spellings: checker",
-    reads: Reads::Plan,
+    reads: Reads::Map,
     check,
     fix: None,
 };

@@ -23,7 +23,7 @@ pub(crate) const RULE: Rule = Rule {
     severity: Severity::Error,
     summary: "a stage section has no Stage Map row",
     source: "checker",
-    reads: Reads::Plan,
+    reads: Reads::Map,
     check,
     fix: None,
 };

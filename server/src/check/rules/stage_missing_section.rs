@@ -30,7 +30,7 @@ pub(crate) const RULE: Rule = Rule {
     severity: Severity::Error,
     summary: "a Stage Map row has no stage section",
     source: "checker",
-    reads: Reads::Plan,
+    reads: Reads::Map,
     check,
     fix: None,
 };
