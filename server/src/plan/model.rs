@@ -637,6 +637,90 @@ impl Stage {
     }
 }
 
+/// Byte ranges kept relative to the first one's start, so that moving them
+/// all across an edit before them is one addition: a keystroke moves every
+/// stage after it, and reaching each range of each was most of that cost.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Spans {
+    /// The smallest start.
+    base: usize,
+    /// Each range less `base`.
+    rel: Vec<Span>,
+}
+
+impl Spans {
+    pub fn len(&self) -> usize {
+        self.rel.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rel.is_empty()
+    }
+
+    pub fn get(&self, i: usize) -> Option<Span> {
+        self.rel
+            .get(i)
+            .map(|r| self.base + r.start..self.base + r.end)
+    }
+
+    pub fn last(&self) -> Option<Span> {
+        self.len().checked_sub(1).and_then(|i| self.get(i))
+    }
+
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = Span> + ExactSizeIterator + '_ {
+        self.rel
+            .iter()
+            .map(|r| self.base + r.start..self.base + r.end)
+    }
+
+    /// Moves every range across `e`: one addition when they all lie after
+    /// it, as they do for every stage after a keystroke.
+    pub(crate) fn shift_by(&mut self, e: &EditShift) {
+        if self.rel.is_empty() {
+            return;
+        }
+        if self.base >= e.old_end && self.base > e.start {
+            // Every start and end lies at or after the replaced text, after
+            // its start: each moves by the same amount (`EditShift::span`).
+            e.start(&mut self.base);
+        } else {
+            let mut all: Vec<Span> = self.iter().collect();
+            all.shift(e);
+            *self = all.into_iter().collect();
+        }
+    }
+}
+
+impl Extend<Span> for Spans {
+    fn extend<I: IntoIterator<Item = Span>>(&mut self, spans: I) {
+        for s in spans {
+            if s.start < self.base || self.rel.is_empty() {
+                // A new smallest start: the others are kept against it.
+                let base = if self.rel.is_empty() {
+                    s.start
+                } else {
+                    s.start.min(self.base)
+                };
+                let old = self.base;
+                for r in &mut self.rel {
+                    *r = r.start + old - base..r.end + old - base;
+                }
+                self.base = base;
+            }
+            self.rel
+                .push(s.start - self.base..s.end.max(s.start) - self.base);
+        }
+    }
+}
+
+impl FromIterator<Span> for Spans {
+    fn from_iter<I: IntoIterator<Item = Span>>(spans: I) -> Spans {
+        let mut all = Spans::default();
+        all.extend(spans);
+        all
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepTable {
     pub heading: Span,
@@ -654,7 +738,7 @@ pub struct StepRows {
     /// The lines of the data rows with at least one non-blank cell (their
     /// cells: `syntax::row_cells`). Ranges only: a keystroke moves every
     /// stage after it, and a row's cells were six more ranges to move.
-    pub effective_rows: Vec<Span>,
+    pub effective_rows: Spans,
     /// The last data row's line, blank or not (where a fix that moves rows
     /// out ends). Not every row: a keystroke moves every stage after it.
     pub last_row: Option<Span>,
@@ -680,7 +764,7 @@ impl StepRows {
     pub fn column_cells<'a>(&'a self, src: &'a str, col: usize) -> impl Iterator<Item = Span> + 'a {
         self.effective_rows
             .iter()
-            .filter_map(move |r| crate::syntax::row_cells(src, r.clone()).get(col).cloned())
+            .filter_map(move |r| crate::syntax::row_cells(src, r).get(col).cloned())
     }
 }
 
@@ -725,7 +809,7 @@ pub enum PathKind {
 pub struct Validation {
     pub heading: Span,
     pub heading_level: u8,
-    pub items: Vec<Span>,
+    pub items: Spans,
     pub content_end: usize,
 }
 
@@ -1600,7 +1684,7 @@ fn open_subsection(stage: &mut Stage, kind: &HeadingKind, h: &Heading) -> Sub {
                 stage.validation = Some(Validation {
                     heading: h.range.clone(),
                     heading_level: h.level,
-                    items: Vec::new(),
+                    items: Spans::default(),
                     content_end: h.range.end,
                 });
                 Sub::Validation
@@ -2334,6 +2418,32 @@ mod tests {
             "| Item | Value |\n|---|---|\n| Predicted files | `src/a.rs`, `src/b.rs` |",
         ] {
             assert_eq!(predicted(contract), want, "{contract}");
+        }
+    }
+
+    proptest::proptest! {
+        /// `Spans` (kept relative to their smallest start) hold and move
+        /// what a plain list of ranges would, whatever the order they come
+        /// in and wherever the edit falls (before them, at their start,
+        /// among them, after them); equal lists make equal `Spans`.
+        #[test]
+        fn spans_move_as_a_list_of_ranges_does(
+            raw in proptest::collection::vec((0usize..400, 0usize..40), 0..8),
+            at in 0usize..500,
+            removed in 0usize..30,
+            inserted in 0usize..30,
+        ) {
+            let list: Vec<Span> = raw.iter().map(|&(s, l)| s..s + l).collect();
+            let mut spans: Spans = list.iter().cloned().collect();
+            proptest::prop_assert_eq!(spans.iter().collect::<Vec<_>>(), list.clone());
+            let e = EditShift { start: at, old_end: at + removed, new_end: at + inserted };
+            let mut moved = list.clone();
+            moved.shift(&e);
+            spans.shift(&e);
+            proptest::prop_assert_eq!(spans.iter().collect::<Vec<_>>(), moved.clone());
+            proptest::prop_assert_eq!(spans.len(), moved.len());
+            proptest::prop_assert_eq!(spans.last(), moved.last().cloned());
+            proptest::prop_assert_eq!(&spans, &moved.into_iter().collect::<Spans>());
         }
     }
 }

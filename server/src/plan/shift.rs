@@ -18,6 +18,12 @@ impl<T: Shift> Shift for Field<T> {
     }
 }
 
+impl Shift for Spans {
+    fn shift(&mut self, e: &EditShift) {
+        self.shift_by(e);
+    }
+}
+
 impl Shift for DepRef {
     fn shift(&mut self, e: &EditShift) {
         let DepRef { stage: _, range } = self;

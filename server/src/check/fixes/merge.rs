@@ -149,11 +149,11 @@ fn moved_validation(ctx: &FixContext, sa: &Stage, sb: &Stage) -> Option<TextEdit
     let have: BTreeSet<String> = va
         .items
         .iter()
-        .map(|i| ctx.text(i).trim().to_string())
+        .map(|i| ctx.text(&i).trim().to_string())
         .collect();
     let mut add = String::new();
-    for item in &vb.items {
-        let t = ctx.text(item).trim_end();
+    for item in vb.items.iter() {
+        let t = ctx.text(&item).trim_end();
         if !have.contains(t.trim()) {
             add.push_str(t);
             add.push_str(eol);

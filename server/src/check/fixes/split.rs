@@ -27,7 +27,7 @@ pub fn split(ctx: &FixContext, n: u32, kind: FixKind) -> Option<Fix> {
         .max()
         .unwrap_or(n)
         + 1;
-    let moved = &table.effective_rows[cap..];
+    let moved: Vec<Span> = table.effective_rows.iter().skip(cap).collect();
     let title_text = ctx.text(&stage.title).trim();
     let new_title = if title_text.is_empty() {
         "part 2".to_string()
@@ -48,7 +48,7 @@ pub fn split(ctx: &FixContext, n: u32, kind: FixKind) -> Option<Fix> {
     });
 
     edits.push(new_section(
-        ctx, stage, steps, table, moved, next, &new_title,
+        ctx, stage, steps, table, &moved, next, &new_title,
     ));
     if let Some(col) = map.columns.steps {
         edits.extend(ctx.set_cell(&row.range, &row.cells, col, &cap.to_string()));

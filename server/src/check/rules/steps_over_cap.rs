@@ -61,8 +61,10 @@ fn check(ctx: &Context, out: &mut Vec<Finding>) {
         if n <= cap {
             continue;
         }
-        let over = &t.effective_rows[cap..];
-        let range = over[0].start..over[over.len() - 1].end;
+        let (Some(first), Some(last)) = (t.effective_rows.get(cap), t.effective_rows.last()) else {
+            continue;
+        };
+        let range = first.start..last.end;
         let mut f = finding(
             &RULE,
             range,
