@@ -409,28 +409,27 @@ fn bound(out: &mut Vec<Finding>) {
     for f in out.iter_mut() {
         f.related.truncate(MAX_RELATED);
     }
-    let mut counts: std::collections::HashMap<&'static str, usize> = Default::default();
+    if out.len() <= MAX_PER_RULE {
+        return;
+    }
+    let mut totals = Counts::default();
     let mut over = false;
     for f in out.iter() {
-        let n = counts.entry(f.code).or_default();
-        *n += 1;
-        over |= *n > MAX_PER_RULE;
+        over |= totals.add(f.code) > MAX_PER_RULE;
     }
     if !over {
         return;
     }
-    let totals = counts;
-    let mut seen: std::collections::HashMap<&'static str, usize> = Default::default();
+    let mut seen = Counts::default();
     out.retain_mut(|f| {
-        let n = seen.entry(f.code).or_default();
-        *n += 1;
-        if *n <= MAX_PER_RULE {
+        let n = seen.add(f.code);
+        if n <= MAX_PER_RULE {
             return true;
         }
-        if *n > MAX_PER_RULE + 1 {
+        if n > MAX_PER_RULE + 1 {
             return false;
         }
-        let left_out = totals.get(f.code).copied().unwrap_or(0) - MAX_PER_RULE;
+        let left_out = totals.get(f.code) - MAX_PER_RULE;
         f.message = Arc::from(format!(
             "{left_out} more `{}` finding(s) from here on are not shown: okstra-lsp reports at most {MAX_PER_RULE} per rule; fix the ones above first",
             f.code
@@ -439,6 +438,38 @@ fn bound(out: &mut Vec<Finding>) {
         f.fix = None;
         true
     });
+}
+
+/// Findings counted by code. Codes are few (one per rule) and each is its
+/// rule's one static string: a short list searched by address first beats
+/// hashing every code's bytes, which this did on every keystroke.
+#[derive(Default)]
+struct Counts(Vec<(&'static str, usize)>);
+
+impl Counts {
+    /// Counts one more `code`; returns its count.
+    fn add(&mut self, code: &'static str) -> usize {
+        let at = match self.0.iter().position(|(c, _)| same_code(c, code)) {
+            Some(at) => at,
+            None => {
+                self.0.push((code, 0));
+                self.0.len() - 1
+            }
+        };
+        self.0[at].1 += 1;
+        self.0[at].1
+    }
+
+    fn get(&self, code: &str) -> usize {
+        self.0
+            .iter()
+            .find(|(c, _)| same_code(c, code))
+            .map_or(0, |(_, n)| *n)
+    }
+}
+
+fn same_code(a: &str, b: &str) -> bool {
+    std::ptr::eq(a, b) || a == b
 }
 
 fn apply_overrides(out: &mut Vec<Finding>, config: &Config) {
@@ -499,5 +530,56 @@ pub(crate) mod test_support {
         out.into_iter()
             .map(|f| (src[f.range.clone()].to_string(), f.message.to_string()))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::generate::{self, Spec};
+
+    /// Over `MAX_PER_RULE` findings of one code: the first ones in document
+    /// order are shown, then one that counts the rest; other codes keep all
+    /// of theirs.
+    #[test]
+    fn output_is_bounded_per_rule() {
+        let config = Config::default();
+        let over = MAX_PER_RULE + 30;
+        let src = generate::plan(&Spec {
+            over_cap_every: 1,
+            ..Spec::clean(over)
+        });
+        let plan = crate::plan::model::parse(&src, &config);
+        let ctx = Context::new(&src, &plan, &config);
+        let mut unbounded = Vec::new();
+        (steps_over_cap::RULE.check)(&ctx, &mut unbounded);
+        assert_eq!(unbounded.len(), over);
+        let shown = check(&src, &plan, &config);
+        let capped: Vec<&Finding> = shown
+            .iter()
+            .filter(|f| f.code == steps_over_cap::RULE.code)
+            .collect();
+        assert_eq!(capped.len(), MAX_PER_RULE + 1);
+        for (f, g) in capped.iter().zip(&unbounded).take(MAX_PER_RULE) {
+            assert_eq!((&f.range, &f.message), (&g.range, &g.message));
+        }
+        let last = capped[MAX_PER_RULE];
+        assert_eq!(last.range, unbounded[MAX_PER_RULE].range);
+        assert!(
+            last.message
+                .starts_with("30 more `steps-over-cap` finding(s)"),
+            "{}",
+            last.message
+        );
+        assert!(last.related.is_empty() && last.fix.is_none());
+        // Another code under the bound is whole.
+        let mut counts = Counts::default();
+        for f in &shown {
+            counts.add(f.code);
+        }
+        let mut mismatch = Vec::new();
+        (step_count_mismatch::RULE.check)(&ctx, &mut mismatch);
+        assert!(mismatch.len() <= MAX_PER_RULE);
+        assert_eq!(counts.get(step_count_mismatch::RULE.code), mismatch.len());
     }
 }
