@@ -511,6 +511,63 @@ fn one_keystroke_rederives_one_stage() {
     assert_eq!(doc.plan(), &model::parse(doc.text(), &config));
 }
 
+/// A keystroke that changes no finding leaves the last analysis's findings
+/// as they were, moved (no copy, sort or bound of them again); one that
+/// changes a finding, or whose text holds a suppression comment, finds them
+/// all again. Either way they are what a fresh check finds.
+#[test]
+fn a_keystroke_that_changes_no_finding_moves_the_findings() {
+    let config = Config::default();
+    let text = generate::plan(&Spec {
+        cycle: true,
+        overlap_every: 3,
+        over_cap_every: 4,
+        orphan_ref: true,
+        ..Spec::clean(200)
+    });
+    let mut doc = Document::new(text, &config);
+    assert!(doc.findings().len() > 50, "{}", doc.findings().len());
+    let fresh = |doc: &Document| okstra_lsp::analyze(doc.text(), &config);
+    // Typing and deleting in a Validation item of stage 150.
+    let at = doc
+        .text()
+        .find("- post: `cargo test m150`")
+        .expect("generated")
+        + 6;
+    for (range, new) in [(at..at, "x"), (at..at + 1, "")] {
+        doc.edit(range, new);
+        doc.reanalyze(&config);
+        assert!(doc.stats().findings_moved, "{:?}", doc.stats());
+        assert_eq!(doc.findings(), fresh(&doc).as_slice());
+    }
+    // A step row more in stage 8 (over the cap already) changes what
+    // steps-over-cap and step-count-mismatch say.
+    let row = doc
+        .text()
+        .find("| 1 | change part 1 of module 8 |")
+        .expect("generated");
+    doc.edit(row..row, "| 9 | one more | `src/m8/x.rs` | `true` | ok |\n");
+    doc.reanalyze(&config);
+    assert!(!doc.stats().findings_moved, "{:?}", doc.stats());
+    assert_eq!(doc.findings(), fresh(&doc).as_slice());
+    // A suppression comment in the text: its findings go through it again.
+    let end = doc.text().len();
+    doc.edit(
+        end..end,
+        "\n<!-- okstra-lsp-disable-next-line steps-over-cap -->\n",
+    );
+    doc.reanalyze(&config);
+    let at = doc
+        .text()
+        .find("- post: `cargo test m150`")
+        .expect("generated")
+        + 6;
+    doc.edit(at..at, "y");
+    doc.reanalyze(&config);
+    assert!(!doc.stats().findings_moved, "{:?}", doc.stats());
+    assert_eq!(doc.findings(), fresh(&doc).as_slice());
+}
+
 /// A keystroke on a heading re-derives the stages around it (its own and
 /// the one before it, up to the next stage's heading), not the whole plan: typing in a stage's title,
 /// in a subsection heading, breaking a stage heading into a plain one (its

@@ -38,6 +38,8 @@ pub struct Stats {
     pub review_kept: bool,
     /// The Stage Map rules' findings were kept, not found again.
     pub map_kept: bool,
+    /// The findings are the last analysis's, moved: nothing found changed.
+    pub findings_moved: bool,
     /// Whether the whole model was rebuilt.
     pub full_rebuild: bool,
     /// Bytes of text parsed again since the previous analysis.
@@ -100,6 +102,9 @@ pub struct Document {
     /// Whether the text names the suppression prefix: None when an edit may
     /// have removed one (searched again at the next analysis).
     directives: Option<bool>,
+    /// Whether the last analysis's text named it (its findings went through
+    /// the suppression comments, so they cannot simply be moved).
+    analysed_directives: bool,
     /// Over the limit: where the text names a Stage Map, kept edit by edit
     /// so a keystroke does not scan 16 MiB (plan-format §1).
     label: Label,
@@ -156,6 +161,7 @@ impl Document {
             max_bytes: config.max_document_bytes,
             label: Label::Unknown,
             directives: None,
+            analysed_directives: true,
         };
         doc.reanalyze(config);
         doc
@@ -444,10 +450,18 @@ impl Document {
             };
             keep.map = moved(self.map_unchanged, &mut self.kept.map);
             keep.review = moved(self.review_unchanged, &mut self.kept.review);
+            if keep.map.is_some() && keep.review.is_some() && !self.analysed_directives {
+                let mut last = std::mem::take(&mut self.findings);
+                if shift_in_order(&mut last, &edit) {
+                    let mut plan = std::mem::take(&mut self.kept.plan);
+                    plan.shift(&edit);
+                    keep.last = Some((last, plan));
+                }
+            }
         }
         self.stats.map_kept = keep.map.is_some();
         self.stats.review_kept = keep.review.is_some();
-        (self.findings, self.kept) = rules::check_keeping(
+        let checked = rules::check_keeping(
             &self.text,
             &self.plan,
             config,
@@ -455,6 +469,9 @@ impl Document {
             directives,
             keep,
         );
+        (self.findings, self.kept) = (checked.findings, checked.kept);
+        self.analysed_directives = directives;
+        self.stats.findings_moved = checked.moved;
     }
 
     /// The fast path for a keystroke inside one Stage Map row (`row`, read
@@ -645,6 +662,24 @@ pub(crate) fn diff_bounds(old: &str, new: &str) -> (usize, usize, usize) {
         suffix -= 1;
     }
     (start, a.len() - suffix, b.len() - suffix)
+}
+
+/// Moves `findings` across `e` unless that could change their order (a
+/// range starting or ending inside the replaced text stays where it is
+/// while those after it move back over it): false then, `findings` left
+/// as they were.
+fn shift_in_order(findings: &mut [Finding], e: &EditShift) -> bool {
+    let inside = |p: usize| e.start <= p && p < e.old_end;
+    if findings
+        .iter()
+        .any(|f| inside(f.range.start) || inside(f.range.end))
+    {
+        return false;
+    }
+    for f in findings.iter_mut() {
+        f.shift(e);
+    }
+    true
 }
 
 #[cfg(test)]

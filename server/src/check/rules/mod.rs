@@ -98,6 +98,9 @@ pub enum Reads {
 /// suppression, severities and bounds).
 #[derive(Debug, Clone, Default)]
 pub struct Kept {
+    /// The `Reads::Plan` rules' findings (found on every analysis; kept to
+    /// tell whether they changed).
+    pub plan: Vec<Finding>,
     /// The `Reads::Map` rules' findings.
     pub map: Vec<Finding>,
     /// The `Reads::Review` rules' findings.
@@ -110,6 +113,11 @@ pub struct Kept {
 pub struct Keep {
     pub map: Option<Vec<Finding>>,
     pub review: Option<Vec<Finding>>,
+    /// The last analysis's findings and its `Reads::Plan` rules' own, both
+    /// moved across the edit, which left their order as it was: when those
+    /// rules find what they found and the map and review findings are kept,
+    /// these are the findings (no copy, sort or bound of hundreds again).
+    pub last: Option<(Vec<Finding>, Vec<Finding>)>,
 }
 
 /// A rule's repairs for one of its findings' hints.
@@ -343,7 +351,16 @@ pub fn check_in(
     facts: &Facts,
     directives: bool,
 ) -> Vec<Finding> {
-    check_keeping(src, plan, config, facts, directives, Keep::default()).0
+    check_keeping(src, plan, config, facts, directives, Keep::default()).findings
+}
+
+/// What `check_keeping` found, and what to keep for the next edit.
+#[derive(Debug)]
+pub struct Checked {
+    pub findings: Vec<Finding>,
+    pub kept: Kept,
+    /// `findings` are `Keep::last`: nothing found changed.
+    pub moved: bool,
 }
 
 /// `check_in` for an open document: the findings of the `Reads::Map` and
@@ -357,7 +374,7 @@ pub fn check_keeping(
     facts: &Facts,
     directives: bool,
     keep: Keep,
-) -> (Vec<Finding>, Kept) {
+) -> Checked {
     let ctx = Context::with_facts(src, plan, config, facts);
     let mut out = Vec::new();
     let mut kept = Kept::default();
@@ -365,8 +382,10 @@ pub fn check_keeping(
         (stage_map_missing::RULE.check)(&ctx, &mut out);
     } else {
         for rule in RULES.iter().filter(|r| r.reads == Reads::Plan) {
-            (rule.check)(&ctx, &mut out);
+            (rule.check)(&ctx, &mut kept.plan);
         }
+        // Suppression comments are found by position: with any, finish.
+        let all_kept = keep.map.is_some() && keep.review.is_some() && !directives;
         let found = |reads: Reads, keep: Option<Vec<Finding>>| {
             keep.unwrap_or_else(|| {
                 let mut found = Vec::new();
@@ -378,9 +397,29 @@ pub fn check_keeping(
         };
         kept.map = found(Reads::Map, keep.map);
         kept.review = found(Reads::Review, keep.review);
-        out.extend(kept.map.iter().chain(&kept.review).cloned());
+        if let Some((last, plan)) = keep.last
+            && all_kept
+            && plan == kept.plan
+        {
+            return Checked {
+                findings: last,
+                kept,
+                moved: true,
+            };
+        }
+        out.extend(
+            kept.plan
+                .iter()
+                .chain(&kept.map)
+                .chain(&kept.review)
+                .cloned(),
+        );
     }
-    (finish(src, plan, config, directives, out), kept)
+    Checked {
+        findings: finish(src, plan, config, directives, out),
+        kept,
+        moved: false,
+    }
 }
 
 /// Suppression comments, configured severities, order and bounds.
