@@ -89,6 +89,9 @@ pub(crate) struct Converted {
     /// assert that unchanged ones are not).
     #[cfg(test)]
     pub(crate) conversions: usize,
+    /// Updates that moved the entries without reading the findings.
+    #[cfg(test)]
+    pub(crate) carried: usize,
 }
 
 /// Where a span of the new text was in the old one, and how its line and
@@ -112,6 +115,20 @@ impl Moves {
             None => usize::MAX,
         };
         Moves { edit, after }
+    }
+
+    /// A span of the old text in the new one (as `EditShift` moves it) and
+    /// the lines it moved by; None when it touches the edited lines.
+    fn forward(&self, old: &Span) -> Option<(Span, isize)> {
+        let e = &self.edit.shift;
+        if old.end < e.start {
+            return Some((old.clone(), 0));
+        }
+        let delta = e.delta();
+        let old_after = (self.after as isize).saturating_sub(delta);
+        let moved = |x: usize| (x as isize + delta) as usize;
+        (self.after != usize::MAX && old.start as isize >= old_after)
+            .then(|| (moved(old.start)..moved(old.end), self.edit.lines))
     }
 
     /// The span in the old text and the lines it moved by; None when it
@@ -148,12 +165,55 @@ impl Converted {
         self.generation = Some(doc.generation());
         self.encoding = enc;
         if let Some(m) = &moves
-            && self.follow(uri, doc.findings(), m)
+            && ((doc.stats().findings_moved && self.carry(uri, doc.findings(), m))
+                || self.follow(uri, doc.findings(), m))
         {
             return;
         }
         self.rebuild(doc, uri, enc, moves);
         self.joined = join(&self.entries);
+    }
+
+    /// The document's findings are those held, moved by the edit
+    /// (`Stats::findings_moved`): each entry's spans are moved without
+    /// reading the findings again, unless one touches the edited lines.
+    /// False, with nothing changed, otherwise.
+    fn carry(&mut self, uri: &Uri, findings: &[Finding], m: &Moves) -> bool {
+        if findings.len() != self.entries.len()
+            || !self
+                .entries
+                .iter()
+                .all(|e| e.spans.iter().all(|s| m.forward(s).is_some()))
+        {
+            return false;
+        }
+        #[cfg(test)]
+        {
+            self.carried += 1;
+        }
+        let mut moved_any = false;
+        for (e, f) in self.entries.iter_mut().zip(findings) {
+            let mut moved = false;
+            for (span, range) in e.spans.iter_mut().zip(&mut e.ranges) {
+                if let Some((now, lines)) = m.forward(span) {
+                    *span = now;
+                    if lines != 0 {
+                        *range = down(*range, lines);
+                        moved = true;
+                    }
+                }
+            }
+            if moved {
+                let spans = std::mem::take(&mut e.spans);
+                let ranges = std::mem::take(&mut e.ranges);
+                *e = Entry::new(uri, f, e.hash, spans, ranges);
+                moved_any = true;
+            }
+        }
+        if moved_any {
+            self.joined = join(&self.entries);
+        }
+        true
     }
 
     /// The common keystroke: the document's findings are those held, in
@@ -424,6 +484,7 @@ mod tests {
         // lines keep their line and column, and the publish shares the
         // joined JSON it sent before instead of copying it.
         let before = c.joined.clone();
+        let carried = c.carried;
         let at = doc.text().find("- post: `cargo test m5`").unwrap_or(0) + "- post".len();
         doc.edit(at..at, "x");
         doc.reanalyze(&config);
@@ -433,6 +494,9 @@ mod tests {
             Arc::ptr_eq(&before, &c.joined),
             "the same JSON, not joined again"
         );
+        // The document says its findings only moved: they are not read.
+        assert!(doc.stats().findings_moved);
+        assert_eq!(c.carried, carried + 1);
         assert_eq!(published(&c, 3), expected(&doc, 3, enc));
 
         // A new line at the top moves every finding down a line: none is
