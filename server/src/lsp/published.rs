@@ -191,6 +191,34 @@ impl Converted {
         {
             self.carried += 1;
         }
+        self.move_entries(uri, findings, m);
+        true
+    }
+
+    /// The common keystroke: the document's findings are those held, in
+    /// the same order, and none touches the edited lines. False, with
+    /// nothing changed, otherwise.
+    fn follow(&mut self, uri: &Uri, findings: &[Finding], m: &Moves) -> bool {
+        let held = |e: &Entry, f: &Finding| {
+            e.spans.len() == f.spans().count()
+                && f.spans()
+                    .zip(&e.spans)
+                    .all(|(now, was)| m.old(now).is_some_and(|(old, _)| old == *was))
+                && e.says(f)
+        };
+        if findings.len() != self.entries.len()
+            || !self.entries.iter().zip(findings).all(|(e, f)| held(e, f))
+        {
+            return false;
+        }
+        self.move_entries(uri, findings, m);
+        true
+    }
+
+    /// Moves each entry's spans across the edit (none touches the edited
+    /// lines: `m.forward` gives where its finding's spans now are); an
+    /// entry whose lines moved is serialized again.
+    fn move_entries(&mut self, uri: &Uri, findings: &[Finding], m: &Moves) {
         let mut moved_any = false;
         for (e, f) in self.entries.iter_mut().zip(findings) {
             let mut moved = false;
@@ -213,48 +241,6 @@ impl Converted {
         if moved_any {
             self.joined = join(&self.entries);
         }
-        true
-    }
-
-    /// The common keystroke: the document's findings are those held, in
-    /// the same order, and none touches the edited lines. Each entry takes
-    /// its finding's new byte spans; its JSON changes only when its lines
-    /// moved. False, with nothing changed, otherwise.
-    fn follow(&mut self, uri: &Uri, findings: &[Finding], m: &Moves) -> bool {
-        let held = |e: &Entry, f: &Finding| {
-            e.spans.len() == f.spans().count()
-                && f.spans()
-                    .zip(&e.spans)
-                    .all(|(now, was)| m.old(now).is_some_and(|(old, _)| old == *was))
-                && e.says(f)
-        };
-        if findings.len() != self.entries.len()
-            || !self.entries.iter().zip(findings).all(|(e, f)| held(e, f))
-        {
-            return false;
-        }
-        let mut moved_any = false;
-        for (e, f) in self.entries.iter_mut().zip(findings) {
-            let mut moved = false;
-            for ((now, span), range) in f.spans().zip(&mut e.spans).zip(&mut e.ranges) {
-                let lines = m.old(now).map_or(0, |(_, lines)| lines);
-                if lines != 0 {
-                    *range = down(*range, lines);
-                    moved = true;
-                }
-                *span = now.clone();
-            }
-            if moved {
-                let spans = std::mem::take(&mut e.spans);
-                let ranges = std::mem::take(&mut e.ranges);
-                *e = Entry::new(uri, f, e.hash, spans, ranges);
-                moved_any = true;
-            }
-        }
-        if moved_any {
-            self.joined = join(&self.entries);
-        }
-        true
     }
 
     /// Every finding again, each kept when it can be, converted otherwise.

@@ -887,6 +887,39 @@ mod tests {
         assert_eq!(run(b"Content-Length: 99999999999999\r\n\r\n{}").0.len(), 0);
     }
 
+    /// A message with shared parts is written whole through an output
+    /// that takes a few bytes at a time and is sometimes interrupted.
+    #[test]
+    fn a_message_in_pieces_is_written_whole() {
+        struct Trickle(Vec<u8>, usize);
+        impl Write for Trickle {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                self.1 += 1;
+                if self.1.is_multiple_of(4) {
+                    return Err(io::ErrorKind::Interrupted.into());
+                }
+                let n = buf.len().min(3);
+                self.0.extend_from_slice(&buf[..n]);
+                Ok(n)
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut m = Message::with_capacity(0);
+        m.body().extend_from_slice(b"{\"a\":");
+        m.share(Arc::from(&b"[1,2"[..]));
+        m.body().extend_from_slice(b",3");
+        // A second shared part: the first is copied, this one shared.
+        m.share(Arc::from(&b",4]"[..]));
+        m.body().push(b'}');
+        let body = br#"{"a":[1,2,3,4]}"#;
+        assert_eq!(m.body_bytes(), body);
+        let mut out = Trickle(Vec::new(), 0);
+        write_all_slices(&mut out, m.frame()).expect("written");
+        assert_eq!(out.0, frame(std::str::from_utf8(body).expect("ASCII")));
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_writer_writes_whole_frames_from_both_sources() {
         let (output, pipe) = tokio::io::duplex(64);

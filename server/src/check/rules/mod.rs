@@ -384,7 +384,8 @@ pub fn check_keeping(
         for rule in RULES.iter().filter(|r| r.reads == Reads::Plan) {
             (rule.check)(&ctx, &mut kept.plan);
         }
-        // Suppression comments are found by position: with any, finish.
+        // Suppression comments apply by position: with one in the text,
+        // the findings go through `finish` again.
         let all_kept = keep.map.is_some() && keep.review.is_some() && !directives;
         let found = |reads: Reads, keep: Option<Vec<Finding>>| {
             keep.unwrap_or_else(|| {
