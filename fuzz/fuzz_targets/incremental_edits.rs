@@ -10,7 +10,7 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Err(problem) = okstra_lsp::generate::replay_edits(data) {
+    if let Err(problem) = okstra_lsp::engine::generate::replay_edits(data) {
         panic!("{problem}");
     }
 });
