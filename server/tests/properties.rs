@@ -748,3 +748,21 @@ fn cutting_the_end_inside_an_html_block_ends_the_last_section_right() {
     let diff = first_diff(doc.plan(), &model::parse(shadow, &config));
     assert!(diff.is_none(), "{}", diff.unwrap_or_default());
 }
+
+/// Found by the review of the fourth session: a keystroke that made a
+/// table row a delimiter row (the line above it a header, so a table of its
+/// own) was read as a row of the old table.
+#[test]
+fn a_row_edited_into_a_delimiter_row_starts_a_table() {
+    let config = Config::default();
+    let text = "# Stage Map\ne||||Stage||\n-|||||-\np|||| |\n-|-|-|-|가-\n";
+    let mut doc = Document::new(text.to_string(), &config);
+    let at = text.find('가').expect("in the text");
+    doc.edit(at..at + '가'.len_utf8(), "");
+    doc.reanalyze(&config);
+    assert_eq!(doc.plan(), &model::parse(doc.text(), &config));
+    assert_eq!(
+        doc.findings(),
+        okstra_lsp::analyze(doc.text(), &config).as_slice()
+    );
+}

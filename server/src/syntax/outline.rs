@@ -478,6 +478,12 @@ impl Outline {
         if !lead.contains('|')
             || text.contains("||")
             || text.bytes().all(|b| matches!(b, b'|' | b' ' | b'\t'))
+            // A line a delimiter row could be: with the row above it as a
+            // header it may start a table of its own, which the row read
+            // alone under its table's header cannot show.
+            || text
+                .bytes()
+                .all(|b| matches!(b, b'|' | b'-' | b':' | b' ' | b'\t' | b'\r' | b'\n'))
         {
             return None;
         }
