@@ -140,15 +140,7 @@ fn detailed(g: &StageGraph) -> String {
             }
         }
     }
-    if !red.is_empty() {
-        let list: Vec<String> = red.iter().map(usize::to_string).collect();
-        let _ = writeln!(
-            s,
-            "  linkStyle {} stroke:{},stroke-width:2px",
-            list.join(","),
-            colour::RED
-        );
-    }
+    red_links(&mut s, &red);
     legend(&mut s);
     s
 }
@@ -323,14 +315,21 @@ fn collapsed_by(g: &StageGraph, size: usize, links: usize, group: usize) -> Stri
             total - count
         );
     }
-    if !red.is_empty() {
-        let list: Vec<String> = red.iter().map(usize::to_string).collect();
-        let _ = writeln!(
-            s,
-            "  linkStyle {} stroke:{},stroke-width:2px",
-            list.join(","),
-            colour::RED
-        );
-    }
+    red_links(&mut s, &red);
     s
+}
+
+/// Draws the links numbered in `red` red (`linkStyle` counts links in the
+/// order they were written).
+fn red_links(s: &mut String, red: &[usize]) {
+    if red.is_empty() {
+        return;
+    }
+    let list: Vec<String> = red.iter().map(usize::to_string).collect();
+    let _ = writeln!(
+        s,
+        "  linkStyle {} stroke:{},stroke-width:2px",
+        list.join(","),
+        colour::RED
+    );
 }

@@ -352,18 +352,21 @@ struct RenumberArgs {
     uri: Uri,
 }
 
+/// The one `{uri}` argument of `command`, read as `T`.
+fn uri_argument<T: serde::de::DeserializeOwned>(command: &str, arguments: &[Value]) -> Result<T> {
+    let arg = arguments
+        .first()
+        .cloned()
+        .ok_or_else(|| invalid_params(format!("{command} needs one argument {{uri}}")))?;
+    serde_json::from_value(arg).map_err(|e| invalid_params(format!("{command}: {e}")))
+}
+
 /// `okstra.renumberStages {uri}`: the open plan's stages renumbered 1..n,
 /// applied with `workspace/applyEdit`; refused when consumers.jsonl has
 /// rows for a stage whose number would change.
 async fn renumber(backend: &Backend, arguments: &[Value]) -> Result<Option<Value>> {
     use crate::check::fixes::renumber;
-    let args: RenumberArgs = arguments
-        .first()
-        .cloned()
-        .ok_or_else(|| invalid_params(format!("{RENUMBER} needs one argument {{uri}}")))
-        .and_then(|a| {
-            serde_json::from_value(a).map_err(|e| invalid_params(format!("{RENUMBER}: {e}")))
-        })?;
+    let args: RenumberArgs = uri_argument(RENUMBER, arguments)?;
     let mapping = backend
         .with_doc(&args.uri, |open, _| {
             renumber::renumber_mapping(open.doc.plan())
@@ -418,13 +421,7 @@ struct GraphArgs {
 /// graph is drawn without it and `note` says why.
 async fn stage_graph(backend: &Backend, arguments: &[Value]) -> Result<Option<Value>> {
     use crate::graph::{GraphOptions, StageGraph};
-    let args: GraphArgs = arguments
-        .first()
-        .cloned()
-        .ok_or_else(|| invalid_params(format!("{STAGE_GRAPH} needs one argument {{uri}}")))
-        .and_then(|a| {
-            serde_json::from_value(a).map_err(|e| invalid_params(format!("{STAGE_GRAPH}: {e}")))
-        })?;
+    let args: GraphArgs = uri_argument(STAGE_GRAPH, arguments)?;
     let (status, note) = match status_for(backend, &args.uri).await? {
         Some(Ok(consumers)) => (consumers.status.clone(), None),
         Some(Err(why)) => (
